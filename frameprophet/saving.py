@@ -1,0 +1,132 @@
+"""Model files: a `.keras` file plus a JSON sidecar, and the one resolution order for names.
+
+The sidecar (`NAME.json` beside `NAME.keras`) records the recipe, dataset, frame size, the
+training summary, held-out metrics and the sha256 of the model file. Loading verifies that hash
+and always uses Keras `safe_mode=True`, so a model file cannot run arbitrary code.
+
+A model name resolves in this order, in the library, the CLI and the app alike:
+an existing path -> a short name in `weights/` ("mnist" -> weights/mnist.keras) ->
+`hf://owner/repo` on the Hugging Face Hub -> a `ModelFileError` that lists what was tried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from frameprophet import models  # noqa: F401  (registers the Prophet class for loading)
+
+WEIGHTS_DIR = Path(os.environ.get("FRAMEPROPHET_WEIGHTS", Path(__file__).parent.parent / "weights"))
+
+
+class ModelFileError(ValueError):
+    """A model file or name that cannot be used; the message says why and what is accepted."""
+
+
+def sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sidecar_path(model_path: str | os.PathLike) -> Path:
+    return Path(model_path).with_suffix(".json")
+
+
+def save(model: keras.Model, path: str | os.PathLike, **info: Any) -> dict:
+    """Save `model` to `path` (.keras) and write its sidecar; `info` adds fields to it.
+
+    Returns the sidecar dict. The model file is written to a temporary name first and moved into
+    place, so a crash never leaves a half-written model under the real name.
+    """
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ModelFileError(f"{path}: model files must end in .keras")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+    meta = {
+        "recipe": getattr(model, "recipe", None) or model.name,
+        "frame_size": list(model.input_shape[2:4]) if hasattr(model, "input_shape")
+        and model.input_shape else None,
+        **info,
+        "file": path.name,
+        "sha256": sha256(path),
+        "keras_version": keras.__version__,
+    }
+    if meta["frame_size"] is None and hasattr(model, "frame_size"):
+        meta["frame_size"] = list(model.frame_size)
+    sidecar_path(path).write_text(json.dumps(meta, indent=2, default=_jsonable) + "\n")
+    return meta
+
+
+def _jsonable(value):
+    try:
+        return value.tolist()
+    except AttributeError:
+        return str(value)
+
+
+def read_sidecar(path: str | os.PathLike) -> dict:
+    """The sidecar of a model file, or {} when it has none."""
+    side = sidecar_path(path)
+    if not side.exists():
+        return {}
+    try:
+        return json.loads(side.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ModelFileError(f"{side}: the sidecar is not valid JSON ({e})") from e
+
+
+def load(path: str | os.PathLike) -> tuple[keras.Model, dict]:
+    """Load a `.keras` file with `safe_mode=True`, checking the sidecar's sha256 if present.
+
+    Raises `ModelFileError` for a missing, corrupt, truncated, tampered or non-Keras file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: no such model file")
+    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path}: not a Keras model file (expected a .keras zip archive "
+                             "written by model.save)")
+    meta = read_sidecar(path)
+    if meta.get("sha256") and meta["sha256"] != sha256(path):
+        raise ModelFileError(f"{path}: the file does not match the sha256 in its sidecar "
+                             f"{sidecar_path(path).name}; it is corrupt or was replaced")
+    try:
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as e:  # Keras raises many types for a broken archive; all mean the same
+        raise ModelFileError(f"{path}: could not load this Keras model ({type(e).__name__}: "
+                             f"{str(e)[:300]})") from e
+    model.recipe = meta.get("recipe") or getattr(model, "recipe", None) or model.name
+    return model, meta
+
+
+def resolve(name: str | os.PathLike) -> str:
+    """Turn a model name into a path or an `hf://` URI, in the documented order."""
+    name = str(name).strip()
+    tried = []
+    if name.startswith("hf://"):
+        return name
+    if Path(name).exists():
+        return name
+    tried.append(f"path {name!r}")
+    short = WEIGHTS_DIR / f"{name}.keras"
+    if "/" not in name and short.exists():
+        return str(short)
+    tried.append(f"short name in {WEIGHTS_DIR}/ ({short.name})")
+    if name.count("/") == 1 and not name.endswith(".keras"):
+        return f"hf://{name}"
+    tried.append("Hub repo id owner/name")
+    shipped = sorted(p.stem for p in WEIGHTS_DIR.glob("*.keras")) if WEIGHTS_DIR.exists() else []
+    raise ModelFileError(f"no model called {name!r}: tried {', '.join(tried)}. Shipped models: "
+                         f"{', '.join(shipped) or 'none'}; or give a .keras path or hf://owner/repo")
