@@ -226,7 +226,8 @@ def fetch_moving_mnist(timeout: float = 5.0) -> Path:
         socket.create_connection((host, 80), timeout=timeout).close()
     except OSError as e:
         raise RuntimeError(f"cannot reach {host} to download Moving MNIST ({e}); download "
-                           f"{MOVING_MNIST_URL} by hand and use load_moving_mnist_file(path)") from e
+                           f"{MOVING_MNIST_URL} by hand and use load_moving_mnist_file(path)"
+                           ) from e
     return Path(keras.utils.get_file("mnist_test_seq.npy", MOVING_MNIST_URL,
                                      file_hash=MOVING_MNIST_MD5, hash_algorithm="md5"))
 

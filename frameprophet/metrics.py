@@ -56,7 +56,8 @@ def _box(x: np.ndarray, size: int) -> np.ndarray:
     """Mean over every size x size window that fits inside the last two axes ("valid")."""
     c = np.cumsum(np.cumsum(x, axis=-2), axis=-1)
     c = np.pad(c, [(0, 0)] * (x.ndim - 2) + [(1, 0), (1, 0)])
-    s = c[..., size:, size:] - c[..., :-size, size:] - c[..., size:, :-size] + c[..., :-size, :-size]
+    s = (c[..., size:, size:] - c[..., :-size, size:] - c[..., size:, :-size]
+         + c[..., :-size, :-size])
     return s / (size * size)
 
 

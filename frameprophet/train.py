@@ -172,7 +172,8 @@ def train(dataset: str, recipe: str = "prophet", minutes: float = 60.0,
           val_clips: int | None = None, test_clips_n: int = 256, ramp_steps: int = 2000,
           patience: int = 30, init: str | None = None, strategy: str | None = None,
           run_dir: str | None = None, verbose: int | str = "auto",
-          options: dict | None = None) -> dict:
+          options: dict | None = None,
+          extra_callbacks: list[keras.callbacks.Callback] | None = None) -> dict:
     """Train a recipe on a dataset for at most `minutes` of wall time; returns the sidecar."""
     if dataset not in PROTOCOL:
         raise ValueError(f"dataset must be one of {sorted(PROTOCOL)}, got {dataset!r}")
@@ -213,9 +214,11 @@ def train(dataset: str, recipe: str = "prophet", minutes: float = 60.0,
         keras.callbacks.EarlyStopping(monitor="val_mse", mode="min", patience=patience),
         keras.callbacks.ReduceLROnPlateau(monitor="val_mse", mode="min", factor=0.5,
                                           patience=max(2, patience // 3), min_lr=1e-5),
-        keras.callbacks.BackupAndRestore(str(run / "backup")),
+        # Kept after a clean stop too, so `--resume` can extend a finished run later.
+        keras.callbacks.BackupAndRestore(str(run / "backup"), delete_checkpoint=False),
         keras.callbacks.CSVLogger(run / "log.csv", append=True),
         state,
+        *(extra_callbacks or []),
     ]
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
@@ -283,6 +286,9 @@ def write_card(model_path: str | os.PathLike, meta: dict) -> Path:
         if key in m.get("model", {}):
             rows.append(f"| {key.upper()} | {m['model'][key]['mean']:.4g} | "
                         f"{m['copy_last'][key]['mean']:.4g} |")
+    seen = f"{t.get('steps')} / {t.get('sequences_seen')} / {t.get('epochs')}"
+    wall = (f"{t.get('wall_minutes')} min ({t.get('resumes', 0)} resume(s)); "
+            f"stopped by {t.get('stopped_by')}")
     per_step = ", ".join(f"{x:.1f}" for x in m.get("model", {}).get("mse", {}).get("per_step", []))
     text = f"""# {Path(model_path).stem}
 
@@ -298,8 +304,8 @@ frames) by `python -m frameprophet train`. Predicts {meta.get('horizon')} frames
 | data | generated on the fly, train split only{' (MNIST digits 0..3999)'
     if meta.get('dataset') == 'mnist' else ''} |
 | batch / final learning rate | {t.get('batch')} / {t.get('learning_rate', 0):.3g} |
-| steps / sequences seen / epochs | {t.get('steps')} / {t.get('sequences_seen')} / {t.get('epochs')} |
-| wall time | {t.get('wall_minutes')} min ({t.get('resumes', 0)} resume(s)); stopped by {t.get('stopped_by')} |
+| steps / sequences seen / epochs | {seen} |
+| wall time | {wall} |
 | hardware | {t.get('hardware')} |
 | parameters | {meta.get('parameters', 'see sidecar')} |
 | file sha256 | `{meta.get('sha256')}` |

