@@ -1,10 +1,15 @@
-"""Command line: `python -m frameprophet {train,predict,evaluate,push,pull} ...`."""
+"""Command line: python -m frameprophet {train,predict,evaluate,push,pull,space} ...
+
+Every command takes model names in the one resolution order: an existing path, a short name in
+weights/ ("mnist", "squares", "mnist-keras3"), or hf://owner/repo.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 
 
 def _train(args) -> None:
@@ -23,8 +28,86 @@ def _train(args) -> None:
           f"SSIM {m['model']['ssim']['mean']:.3f}")
 
 
+def load_input(spec: str, frame_size: tuple[int, int], frames: int):
+    """A clip from `squares:SEED`, `mnist:SEED` (test split) or any file `read_clip` accepts."""
+    from frameprophet import data, io
+
+    kind, _, seed = spec.partition(":")
+    if kind in ("squares", "mnist") and (seed.isdigit() or seed == ""):
+        seed = int(seed or 0)
+        if kind == "squares":
+            return data.moving_squares(1, frames=frames, seed=seed)[0][0]
+        return data.moving_mnist(1, frames=frames, seed=seed, split="test")[0]
+    return io.read_clip(spec, frame_size=frame_size)
+
+
+def _predict(args) -> None:
+    from frameprophet import io, render
+    from frameprophet.predict import load_predictor
+
+    predictor = load_predictor(args.model)
+    clip = load_input(args.input, predictor.frame_size, args.context + args.horizon)
+    if len(clip) <= args.context and args.mode == "teacher_forced":
+        raise ValueError("teacher_forced needs true frames after the context")
+    context = clip[:args.context]
+    truth = clip[args.context:args.context + args.horizon]
+    if len(context) < 1:
+        raise ValueError("the clip has no frames to use as context")
+    start = time.perf_counter()
+    prediction = predictor.rollout(context, args.horizon, mode=args.mode,
+                                   truth=truth if args.mode == "teacher_forced" else None)
+    ms = (time.perf_counter() - start) * 1000
+    frames = render.side_by_side(context, truth, prediction)
+    io.write_gif(frames, args.out, fps=args.fps)
+    print(f"{predictor.name} ({predictor.method}): {args.horizon} frames from "
+          f"{len(context)} in {ms:.0f} ms -> {args.out}")
+
+
+def _evaluate(args) -> None:
+    from frameprophet import evaluate
+
+    report = evaluate.run(args.model, args.dataset, n=args.n, context=args.context,
+                          horizon=args.horizon, mode=args.mode, n_rerun=args.n_rerun)
+    width = max(len(name) for name in report["results"])
+    keys = [k for k in ("mse", "mae", "ssim", "psnr", "iou")
+            if k in next(iter(report["results"].values()))]
+    print(f"\n{report['dataset']} {report['context']}->{report['horizon']} {report['mode']}, "
+          f"means over the horizon")
+    print(f"{'':{width}}  " + "  ".join(f"{k.upper():>8}" for k in keys))
+    for name, entry in report["results"].items():
+        print(f"{name:{width}}  " + "  ".join(f"{entry[k]['mean']:8.3f}" for k in keys))
+    if args.json:
+        evaluate.save_json(report, args.json)
+        print(f"wrote {args.json}")
+    if args.plot:
+        evaluate.plot(report, args.plot)
+        print(f"wrote {args.plot}")
+
+
+def _push(args) -> None:
+    from frameprophet import hub
+
+    print(hub.push(args.weights, args.repo_id, private=args.private, token=args.token))
+
+
+def _pull(args) -> None:
+    from frameprophet import hub
+
+    print(hub.pull(args.repo_id))
+
+
+def _space(args) -> None:
+    from frameprophet import hub
+
+    folder = hub.build_space(args.out)
+    print(f"assembled the Space in {folder}")
+    if args.repo_id:
+        print(hub.upload_space(folder, args.repo_id, token=args.token))
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m frameprophet", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m frameprophet", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a recipe on generated data")
@@ -43,10 +126,51 @@ def parser() -> argparse.ArgumentParser:
                    help="batches over which closed-loop feedback rises from 0 to 1")
     t.add_argument("--patience", type=int, default=30)
     t.add_argument("--init", default=None, help="start from the weights of this .keras file")
-    t.add_argument("--strategy", choices=["mirrored"], default=None)
+    t.add_argument("--strategy", choices=["mirrored"], default=None,
+                   help="train across the visible GPUs with tf.distribute.MirroredStrategy")
     t.add_argument("--run-dir", default=None)
     t.add_argument("--options", default=None, help='recipe options as JSON, e.g. {"hidden": 64}')
     t.set_defaults(func=_train)
+
+    pr = sub.add_parser("predict", help="predict a clip and write a side-by-side GIF")
+    pr.add_argument("input", help="squares:SEED, mnist:SEED, or a GIF/MP4/WebM/NPY/ZIP file")
+    pr.add_argument("--model", default="mnist")
+    pr.add_argument("--context", type=int, default=10)
+    pr.add_argument("--horizon", type=int, default=10)
+    pr.add_argument("--mode", choices=["closed_loop", "teacher_forced"], default="closed_loop")
+    pr.add_argument("--fps", type=float, default=4)
+    pr.add_argument("--out", default="prediction.gif")
+    pr.set_defaults(func=_predict)
+
+    e = sub.add_parser("evaluate", help="metrics per horizon step on the held-out test split")
+    e.add_argument("--model", action="append", default=[], help="repeat for several models")
+    e.add_argument("--dataset", choices=["squares", "mnist"], required=True)
+    e.add_argument("--n", type=int, default=1000, help="test clips")
+    e.add_argument("--n-rerun", type=int, default=100,
+                   help="clips for models that must re-run the sequence (O(T^2))")
+    e.add_argument("--context", type=int, default=None)
+    e.add_argument("--horizon", type=int, default=None)
+    e.add_argument("--mode", choices=["closed_loop", "teacher_forced"], default="closed_loop")
+    e.add_argument("--json", default=None)
+    e.add_argument("--plot", default=None)
+    e.set_defaults(func=_evaluate)
+
+    pu = sub.add_parser("push", help="publish a .keras file, its sidecar and a card to the Hub")
+    pu.add_argument("weights")
+    pu.add_argument("repo_id")
+    pu.add_argument("--private", action="store_true")
+    pu.add_argument("--token", default=None, help="default: HF_TOKEN or the saved login")
+    pu.set_defaults(func=_push)
+
+    pl = sub.add_parser("pull", help="download a model repo into the Hugging Face cache")
+    pl.add_argument("repo_id")
+    pl.set_defaults(func=_pull)
+
+    sp = sub.add_parser("space", help="assemble (and optionally upload) a Hugging Face Space")
+    sp.add_argument("--out", default="space_build")
+    sp.add_argument("--repo-id", default=None)
+    sp.add_argument("--token", default=None)
+    sp.set_defaults(func=_space)
     return p
 
 
@@ -54,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         args.func(args)
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, RuntimeError) as e:   # ClipError, ModelFileError are ValueErrors
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -33,49 +33,8 @@ import keras
 import numpy as np
 
 from frameprophet import data, metrics, models, saving
-from frameprophet.predict import Predictor, copy_last
-
-PROTOCOL = {  # frames generated per clip, context frames, frames to predict
-    "squares": {"frames": 15, "context": 7, "horizon": 8, "frame_size": (40, 40)},
-    "mnist": {"frames": 20, "context": 10, "horizon": 10, "frame_size": (64, 64)},
-}
-VAL_SEED = 1_000_003
-TEST_SEED = 2_000_003
-
-
-def test_clips(dataset: str, n: int, seed: int = TEST_SEED):
-    """Held-out (context, truth) for a dataset's protocol. MNIST uses test-split digits only;
-    squares come from a seed no training batch uses. Squares context is noisy, truth clean."""
-    return protocol_clips(dataset, n, seed, split="test")
-
-
-def protocol_clips(dataset: str, n: int, seed: int, split: str):
-    p = PROTOCOL[dataset]
-    if dataset == "squares":
-        noisy, clean_next = data.moving_squares(n, frames=p["frames"], seed=seed)
-        c = p["context"]
-        return noisy[:, :c], clean_next[:, c - 1:c - 1 + p["horizon"]]
-    clips = data.moving_mnist(n, frames=p["frames"], seed=seed, split=split)
-    return clips[:, :p["context"]], clips[:, p["context"]:p["context"] + p["horizon"]]
-
-
-def score(predictor: Predictor, dataset: str, context, truth, batch: int = 32) -> dict:
-    """Closed-loop metrics of a predictor and of copy-last on (context, truth), as floats and
-    per-step lists."""
-    horizon = truth.shape[1]
-    pred = np.concatenate([predictor.rollout(context[i:i + batch], horizon)
-                           for i in range(0, len(context), batch)])
-    squares = dataset == "squares"
-
-    def summary(p):
-        m = metrics.evaluate(p, truth, squares=squares)
-        return {k: {"mean": float(v.mean()), "per_step": [round(float(x), 4) for x in v]}
-                for k, v in m.items()}
-
-    return {"model": summary(pred), "copy_last": summary(copy_last(context, horizon)),
-            "clips": int(len(context)), "context": int(context.shape[1]), "horizon": horizon,
-            "mode": "closed_loop"}
-
+from frameprophet.evaluate import PROTOCOL, VAL_SEED, clips, rollouts, score
+from frameprophet.predict import Predictor
 
 # -- callbacks --------------------------------------------------------------------------------
 
@@ -106,9 +65,7 @@ class ClosedLoopValidation(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.predictor is None:
             self.predictor = Predictor(self.model)
-        pred = np.concatenate([self.predictor.rollout(self.context[i:i + 32],
-                                                      self.truth.shape[1])
-                               for i in range(0, len(self.context), 32)])
+        pred = rollouts(self.predictor, self.context, self.truth.shape[1])
         if logs is not None:
             logs["val_mse"] = float(metrics.mse(pred, self.truth).mean())
 
@@ -202,8 +159,8 @@ def train(dataset: str, recipe: str = "prophet", minutes: float = 60.0,
         state.state["resumes"] += 1
     train_batches = data.SequenceBatches(dataset, batch, steps_per_epoch, frames=proto["frames"],
                                          seed=seed * 1000 + state.state["resumes"])
-    val_context, val_truth = protocol_clips(dataset, val_clips or (64 if stepwise else 16),
-                                            VAL_SEED, split="train")
+    val_context, val_truth = clips(dataset, val_clips or (64 if stepwise else 16),
+                                   seed=VAL_SEED, split="train")
     budget = TimeBudget(minutes * 60)
     callbacks = [FeedbackRamp(ramp_steps)] if stepwise else []
     callbacks += [
@@ -236,7 +193,7 @@ def train(dataset: str, recipe: str = "prophet", minutes: float = 60.0,
 
     if (run / "best.keras").exists():
         model.load_weights(run / "best.keras")
-    context, truth = test_clips(dataset, test_clips_n)
+    context, truth = clips(dataset, test_clips_n)                 # held-out test split
     held_out = score(Predictor(model), dataset, context, truth)
     summary = {
         "recipe_options": options, "batch": batch,

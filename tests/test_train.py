@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from frameprophet import data, load_predictor, train
+from frameprophet import data, evaluate, load_predictor, train
 
 TINY = {"hidden": 4, "depth": 1}
 
@@ -100,7 +100,7 @@ def test_training_never_draws_test_digits(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "SequenceBatches", lambda *a, **k: batches)
     _train(tmp_path, dataset="mnist", extra_callbacks=[Spy(), StopAfter(1)])
     assert seen and max(seen) <= 4000 / 10000 + 1e-6
-    ctx, truth = train.test_clips("mnist", 4)                  # held-out metrics: test digits
+    ctx, truth = evaluate.clips("mnist", 4)                  # held-out metrics: test digits
     values = np.concatenate([ctx.ravel(), truth.ravel()])
     assert values[values > 0].min() >= 4001 / 10000 - 1e-6
 

@@ -1,0 +1,184 @@
+"""FrameProphet benchmarks: `make bench` prints a Markdown table and writes bench/results.json.
+
+Every figure is the median of several runs, and every comparison is a ratio of two figures
+measured side by side in this one run, on this machine.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from frameprophet import data, models  # noqa: E402
+from frameprophet.predict import Predictor, load_predictor  # noqa: E402
+
+RESULTS = {}
+
+
+def median_time(fn, repeats: int = 5, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def record(key: str, value: float, unit: str, label: str) -> None:
+    RESULTS[key] = {"value": value, "unit": unit, "label": label}
+    print(f"  {label}: {value:.4g} {unit}", flush=True)
+
+
+def model_or_fresh(name: str, recipe: str, size=(64, 64)) -> Predictor:
+    """The shipped model if present (speed does not depend on the weights), else a fresh one."""
+    try:
+        return load_predictor(name)
+    except ValueError:
+        return Predictor(models.build(recipe, size))
+
+
+def bench_data() -> None:
+    print("data generation", flush=True)
+    n = 256
+    record("squares_per_s", n / median_time(lambda: data.moving_squares(n, seed=0)), "seq/s",
+           "moving squares generated (15 x 40x40)")
+    record("mnist_per_s", n / median_time(lambda: data.moving_mnist(n, seed=0)), "seq/s",
+           "Moving MNIST generated (20 x 64x64)")
+
+
+def bench_rollout() -> None:
+    print("rollout, 10 -> 10 frames at 64x64, batch 1, closed loop", flush=True)
+    clip = data.moving_mnist(1, seed=0, split="test")[0]
+    context = clip[:10]
+    keras3 = model_or_fresh("mnist-keras3", "keras3-mnist").model
+
+    def example_way():
+        # The Keras 3 example: model.predict on the whole growing sequence for every frame.
+        frames = context
+        for _ in range(10):
+            new = keras3.predict(frames[None], verbose=0)[0, -1:]
+            frames = np.concatenate([frames, new], axis=0)
+
+    prophet = model_or_fresh("mnist", "prophet")
+    ours = median_time(lambda: prophet.rollout(context, 10), repeats=7, warmup=2)
+    theirs = median_time(example_way, repeats=3)
+    record("rollout_example_way_ms", theirs * 1000, "ms",
+           "Keras 3 example's way (keras3-mnist, model.predict on the growing sequence)")
+    record("rollout_ours_ms", ours * 1000, "ms", "ours (prophet, stepwise states, O(T))")
+    record("rollout_speedup", theirs / ours, "x", "rollout speed-up, ours vs the example's way")
+
+
+def bench_training() -> None:
+    print("training throughput (sequences/s, train_on_batch after warm-up)", flush=True)
+    for name, recipe, batch, steps in [("prophet", "prophet", 16, 3),
+                                       ("keras3-mnist", "keras3-mnist", 5, 2)]:
+        model = models.build(recipe, (64, 64))
+        if recipe == "prophet":
+            model.feedback.assign(1.0)                 # the closed-loop objective we train with
+        x, y = data.make_pairs("mnist", batch, 20, seed=0)
+        seconds = median_time(lambda m=model, x=x, y=y: m.train_on_batch(x, y), repeats=steps)
+        record(f"train_{name}_seq_per_s", batch / seconds, "seq/s",
+               f"training {name} (batch {batch} x 19 frames)")
+    record("train_speedup", RESULTS["train_prophet_seq_per_s"]["value"]
+           / RESULTS["train_keras3-mnist_seq_per_s"]["value"], "x",
+           "training throughput, prophet vs keras3-mnist")
+
+
+def bench_ui() -> None:
+    try:
+        from frameprophet import ui
+    except ImportError as e:
+        print(f"UI not benchmarked: {e}")
+        return
+    print("UI request end to end (clip -> GIFs + plot), 10 -> 10, warm", flush=True)
+    seconds = median_time(lambda: ui.run_prediction("Moving MNIST", 0, None, 10, 10,
+                                                    "closed-loop", "mnist"), repeats=5)
+    record("ui_request_ms", seconds * 1000, "ms", "UI request 10->10 end to end, warm")
+
+
+def bench_cold_start() -> None:
+    print("cold start", flush=True)
+    code = ("import time; t=time.perf_counter(); from frameprophet import load_predictor; "
+            "load_predictor('mnist'); print(time.perf_counter()-t)")
+    times = []
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        if out.returncode == 0:
+            times.append(float(out.stdout.strip().splitlines()[-1]))
+    if times:
+        record("cold_import_load_s", statistics.median(times), "s", "import + load 'mnist'")
+    if not (ROOT / "app.py").exists():
+        return
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"}
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while time.perf_counter() - start < 120:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as r:
+                    if r.status == 200:
+                        record("cold_app_first_page_s", time.perf_counter() - start, "s",
+                               "app cold start to the first page")
+                        break
+            except OSError:
+                time.sleep(0.2)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def main() -> None:
+    started = time.perf_counter()
+    for part in (bench_data, bench_rollout, bench_ui, bench_training, bench_cold_start):
+        part()
+    record("peak_rss_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "MB",
+           "peak memory of this benchmark process")
+    import tensorflow as tf
+
+    meta = {"date": datetime.date.today().isoformat(),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, "
+                       f"{'GPU' if tf.config.list_physical_devices('GPU') else 'no GPU'}",
+            "python": platform.python_version(), "tensorflow": tf.__version__,
+            "seconds": round(time.perf_counter() - started, 1)}
+    out = {"meta": meta, "results": RESULTS}
+    (ROOT / "bench" / "results.json").write_text(json.dumps(out, indent=2) + "\n")
+    print()
+    print(markdown(out))
+
+
+def markdown(out: dict) -> str:
+    m = out["meta"]
+    lines = [f"Benchmarks of {m['date']} on {m['machine']} (Python {m['python']}, "
+             f"TensorFlow {m['tensorflow']}); medians, ratios from the same run.", "",
+             "| what | value |", "|---|---|"]
+    for r in out["results"].values():
+        value = f"{r['value']:.1f}" if r["value"] >= 10 else f"{r['value']:.3g}"
+        lines.append(f"| {r['label']} | {value} {r['unit']} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Regenerate the README scoreboard from measured files (never typed by hand).
+
+Reads bench/eval_mnist.json and bench/eval_squares.json (`make evaluate`), bench/results.json
+(`make bench`) and the weights' sidecars, and rewrites the part of README.md between the
+`<!-- scoreboard:start -->` and `<!-- scoreboard:end -->` markers.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.run import markdown  # noqa: E402
+
+START, END = "<!-- scoreboard:start -->", "<!-- scoreboard:end -->"
+
+OPENSTL = [  # Moving MNIST 10->10, as published by OpenSTL (their test file, 200 V100 epochs)
+    ("ConvLSTM-S (15.0M params)", 29.80, 90.64, 0.9288),
+    ("PredRNN (23.8M)", 23.97, 72.82, 0.9462),
+    ("SimVP-gSTA (46.8M)", 26.69, 77.19, 0.9402),
+    ("TAU (44.7M)", 24.60, 71.93, 0.9454),
+]
+
+
+def load(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def eval_table(report: dict) -> list[str]:
+    keys = [k for k in ("mse", "mae", "ssim", "psnr", "iou")
+            if k in next(iter(report["results"].values()))]
+    lines = ["| model | trained | clips | " + " | ".join(k.upper() for k in keys) + " |",
+             "|---|---|---|" + "---|" * len(keys)]
+    for name, entry in report["results"].items():
+        side = load(ROOT / "weights" / f"{name}.json")
+        trained = "—"
+        if side:
+            t = side.get("training", {})
+            trained = (f"{side.get('recipe')}, {t.get('wall_minutes')} min, "
+                       f"{t.get('sequences_seen')} seqs, {t.get('hardware', '')}")
+        cells = " | ".join(f"{entry[k]['mean']:.3f}" if k in ("ssim", "iou")
+                           else f"{entry[k]['mean']:.1f}" for k in keys)
+        lines.append(f"| {name} | {trained} | {entry.get('clips', report['clips'])} | "
+                     f"{cells} |")
+    return lines
+
+
+def build() -> str:
+    parts = [START, ""]
+    mnist = load(ROOT / "bench" / "eval_mnist.json")
+    if mnist:
+        parts += [f"**Moving MNIST, {mnist['context']} -> {mnist['horizon']} frames, "
+                  f"{mnist['mode'].replace('_', '-')}**, on {mnist['clips']} generated test "
+                  f"clips ({mnist['split']}, seed {mnist['seed']}); means over the horizon; "
+                  "MSE/MAE summed over the 64x64 pixels.", ""]
+        parts += eval_table(mnist) + [""]
+        parts += ["For context only — OpenSTL's published Moving MNIST numbers (their test file "
+                  "`mnist_test_seq.npy`, 200 epochs on a V100, far larger models): *not* the "
+                  "same test clips or budget.", "",
+                  "| OpenSTL model | MSE | MAE | SSIM |", "|---|---|---|---|"]
+        parts += [f"| {n} | {a} | {b} | {c} |" for n, a, b, c in OPENSTL] + [""]
+    squares = load(ROOT / "bench" / "eval_squares.json")
+    if squares:
+        parts += [f"**Moving squares, {squares['context']} -> {squares['horizon']} frames from "
+                  f"noisy input, {squares['mode'].replace('_', '-')}**, {squares['clips']} test "
+                  "clips; IoU of the prediction thresholded at 0.5 against the clean truth.", ""]
+        parts += eval_table(squares) + [""]
+    bench = load(ROOT / "bench" / "results.json")
+    if bench:
+        parts += [markdown(bench), ""]
+    parts += ["Regenerate: `make evaluate bench scoreboard`.", "", END]
+    return "\n".join(parts)
+
+
+def main() -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    if START not in text or END not in text:
+        sys.exit(f"README.md has no {START} ... {END} section")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(head + build() + tail)
+    print("README scoreboard updated")
+
+
+if __name__ == "__main__":
+    main()

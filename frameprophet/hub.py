@@ -1,0 +1,506 @@
+"""The Hugging Face Hub: load `hf://` models, publish model files, pull repos, bundle a Space.
+
+    load_predictor("hf://owner/repo")              # the repo's one .keras file (+ sidecar)
+    load_predictor("hf://owner/repo/name.keras")   # one file of several
+    push("mnist", "owner/frameprophet-mnist")      # .keras + sidecar + model card
+    load_keras_io_original()                       # keras-io/conv-lstm, a Keras 2 SavedModel
+    build_space("space_build"); upload_space("space_build", "owner/frameprophet")
+
+Downloads go through `huggingface_hub.snapshot_download`, which honours HF_HUB_OFFLINE, HF_HOME,
+HF_HUB_CACHE and HF_TOKEN by itself. We download the snapshot and load the local `.keras` file
+with `frameprophet.saving.load` rather than calling `keras.saving.load_model("hf://...")`, so the
+sidecar's sha256 is checked and `safe_mode=True` applies, exactly as for a local file. Names are
+resolved by `frameprophet.saving.resolve`; this module only handles what it returns for the Hub.
+`huggingface_hub`, Keras and TensorFlow are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib.metadata
+import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from frameprophet.predict import Predictor
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+KERAS_IO_REPO = "keras-io/conv-lstm"
+# A TF SavedModel is a TensorFlow graph that Keras safe_mode cannot vet; only these repos (or an
+# explicit allow_savedmodel=True) may be loaded as one.
+TRUSTED_SAVEDMODEL_REPOS = frozenset({KERAS_IO_REPO})
+SAVEDMODEL_PATTERNS = ["*saved_model.pb", "*keras_metadata.pb", "*fingerprint.pb",
+                       "*variables/*", "*assets/*"]
+KERAS_IO_INFO = {"name": "keras-io/conv-lstm (original Keras 2 model)",
+                 "recipe": "keras3-mnist example's original model (Keras 2 SavedModel)",
+                 "format": "TF SavedModel (Keras 2), wrapped with keras.layers.TFSMLayer"}
+TAGS = ["keras", "convlstm", "video-prediction", "next-frame-prediction", "frameprophet"]
+DATASETS = {"mnist": ("moving-mnist", "Moving MNIST (generated on the fly)"),
+            "squares": ("moving-squares", "Moving squares (the Keras 2 conv_lstm.py generator)")}
+SPACE_PACKAGE = "frameprophet"
+SECRET_PATTERNS = [".env", "*.env", ".env.*", "*token*", "*.pem", "id_rsa*", "*.key",
+                   "*secret*", ".netrc", "*credentials*"]
+SKIP_DIRS = {"__pycache__", ".venv", "runs", "tests", ".git", ".pytest_cache", ".ruff_cache"}
+
+
+# -- names and errors -----------------------------------------------------------------------
+def parse_uri(uri: str) -> tuple[str, str | None]:
+    """Split `hf://owner/repo[/path/file.keras]` into (repo_id, file in the repo or None)."""
+    from frameprophet.saving import ModelFileError
+
+    parts = uri.removeprefix("hf://").strip("/").split("/")
+    if len(parts) < 2 or not all(parts):
+        raise ModelFileError(f"{uri!r} is not a Hub model: expected hf://owner/repo or "
+                             "hf://owner/repo/file.keras")
+    repo_id, filename = "/".join(parts[:2]), "/".join(parts[2:]) or None
+    if filename and not filename.endswith(".keras"):
+        raise ModelFileError(f"{uri}: a file named in a Hub URI must be a .keras file")
+    check_repo_id(repo_id)
+    return repo_id, filename
+
+
+def check_repo_id(repo_id: str) -> str:
+    """Raise `ValueError` unless `repo_id` is a valid Hub id of the form owner/name."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    if not isinstance(repo_id, str) or repo_id.count("/") != 1:
+        raise ValueError(f"{repo_id!r} is not a Hub repo id: expected owner/name")
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as e:
+        raise ValueError(f"{repo_id!r} is not a valid Hub repo id: {e}") from e
+    return repo_id
+
+
+def _hub_reason(error: Exception, repo_id: str) -> str:
+    """Say in words why a Hub call failed, and what to do about it."""
+    from huggingface_hub import constants, errors
+
+    offline = "HF_HUB_OFFLINE=1" if constants.HF_HUB_OFFLINE else "Hub unreachable"
+    cache = constants.HF_HUB_CACHE
+    incomplete = getattr(errors, "IncompleteSnapshotError", ())  # huggingface_hub >= 1.x
+    if isinstance(error, incomplete):
+        return (f"the cached copy in {cache} is incomplete and the Hub cannot be reached "
+                f"({offline}); download it again online")
+    if isinstance(error, errors.OfflineModeIsEnabled):
+        return "offline (HF_HUB_OFFLINE=1); unset HF_HUB_OFFLINE to reach the Hub"
+    if isinstance(error, errors.LocalEntryNotFoundError):
+        if constants.HF_HUB_OFFLINE:
+            return (f"offline and not in the cache (HF_HUB_OFFLINE=1). Unset HF_HUB_OFFLINE and "
+                    f"connect once to download it into {cache}, or give a local .keras path")
+        return (f"the Hub cannot be reached and it is not in the cache ({cache}); check the "
+                "network, HF_ENDPOINT and proxy settings, or give a local .keras path")
+    if isinstance(error, errors.GatedRepoError):
+        return (f"the repo is gated: accept its conditions at https://huggingface.co/{repo_id} "
+                "and set HF_TOKEN (or run `hf auth login`)")
+    if isinstance(error, errors.RepositoryNotFoundError):
+        return "no such repo, or it is private and no valid token was given (set HF_TOKEN)"
+    if isinstance(error, errors.RevisionNotFoundError):
+        return "the revision does not exist in this repo"
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if status in (401, 403):
+        return f"not authorized (HTTP {status}): set HF_TOKEN to a token with access"
+    return f"{type(error).__name__}: {str(error)[:300]}"
+
+
+def _snapshot(repo_id: str, allow_patterns: list[str] | None, what: str,
+              repo_type: str = "model", **kwargs: Any) -> Path:
+    """`snapshot_download` with errors turned into `ModelFileError`."""
+    import huggingface_hub
+
+    from frameprophet.saving import ModelFileError
+
+    try:
+        folder = huggingface_hub.snapshot_download(
+            repo_id, repo_type=repo_type, allow_patterns=allow_patterns, token=None,
+            library_name="frameprophet", **kwargs)
+    except Exception as e:  # the Hub raises many types; all mean "cannot have it"
+        raise ModelFileError(f"could not fetch {what} from the Hugging Face Hub: "
+                             f"{_hub_reason(e, repo_id)}") from e
+    return Path(folder)
+
+
+# -- loading ----------------------------------------------------------------------------------
+def load_predictor(uri: str, allow_savedmodel: bool | None = None) -> Predictor:
+    """Load a predictor from `hf://owner/repo` or `hf://owner/repo/file.keras`.
+
+    The repo must hold one `.keras` file (or name it in the URI); its sidecar `NAME.json`, if
+    present, is checked as for a local file. A repo holding a TF SavedModel instead is wrapped by
+    `load_savedmodel_predictor` when the repo is trusted (`TRUSTED_SAVEDMODEL_REPOS`) or
+    `allow_savedmodel` is True. Raises `ModelFileError` with the reason otherwise.
+    """
+    from frameprophet import saving
+    from frameprophet.predict import Predictor
+
+    repo_id, filename = parse_uri(uri)
+    if filename:
+        patterns = [filename, filename.removesuffix(".keras") + ".json"]
+    else:
+        patterns = ["*.keras", "*.json", *SAVEDMODEL_PATTERNS]
+    folder = _snapshot(repo_id, patterns, uri)
+    if filename:
+        files = [folder / filename]
+        if not files[0].is_file():
+            raise saving.ModelFileError(f"{uri}: the repo has no file {filename}")
+    else:
+        files = sorted(folder.rglob("*.keras"))
+    if len(files) > 1:
+        names = ", ".join(str(f.relative_to(folder)) for f in files)
+        raise saving.ModelFileError(f"hf://{repo_id} holds several model files ({names}); name "
+                                    f"one: hf://{repo_id}/{files[0].relative_to(folder)}")
+    if files:
+        model, meta = saving.load(files[0])
+        meta.setdefault("name", uri)
+        meta["source"] = uri
+        return Predictor(model, meta)
+    saved = sorted(folder.rglob("saved_model.pb"))
+    if not saved:
+        raise saving.ModelFileError(f"hf://{repo_id} has no .keras model file (and no TF "
+                                    "SavedModel); publish one with frameprophet.hub.push")
+    if not (allow_savedmodel or (allow_savedmodel is None
+                                 and repo_id in TRUSTED_SAVEDMODEL_REPOS)):
+        raise saving.ModelFileError(
+            f"hf://{repo_id} holds a TF SavedModel, a TensorFlow graph that Keras safe_mode "
+            "cannot check; if you trust it, load it with "
+            f"frameprophet.hub.load_predictor({uri!r}, allow_savedmodel=True)")
+    info = KERAS_IO_INFO if repo_id == KERAS_IO_REPO else {
+        "name": f"hf://{repo_id} (TF SavedModel)", "recipe": "TF SavedModel"}
+    return load_savedmodel_predictor(saved[0].parent, info={**info, "source": uri})
+
+
+def load_savedmodel_predictor(folder: str | os.PathLike, frame_size: tuple[int, int] | None = None,
+                              info: dict | None = None,
+                              endpoint: str = "serving_default") -> Predictor:
+    """Wrap a TF SavedModel mapping `(N, T, H, W, 1) -> (N, T, H, W, 1)` as a `Predictor`.
+
+    Made for the original keras-io model (Keras 2), which Keras 3 cannot `load_model`: it is
+    called through `keras.layers.TFSMLayer`. The frame size comes from the endpoint's input
+    signature, else `frame_size`, else 64x64 (the keras-io example is Moving MNIST). The model
+    has no `step` function, so rollouts re-run the growing sequence (O(T^2)). `info` defaults
+    to the keras-io labels.
+    Only load SavedModels you trust: Keras safe_mode does not apply to TensorFlow graphs.
+    """
+    import keras
+    import tensorflow as tf
+
+    from frameprophet.predict import Predictor
+    from frameprophet.saving import ModelFileError
+
+    folder = Path(folder)
+    if not (folder / "saved_model.pb").is_file():
+        raise ModelFileError(f"{folder}: not a TF SavedModel folder (no saved_model.pb)")
+    try:
+        layer = keras.layers.TFSMLayer(str(folder), call_endpoint=endpoint)
+    except Exception as e:
+        raise ModelFileError(f"{folder}: could not load this SavedModel ({type(e).__name__}: "
+                             f"{str(e)[:300]})") from e
+    specs = [s for s in tf.nest.flatten(layer.call_endpoint_fn.structured_input_signature)
+             if isinstance(s, tf.TensorSpec)]
+    if len(specs) != 1 or specs[0].shape.rank != 5 or specs[0].shape[-1] not in (1, None):
+        raise ModelFileError(f"{folder}: endpoint {endpoint!r} takes {specs}; expected one "
+                             "input of shape (N, T, H, W, 1)")
+    known = tuple(specs[0].shape[2:4])
+    if None not in known:
+        if frame_size and tuple(frame_size) != known:
+            raise ModelFileError(f"{folder}: the model takes {known[0]}x{known[1]} frames, "
+                                 f"not {frame_size[0]}x{frame_size[1]}")
+        frame_size = known
+    height, width = (int(v) for v in (frame_size or (64, 64)))
+    inputs = keras.Input((None, height, width, 1))
+    outputs = layer(inputs)
+    if isinstance(outputs, dict):  # serving_default returns {output_name: tensor}
+        if len(outputs) != 1:
+            raise ModelFileError(f"{folder}: endpoint {endpoint!r} has {len(outputs)} outputs "
+                                 f"({sorted(outputs)}); expected one")
+        outputs = next(iter(outputs.values()))
+    model = keras.Model(inputs, outputs, name="savedmodel")
+    meta = {**(KERAS_IO_INFO if info is None else info), "frame_size": [height, width],
+            "path": str(folder)}
+    return Predictor(model, meta)
+
+
+def load_keras_io_original(repo_id: str = KERAS_IO_REPO) -> Predictor:
+    """The original keras-io ConvLSTM (a Keras 2 SavedModel) from the Hub or a local folder.
+
+    `repo_id` may be a local folder holding `saved_model.pb` (a copy of the repo): then no Hub
+    access is needed. Raises `ModelFileError` when the Hub is needed and cannot be reached.
+    """
+    from frameprophet.saving import ModelFileError
+
+    info = {**KERAS_IO_INFO, "source": str(repo_id)}
+    if Path(repo_id).is_dir():
+        saved = sorted(Path(repo_id).rglob("saved_model.pb"))
+        if not saved:
+            raise ModelFileError(f"{repo_id}: no saved_model.pb in this folder")
+        return load_savedmodel_predictor(saved[0].parent, info=info)
+    check_repo_id(repo_id)
+    try:
+        folder = _snapshot(repo_id, SAVEDMODEL_PATTERNS, f"hf://{repo_id}")
+    except ModelFileError as e:
+        raise ModelFileError(f"{e}. The original keras-io model exists only on the Hub; or pass "
+                             "a local copy of the repo folder") from e
+    saved = sorted(folder.rglob("saved_model.pb"))
+    if not saved:
+        raise ModelFileError(f"hf://{repo_id} holds no TF SavedModel (saved_model.pb)")
+    return load_savedmodel_predictor(saved[0].parent, info=info)
+
+
+def pull(repo_id: str, *, revision: str | None = None, allow_patterns: list[str] | None = None,
+         local_dir: str | os.PathLike | None = None, repo_type: str = "model") -> Path:
+    """Download a Hub repo (`owner/name` or `hf://owner/name`) and return its local folder."""
+    repo_id = check_repo_id(repo_id.removeprefix("hf://").strip("/"))
+    return _snapshot(repo_id, allow_patterns, f"hf://{repo_id}", repo_type=repo_type,
+                     revision=revision, local_dir=local_dir)
+
+
+# -- publishing ---------------------------------------------------------------------------------
+def _metric(meta: dict, who: str, key: str) -> float | None:
+    value = meta.get("metrics", {}).get(who, {}).get(key, {})
+    return value.get("mean") if isinstance(value, dict) else None
+
+
+def hub_model_card(meta: dict, repo_id: str, keras_dir: bool = True) -> str:
+    """The Hub model card (README.md) of a model from its sidecar `meta`.
+
+    `keras_dir` says the repo also holds the unzipped Keras layout, which
+    `keras.saving.load_model("hf://REPO")` reads.
+    """
+    from huggingface_hub import EvalResult, ModelCardData
+
+    dataset = meta.get("dataset") or "unknown"
+    dataset_id, dataset_name = DATASETS.get(dataset, (dataset, dataset))
+    m = meta.get("metrics", {})
+    setting = f"closed loop, {m.get('context')} -> {m.get('horizon')} frames"
+    size = "x".join(str(v) for v in meta.get("frame_size") or ()) or "?"
+    results = []
+    for who, prefix, label in (("model", "", ""),
+                               ("copy_last", "copy-last-", ", copy-last-frame baseline")):
+        for key in ("mse", "ssim"):
+            value = _metric(meta, who, key)
+            if value is not None:
+                results.append(EvalResult(
+                    task_type="video-to-video", task_name="Next-frame video prediction",
+                    dataset_type=dataset_id, dataset_name=dataset_name, dataset_split="test",
+                    metric_type=prefix + key, metric_value=float(value),
+                    metric_name=f"{key.upper()}{label} ({setting})"))
+    card = ModelCardData(library_name="keras", tags=TAGS, license="apache-2.0",
+                         datasets=[dataset_id] if meta.get("dataset") else None,
+                         pipeline_tag="video-to-video", eval_results=results or None,
+                         model_name=repo_id.split("/")[-1] if results else None)
+    rows = [f"| {key.upper()} | {_metric(meta, 'model', key):.4g} | "
+            f"{_metric(meta, 'copy_last', key):.4g} |"
+            for key in ("mse", "mae", "ssim", "psnr", "iou")
+            if _metric(meta, "model", key) is not None
+            and _metric(meta, "copy_last", key) is not None]
+    metrics = (f"{setting.capitalize()}, {m.get('clips')} test clips; MSE/MAE summed over a "
+               "frame's pixels, mean over the horizon. The baseline repeats the last context "
+               "frame.\n\n| metric | this model | copy last frame |\n|---|---|---|\n"
+               + "\n".join(rows) if rows else "Not evaluated yet.")
+    t = meta.get("training", {})
+    training = "\n".join(f"| {k} | {v} |" for k, v in (
+        ("recipe", f"`{meta.get('recipe')}`"), ("dataset", dataset_name),
+        ("frame size", size), ("objective", t.get("objective")),
+        ("steps / sequences seen", f"{t.get('steps')} / {t.get('sequences_seen')}"),
+        ("wall time", f"{t.get('wall_minutes')} min"), ("hardware", t.get("hardware")),
+        ("parameters", meta.get("parameters")), ("Keras", meta.get("keras_version")),
+        ("file sha256", f"`{meta.get('sha256')}`")) if "None" not in str(v))
+    name = meta.get("file", "model.keras")
+    keras_hf = (f'model = keras.saving.load_model("hf://{repo_id}", compile=False)\n'
+                "# or the single file:\n" if keras_dir else "")
+    return f"""---
+{card.to_yaml()}
+---
+
+# {repo_id.split("/")[-1]}
+
+A next-frame video prediction model trained with FrameProphet (causal ConvLSTMs in Keras 3,
+after the [keras.io ConvLSTM example](https://keras.io/examples/vision/conv_lstm/)): recipe
+`{meta.get('recipe')}`, trained on **{dataset_name}**, {size} frames. Given
+{meta.get('context', 'T')} context frames (float32 `(T, H, W, 1)` in [0, 1]) it predicts the next
+{meta.get('horizon', 'few')}, each fed back as input (closed loop). Needs the `frameprophet`
+package.
+
+## Held-out metrics
+{metrics}
+
+## Training
+| | |
+|---|---|
+{training}
+
+## Usage
+```python
+from frameprophet import load_predictor
+
+p = load_predictor("hf://{repo_id}")
+future = p.rollout(context, horizon={meta.get('horizon') or 10})  # context: (T, H, W, 1)
+```
+
+Plain Keras 3 (`import frameprophet` registers the custom `Prophet` class):
+```python
+import keras
+import frameprophet  # noqa: F401
+from huggingface_hub import hf_hub_download
+
+{keras_hf}model = keras.saving.load_model(hf_hub_download("{repo_id}", "{name}"), compile=False)
+```
+The sidecar `{Path(name).with_suffix('.json')}` holds the training summary, the metrics and the
+file's sha256, which `load_predictor` checks.
+"""
+
+
+def push(weights: str, repo_id: str, private: bool = False, token: str | None = None,
+         api: Any = None, keras_dir: bool = True, commit_message: str | None = None) -> str:
+    """Publish a model file, its sidecar and a model card to the Hub model repo `repo_id`.
+
+    `weights` is a .keras path or a short name in `weights/` (resolved by `saving.resolve`).
+    The file must load (safe_mode) and match its sidecar's sha256. With `keras_dir` the
+    archive's `config.json`, `metadata.json` and `model.weights.h5` are uploaded too, so plain
+    `keras.saving.load_model("hf://REPO")` works. `api` defaults to
+    `huggingface_hub.HfApi(token=token)`. Returns the repo URL.
+    """
+    from frameprophet import saving
+
+    check_repo_id(repo_id)
+    target = saving.resolve(weights)
+    if target.startswith("hf://") or not target.endswith(".keras"):
+        raise saving.ModelFileError(f"push needs a local .keras file; {weights!r} is {target}")
+    path = Path(target)
+    if not saving.sidecar_path(path).is_file():
+        raise saving.ModelFileError(f"{path}: no sidecar {path.stem}.json; write model files "
+                                    "with frameprophet.saving.save")
+    saving.load(path)  # loads with safe_mode and checks the sha256, or raises ModelFileError
+    meta = saving.read_sidecar(path)
+    if api is None:
+        from huggingface_hub import HfApi
+
+        api = HfApi(token=token)
+    with tempfile.TemporaryDirectory() as tmp:
+        stage = Path(tmp)
+        shutil.copy2(path, stage / path.name)
+        shutil.copy2(saving.sidecar_path(path), stage / f"{path.stem}.json")
+        if keras_dir:
+            with zipfile.ZipFile(path) as archive:
+                for member in ("config.json", "metadata.json", "model.weights.h5"):
+                    (stage / member).write_bytes(archive.read(member))
+        (stage / "README.md").write_text(hub_model_card(meta, repo_id, keras_dir=keras_dir))
+        try:
+            url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+            api.upload_folder(folder_path=str(stage), repo_id=repo_id, repo_type="model",
+                              commit_message=commit_message or f"Upload {path.name}")
+        except Exception as e:
+            raise saving.ModelFileError(f"could not push {path.name} to hf://{repo_id}: "
+                                        f"{_hub_reason(e, repo_id)}") from e
+    return str(url or f"https://huggingface.co/{repo_id}")
+
+
+# -- the Space ----------------------------------------------------------------------------------
+def _secret(name: str) -> bool:
+    return any(fnmatch.fnmatch(name.lower(), p) for p in SECRET_PATTERNS)
+
+
+def _front_matter(text: str) -> tuple[dict | None, str]:
+    """(YAML front matter or None, body) of a README."""
+    import yaml
+
+    if text.startswith("---\n"):
+        head, sep, body = text[4:].partition("\n---")
+        if sep:
+            data = yaml.safe_load(head) or {}
+            return (data if isinstance(data, dict) else {}), body.split("\n", 1)[-1]
+    return None, text
+
+
+def space_front_matter() -> dict:
+    """The Space settings used when the repo README has none (or lacks some)."""
+    meta = {"title": "FrameProphet", "emoji": "🔮", "colorFrom": "indigo", "colorTo": "purple",
+            "sdk": "gradio", "app_file": "app.py", "python_version": "3.11",
+            "suggested_hardware": "cpu-basic", "pinned": False, "license": "apache-2.0",
+            "short_description": "Next-frame video prediction with causal ConvLSTMs"}
+    try:
+        meta["sdk_version"] = importlib.metadata.version("gradio")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    return meta
+
+
+def build_space(out_dir: str | os.PathLike, repo_root: str | os.PathLike = REPO_ROOT) -> Path:
+    """Assemble a Hugging Face Space in `out_dir` from the repo at `repo_root`; returns it.
+
+    Copies `app.py`, `requirements.txt`, the package's .py files, `weights/` (*.keras, *.json,
+    *.md) and `README.md`, whose front matter gets the Space settings it lacks. Caches, .venv,
+    runs/, tests and anything that looks like a secret are left out. `out_dir` must be empty,
+    new, or an earlier bundle (then it is replaced). Raises `ValueError` listing what is missing.
+    """
+    import yaml
+
+    root, out = Path(repo_root).resolve(), Path(out_dir).resolve()
+    needed = {"app.py": "the Gradio app", "requirements.txt": "the pip requirements",
+              f"{SPACE_PACKAGE}/__init__.py": "the package"}
+    missing = [f"{name} ({why})" for name, why in needed.items() if not (root / name).is_file()]
+    if missing:
+        raise ValueError(f"cannot build the Space from {root}: missing {', '.join(missing)}")
+    if out.exists() and any(out.iterdir()):
+        if out == root or root.is_relative_to(out) or (out / ".git").exists() \
+                or not (out / "app.py").is_file():
+            raise ValueError(f"{out} is not empty and not an earlier Space bundle; choose a new "
+                             "or empty folder")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(root / "app.py", out / "app.py")
+    shutil.copy2(root / "requirements.txt", out / "requirements.txt")
+    for src in sorted((root / SPACE_PACKAGE).rglob("*.py")):
+        rel = src.relative_to(root)
+        if not (SKIP_DIRS & set(rel.parts) or _secret(src.name)):
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, out / rel)
+    weights = [p for ext in ("*.keras", "*.json", "*.md") for p in (root / "weights").glob(ext)
+               if p.is_file() and not _secret(p.name) and ".tmp." not in p.name]
+    for src in sorted(weights):
+        (out / "weights").mkdir(exist_ok=True)
+        shutil.copy2(src, out / "weights" / src.name)
+    readme = root / "README.md"
+    text = readme.read_text() if readme.is_file() else "# FrameProphet\n"
+    front, body = _front_matter(text)
+    settings = {**space_front_matter(), **(front or {})}
+    settings.update(sdk="gradio", app_file="app.py")
+    (out / "README.md").write_text("---\n" + yaml.safe_dump(settings, sort_keys=False,
+                                                            allow_unicode=True)
+                                   + "---\n" + body.lstrip("\n"))
+    return out
+
+
+def upload_space(out_dir: str | os.PathLike, repo_id: str, token: str | None = None,
+                 api: Any = None, private: bool = False) -> str:
+    """Create (if needed) the Gradio Space `repo_id` and upload the bundle `out_dir` to it.
+
+    Refuses a folder that is not a bundle or holds secret-looking files. Returns the Space URL.
+    """
+    check_repo_id(repo_id)
+    out = Path(out_dir)
+    if not (out / "app.py").is_file() or not (out / "README.md").is_file():
+        raise ValueError(f"{out} is not a Space bundle (no app.py / README.md); run build_space")
+    front, _ = _front_matter((out / "README.md").read_text())
+    if not front or front.get("sdk") != "gradio":
+        raise ValueError(f"{out}/README.md has no Space front matter with sdk: gradio")
+    secrets = [str(p.relative_to(out)) for p in out.rglob("*") if _secret(p.name)]
+    if secrets:
+        raise ValueError(f"{out} holds files that look like secrets: {', '.join(secrets)}")
+    if api is None:
+        from huggingface_hub import HfApi
+
+        api = HfApi(token=token)
+    try:
+        url = api.create_repo(repo_id, repo_type="space", space_sdk="gradio", private=private,
+                              exist_ok=True)
+        api.upload_folder(folder_path=str(out), repo_id=repo_id, repo_type="space",
+                          commit_message="Upload the FrameProphet Space",
+                          ignore_patterns=["__pycache__/*", "*.pyc", ".*"])
+    except Exception as e:
+        raise ValueError(f"could not upload the Space to {repo_id}: "
+                         f"{_hub_reason(e, repo_id)}") from e
+    return str(url or f"https://huggingface.co/spaces/{repo_id}")
