@@ -1,0 +1,865 @@
+"""Reading and writing clips, safely.
+
+Data contract used everywhere in FrameProphet: a clip is a float32 array (T, H, W, 1) in [0, 1].
+
+`read_clip` turns whatever a user uploads (GIF, animated PNG, MP4/WebM/MOV/AVI/MKV video, NPY/NPZ
+arrays, a ZIP or a folder of PNG/JPG frames) into that contract. Uploads are untrusted, so every
+reader follows the same rules:
+
+* Sizes are read from headers *before* anything is decoded (Pillow's lazy `Image.open`, the
+  video header that ffmpeg prints, the NPY header, the ZIP central directory), and frames are
+  decoded one at a time, so a hostile file cannot make us allocate much or work for long.
+* Clips longer than `max_frames` are cut to their first `max_frames` frames, and the rest is
+  never decoded. A budget on the total number of decoded pixels can cut a clip further.
+* Every problem with the input raises `ClipError` (a `ValueError`) whose message says what was
+  wrong and what is accepted, in plain words; decoder exceptions are kept as `__cause__`.
+* Nothing is unpickled and nothing is extracted to disk.
+
+`write_gif`, `write_mp4` and `save_clip` go the other way; `to_uint8_rgb` is the conversion they
+share (and that a rendering module can reuse).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import BinaryIO
+
+import imageio_ffmpeg
+import numpy as np
+from PIL import GifImagePlugin, Image
+
+__all__ = [
+    "ACCEPTED",
+    "ACCEPTED_FORMATS",
+    "MAX_FRAMES",
+    "MAX_PIXELS",
+    "MAX_TOTAL_PIXELS",
+    "MIN_FRAMES",
+    "ClipError",
+    "read_clip",
+    "save_clip",
+    "to_uint8_rgb",
+    "write_gif",
+    "write_mp4",
+]
+
+log = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------------------------
+# What we accept. These numbers are the defaults of `read_clip`; the ACCEPTED sentence ends
+# every error message so a user always learns what would have worked.
+# --------------------------------------------------------------------------------------------
+
+MIN_FRAMES = 2  # a "clip" with one frame has no motion to learn from or continue
+MAX_FRAMES = 1000
+MAX_PIXELS = 4096 * 4096  # per frame
+# Budget for the whole clip: 64M decoded pixels is ~256 MB as float32 and a few seconds of
+# decoding. Without it, 1000 frames of 4096x4096 would be 64 GB.
+MAX_TOTAL_PIXELS = 64 * 1024 * 1024
+
+ACCEPTED_FORMATS = (
+    "GIF or animated PNG, MP4/WebM/MOV/AVI/MKV video, NPY/NPZ arrays, "
+    "or a ZIP/folder of PNG/JPG frames"
+)
+
+PILLOW_EXTENSIONS = (".gif", ".png", ".apng", ".jpg", ".jpeg")
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi")
+ARRAY_EXTENSIONS = (".npy", ".npz")
+ZIP_EXTENSIONS = (".zip",)
+FRAME_EXTENSIONS = (".png", ".jpg", ".jpeg")  # frames inside a ZIP or a folder
+
+# Pillow knows dozens of formats; we only ever let it parse these (smaller attack surface, and a
+# text file renamed .gif fails fast instead of being tried as every format Pillow knows).
+_PILLOW_FORMATS = ("GIF", "PNG", "JPEG")
+# ffmpeg guesses the container from the *content*, so a file named .mp4 could really be an HLS
+# playlist that makes ffmpeg open other local files. Forcing the demuxer from the extension and
+# allowing only the "file" protocol shuts that door.
+_VIDEO_DEMUXERS = {
+    ".mp4": "mov", ".m4v": "mov", ".mov": "mov", ".webm": "matroska", ".mkv": "matroska",
+    ".avi": "avi",
+}
+
+# Float arrays must already be in [0, 1]; rounding in someone's pipeline may overshoot a little,
+# so values within this margin are clipped, anything further out is refused (e.g. 0..255 floats).
+FLOAT_TOLERANCE = 0.01
+
+# ZIP safety: the central directory is checked before anything is decompressed.
+_ZIP_ENTRIES_PER_FRAME = 10  # an archive may list at most 10 * max_frames + 100 files ...
+_ZIP_SLACK_ENTRIES = 100  # ... (slack for folders, __MACOSX/ and thumbnail junk)
+_ZIP_MAX_DIRECTORY_BYTES = 16 * 1024 * 1024  # the central directory itself
+_ZIP_MAX_RATIO = 100  # PNG/JPG are compressed already; a 100:1 entry is a bomb, not a frame
+_ZIP_RATIO_FREE_BYTES = 1024 * 1024  # tiny entries may compress well, that is harmless
+_ZIP_MAX_READ_BYTES = 1024 * 1024 * 1024  # uncompressed bytes of all frames we will read
+# A PNG frame cannot legitimately be bigger than its raw 16-bit RGBA pixels plus some chunks.
+_FRAME_FILE_BYTES_PER_PIXEL = 8
+_FRAME_FILE_OVERHEAD = 1024 * 1024
+# A folder is listed entry by entry; more entries than this is not a clip.
+_FOLDER_ENTRIES_PER_FRAME = _ZIP_ENTRIES_PER_FRAME
+
+# NPZ members stored in Fortran order cannot be cut frame by frame; read whole up to this size.
+_NPZ_MAX_WHOLE_BYTES = 256 * 1024 * 1024
+
+# Decoders raise all sorts of things on damaged input; these are turned into ClipError.
+# (ClipError itself is a ValueError and is re-raised untouched before this tuple is consulted.)
+_DECODER_ERRORS = (
+    OSError,  # includes PIL.UnidentifiedImageError and "image file is truncated"
+    ValueError,
+    RuntimeError,  # includes imageio-ffmpeg's "Could not read frame"
+    EOFError,
+    SyntaxError,  # Pillow raises it for some malformed headers
+    IndexError,
+    KeyError,
+    OverflowError,
+    MemoryError,
+    struct.error,
+    zlib.error,
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    Image.DecompressionBombError,
+)
+
+
+def _pixels_text(max_pixels: int) -> str:
+    side = math.isqrt(max_pixels)
+    if side * side == max_pixels:
+        return f"at most {side}x{side} pixels per frame"
+    return f"at most {max_pixels:,} pixels per frame"
+
+
+def _accepted_text(max_frames: int = MAX_FRAMES, max_pixels: int = MAX_PIXELS) -> str:
+    """The 'Accepted: ...' sentence for the limits in force."""
+    return (
+        f"Accepted: {ACCEPTED_FORMATS}; {MIN_FRAMES} to {max_frames} frames (longer clips are "
+        f"cut to the first {max_frames}), {_pixels_text(max_pixels)}."
+    )
+
+
+ACCEPTED = _accepted_text()
+
+WRITE_ACCEPTED = (
+    "Accepted for saving: a clip of grey frames shaped (frames, height, width) or "
+    "(frames, height, width, 1) with values from 0 to 1, or colour frames shaped "
+    "(frames, height, width, 3) as 0-255 whole numbers (uint8)."
+)
+
+
+class ClipError(ValueError):
+    """A clip that cannot be used. The message says what was wrong and what is accepted.
+
+    `source` is the file name (never the full path, which may be a server's temp folder) and
+    `problem` the plain-words reason, both kept for callers that format their own messages.
+    """
+
+    def __init__(self, problem: str, source: str | None = None, accepted: str = ACCEPTED):
+        self.problem = problem
+        self.source = source
+        prefix = f"{source}: " if source else ""
+        super().__init__(f"{prefix}{problem} {accepted}")
+
+
+# --------------------------------------------------------------------------------------------
+# Limits shared by all readers
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Limits:
+    max_frames: int
+    max_pixels: int
+    max_total_pixels: int
+    source: str
+
+    @property
+    def accepted(self) -> str:
+        return _accepted_text(self.max_frames, self.max_pixels)
+
+    def error(self, problem: str) -> ClipError:
+        return ClipError(problem, self.source, self.accepted)
+
+    def check_frame(self, width: int, height: int, what: str = "a frame") -> None:
+        """Refuse a frame from its *declared* size, before a single pixel is decoded."""
+        if width < 1 or height < 1:
+            raise self.error(f"{what} has no pixels ({width}x{height}).")
+        if width * height > self.max_pixels:
+            raise self.error(
+                f"{what} is {width}x{height} pixels, which is too large to read safely."
+            )
+
+    def budget(self, width: int, height: int) -> int:
+        """How many frames of this size we are willing to decode (the clip is cut there)."""
+        return min(self.max_frames, self.max_total_pixels // (width * height))
+
+    def zip_entry_cap(self) -> int:
+        return _ZIP_ENTRIES_PER_FRAME * self.max_frames + _ZIP_SLACK_ENTRIES
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------
+
+
+def read_clip(
+    path: str | os.PathLike,
+    frame_size: tuple[int, int] | None = None,
+    max_frames: int = MAX_FRAMES,
+    max_pixels: int = MAX_PIXELS,
+    max_total_pixels: int = MAX_TOTAL_PIXELS,
+) -> np.ndarray:
+    """Read a clip from a file or folder as float32 (T, H, W, 1) in [0, 1].
+
+    Accepted inputs (chosen by extension; a folder is read as a folder of frames):
+
+    * GIF or (animated) PNG/JPG: Pillow composites partial GIF/APNG frames; a still image is a
+      single frame and therefore refused.
+    * Video (.mp4 .m4v .mov .webm .mkv .avi): decoded lazily by ffmpeg (imageio-ffmpeg).
+    * .npy / .npz: shape (T, H, W), (T, H, W, 1), (T, H, W, 3) or (T, H, W, 4); uint8 (divided by
+      255) or float already in [0, 1] (overshoot up to 0.01 is clipped; NaN/inf or values further
+      out are refused). An NPZ gives its array named 'clip' or 'frames', else its first array.
+      Loaded without pickle; only the frames that are kept are read.
+    * .zip or a folder of .png/.jpg/.jpeg frames, in natural file-name order ("f2" before "f10").
+      Entries are read into memory one at a time, never extracted to disk.
+
+    Colour becomes grey with luminance weights 0.299 R + 0.587 G + 0.114 B; transparent pixels
+    are composited on black. If `frame_size=(H, W)` is given, each frame is resized to fit inside
+    it keeping its aspect ratio (box filter when shrinking, bilinear when enlarging) and padded
+    with black, centred, to exactly (H, W).
+
+    Limits (all checked from headers, before decoding):
+
+    * at least 2 frames; all frames the same size (GIF/APNG frames are composited full size);
+    * a frame may have at most `max_pixels` pixels;
+    * LONGER CLIPS ARE CUT, NOT REFUSED: only the first `max_frames` frames are decoded and the
+      rest of the file is never touched, so a 10,000-frame clip costs as much as a 1000-frame
+      one. The clip is also cut so that at most `max_total_pixels` source pixels are decoded
+      (64M by default: e.g. 32 frames of 1920x1080). Cuts are logged at INFO level.
+
+    Raises:
+        ClipError: for anything wrong with the input (missing, empty, damaged, unsupported, too
+            large, too short, ...); the message names the file and lists what is accepted.
+        ValueError: for invalid arguments (e.g. `max_frames=1`).
+    """
+    if max_frames < MIN_FRAMES:
+        raise ValueError(f"max_frames must be at least {MIN_FRAMES}, got {max_frames}")
+    if max_pixels < 1 or max_total_pixels < 1:
+        raise ValueError("max_pixels and max_total_pixels must be positive")
+    if frame_size is not None:
+        if len(frame_size) != 2 or any(int(s) != s or s < 1 for s in frame_size):
+            raise ValueError(f"frame_size must be two positive integers (H, W), got {frame_size}")
+        frame_size = (int(frame_size[0]), int(frame_size[1]))
+
+    path = Path(path)
+    limits = _Limits(max_frames, max_pixels, max_total_pixels, path.name or str(path))
+    frames: Generator[np.ndarray, None, None] | None = None
+    kind = "a clip"
+    try:
+        frames, kind = _open_frames(path, limits)
+        return _collect(frames, frame_size, limits)
+    except ClipError:
+        raise
+    except _DECODER_ERRORS as exc:
+        raise limits.error(_damaged_text(kind, exc, path)) from exc
+    finally:
+        if frames is not None:
+            frames.close()  # stops the decoder (closes files, ends ffmpeg) even after a cut
+
+
+def _damaged_text(kind: str, exc: BaseException, path: Path) -> str:
+    if isinstance(exc, Image.DecompressionBombError):
+        return "the image is far too large to read safely."
+    if isinstance(exc, MemoryError):
+        return "the file is too large to read into memory."
+    # First line of the decoder's message, without the folder (a server's temp dir is private).
+    lines = str(exc).strip().splitlines()
+    detail = lines[0] if lines else type(exc).__name__
+    detail = detail.replace(str(path.parent.absolute()) + os.sep, "")
+    detail = detail.replace(str(path.parent) + os.sep, "")[:160]
+    return (
+        f"could not be read as {kind}: the file looks damaged, incomplete (cut short), or is "
+        f"not really {kind}. (Details: {detail})"
+    )
+
+
+def _open_frames(path: Path, limits: _Limits) -> tuple[Generator[np.ndarray, None, None], str]:
+    """Check the path cheaply and pick the frame reader. Returns (lazy frame iterator, kind)."""
+    if path.is_dir():
+        return _iter_folder_frames(path, limits), "a folder of frames"
+    if not path.exists():
+        raise limits.error("the file does not exist (was the upload finished?).")
+    if not path.is_file():
+        raise limits.error("this is not a regular file.")
+    suffix = path.suffix.lower()
+    known = PILLOW_EXTENSIONS + VIDEO_EXTENSIONS + ARRAY_EXTENSIONS + ZIP_EXTENSIONS
+    if suffix not in known:
+        shown = f'"{suffix}"' if suffix else "no extension"
+        raise limits.error(
+            f"files with {shown} are not supported (supported endings: {' '.join(known)})."
+        )
+    if path.stat().st_size == 0:
+        raise limits.error("the file is empty.")
+    # The readers are generators: nothing below runs until the first frame is requested, and
+    # that first request is inside read_clip's error handling.
+    if suffix in PILLOW_EXTENSIONS:
+        kind = "a GIF" if suffix == ".gif" else "a PNG/JPG image"
+        return _iter_pillow_frames(path, limits), kind
+    if suffix in VIDEO_EXTENSIONS:
+        return _iter_video_frames(path, _VIDEO_DEMUXERS[suffix], limits), "a video"
+    if suffix == ".npy":
+        return _iter_npy_frames(path, limits), "an NPY array"
+    if suffix == ".npz":
+        return _iter_npz_frames(path, limits), "an NPZ archive"
+    return _iter_zip_frames(path, limits), "a ZIP of PNG/JPG frames"
+
+
+def _collect(
+    frames: Iterator[np.ndarray], frame_size: tuple[int, int] | None, limits: _Limits
+) -> np.ndarray:
+    """Pull frames until the budget is reached, converting each to grey (and resizing) at once.
+
+    Converting frame by frame keeps memory at one source frame plus the (smaller) output.
+    """
+    out: list[np.ndarray] = []
+    first_size: tuple[int, int] | None = None
+    budget = limits.max_frames
+    for frame in frames:
+        size = (frame.shape[1], frame.shape[0])  # (width, height)
+        if first_size is None:
+            first_size = size
+            budget = limits.budget(*size)
+            if budget < MIN_FRAMES:
+                raise limits.error(
+                    f"its frames are {size[0]}x{size[1]} pixels; at most "
+                    f"{limits.max_total_pixels:,} pixels can be read per clip, which is fewer "
+                    f"than {MIN_FRAMES} frames of that size."
+                )
+        elif size != first_size:
+            raise limits.error(
+                f"frame {len(out) + 1} is {size[0]}x{size[1]} pixels but the first frame is "
+                f"{first_size[0]}x{first_size[1]}; all frames of a clip must be the same size."
+            )
+        out.append(_fit(_to_gray(frame), frame_size))
+        if len(out) >= budget:
+            break  # the cut: the caller closes the iterator, so later frames are never decoded
+    if len(out) < MIN_FRAMES:
+        found = "no frames could be read" if not out else (
+            "it has only 1 frame (a single picture is not a clip)")
+        raise limits.error(f"{found}; at least {MIN_FRAMES} frames are needed.")
+    if len(out) == budget:
+        log.info("%s: read %d frames, the most allowed; later frames (if any) were not read",
+                 limits.source, budget)
+    return np.stack(out)[..., None]
+
+
+def _to_gray(frame: np.ndarray) -> np.ndarray:
+    """(H, W) or (H, W, C) uint8/float frame -> (H, W) float32 in [0, 1].
+
+    Alpha is composited on black (premultiplied), colour uses ITU-R 601 luminance weights.
+    Channels are combined one at a time so no float copy of the whole RGB frame is made.
+    """
+    if frame.dtype == np.uint8:
+        scale = np.float32(1 / 255)
+    elif frame.dtype == np.uint16:
+        scale = np.float32(1 / 65535)
+    else:
+        scale = np.float32(1)
+    if frame.ndim == 2:
+        gray = frame.astype(np.float32) * scale
+    elif frame.shape[2] == 1:
+        gray = frame[..., 0].astype(np.float32) * scale
+    else:
+        gray = frame[..., 0] * np.float32(0.299 * scale)
+        gray += frame[..., 1] * np.float32(0.587 * scale)
+        gray += frame[..., 2] * np.float32(0.114 * scale)
+        gray = gray.astype(np.float32, copy=False)
+    if frame.ndim == 3 and frame.shape[2] == 4:
+        gray *= frame[..., -1] * scale  # alpha over black
+    return np.clip(gray, 0.0, 1.0, out=gray)
+
+
+def _fit(gray: np.ndarray, frame_size: tuple[int, int] | None) -> np.ndarray:
+    """Resize to fit inside frame_size keeping the aspect ratio, then pad with black, centred."""
+    if frame_size is None or gray.shape == frame_size:
+        return gray
+    out_h, out_w = frame_size
+    h, w = gray.shape
+    scale = min(out_h / h, out_w / w)
+    new_h = min(out_h, max(1, round(h * scale)))
+    new_w = min(out_w, max(1, round(w * scale)))
+    if (new_h, new_w) != (h, w):
+        # Box filter averages every source pixel when shrinking (no aliasing of thin lines);
+        # bilinear is the usual choice for enlarging.
+        resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
+        image = Image.fromarray(np.ascontiguousarray(gray, dtype=np.float32))  # mode "F"
+        gray = np.clip(np.asarray(image.resize((new_w, new_h), resample)), 0.0, 1.0)
+    out = np.zeros(frame_size, np.float32)
+    top, left = (out_h - new_h) // 2, (out_w - new_w) // 2
+    out[top:top + new_h, left:left + new_w] = gray
+    return out
+
+
+# --- Pillow: GIF, (A)PNG, JPG ----------------------------------------------------------------
+
+
+def _open_image(fp: str | Path | BinaryIO) -> Image.Image:
+    # Image.open only parses the header; pixels are decoded later by load()/convert().
+    return Image.open(fp, formats=_PILLOW_FORMATS)
+
+
+def _pil_to_array(image: Image.Image) -> np.ndarray:
+    """Decode one Pillow frame to uint8 (H, W), (H, W, 3) or (H, W, 4) (uint16 for 16-bit grey)."""
+    mode = image.mode
+    if mode in ("P", "PA", "LA", "La", "RGBa") or "transparency" in image.info:
+        image = image.convert("RGBA")  # palette/transparency -> explicit alpha
+    elif mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grey PNG
+        return np.clip(np.asarray(image), 0, 65535).astype(np.uint16)
+    elif mode not in ("L", "RGB", "RGBA"):
+        image = image.convert("RGB")  # "1", CMYK and YCbCr JPEGs, ...
+    return np.asarray(image)
+
+
+def _iter_pillow_frames(path: Path, limits: _Limits) -> Generator[np.ndarray, None, None]:
+    """Frames of a GIF / APNG / still image, decoded one at a time as they are requested."""
+    with _open_image(path) as image:
+        index = 0
+        while True:
+            # After seek() Pillow knows this frame's size but has not decoded it yet.
+            limits.check_frame(*image.size, what=f"frame {index + 1}")
+            yield _pil_to_array(image)
+            index += 1
+            try:
+                image.seek(index)
+            except EOFError:
+                return
+
+
+def _natural_key(name: str) -> list[int | str]:
+    """'frame10.png' sorts after 'frame9.png'. Digits and text alternate, so lists compare."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def _is_frame_name(name: str) -> bool:
+    base = name.rsplit("/", 1)[-1]
+    return (
+        not base.startswith(".")  # macOS "._frame.png" resource forks, hidden files
+        and "__MACOSX/" not in name
+        and base.lower().endswith(FRAME_EXTENSIONS)
+    )
+
+
+def _decode_frame_file(fp: str | Path | BinaryIO, what: str, limits: _Limits) -> np.ndarray:
+    with _open_image(fp) as image:
+        limits.check_frame(*image.size, what=what)
+        return _pil_to_array(image)
+
+
+def _iter_folder_frames(folder: Path, limits: _Limits) -> Generator[np.ndarray, None, None]:
+    cap = _FOLDER_ENTRIES_PER_FRAME * limits.max_frames + _ZIP_SLACK_ENTRIES
+    names: list[str] = []
+    with os.scandir(folder) as entries:
+        for count, entry in enumerate(entries, 1):
+            if count > cap:
+                raise limits.error(
+                    f"the folder holds more than {cap:,} files; that is not a clip's worth."
+                )
+            if _is_frame_name(entry.name) and entry.is_file():
+                names.append(entry.name)
+    if not names:
+        raise limits.error("the folder contains no PNG or JPG frames.")
+    for name in sorted(names, key=_natural_key):
+        yield _decode_frame_file(folder / name, f"frame {name}", limits)
+
+
+# --- ZIP of frames -----------------------------------------------------------------------------
+
+
+def _open_zip(path: Path, limits: _Limits) -> zipfile.ZipFile:
+    """Open a ZIP after checking its end record, so a huge central directory is never parsed.
+
+    zipfile.ZipFile reads the whole central directory into ZipInfo objects; a few million
+    entries would take seconds and gigabytes, so the entry count is checked first.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        tail_len = min(size, 22 + 0xFFFF)  # end record + the longest possible comment
+        fh.seek(size - tail_len)
+        tail = fh.read(tail_len)
+    pos = tail.rfind(b"PK\x05\x06")
+    if pos < 0 or len(tail) - pos < 22:
+        raise limits.error("this is not a valid ZIP archive (it may be damaged or cut short).")
+    _, _, _, _, entries, directory_bytes, _, _ = struct.unpack("<4s4H2LH", tail[pos:pos + 22])
+    cap = limits.zip_entry_cap()
+    if entries == 0xFFFF or entries > cap:  # 0xFFFF: ZIP64, i.e. 65535 or more files
+        raise limits.error(
+            f"the archive lists {'65,535 or more' if entries == 0xFFFF else f'{entries:,}'} "
+            f"files; at most {cap:,} are accepted for a clip."
+        )
+    if directory_bytes > _ZIP_MAX_DIRECTORY_BYTES:
+        raise limits.error("the archive's table of contents is far too large for a clip.")
+    return zipfile.ZipFile(path)
+
+
+def _check_zip_entry(info: zipfile.ZipInfo, read_so_far: int, limits: _Limits) -> None:
+    """Refuse a ZIP bomb from the central directory's declared sizes, before decompressing.
+
+    Called for each entry just before it is read, so entries after a cut are never judged
+    (a long clip is cut like any other) and the running total bounds what is actually read.
+    """
+    per_file = _FRAME_FILE_BYTES_PER_PIXEL * limits.max_pixels + _FRAME_FILE_OVERHEAD
+    if info.flag_bits & 0x1:
+        raise limits.error(f"{info.filename} is password-protected; use a plain ZIP.")
+    if info.file_size > per_file:
+        raise limits.error(
+            f"{info.filename} unpacks to {info.file_size:,} bytes, more than any frame of the "
+            "accepted size can need."
+        )
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.file_size > _ZIP_RATIO_FREE_BYTES and ratio > _ZIP_MAX_RATIO:
+        raise limits.error(
+            f"{info.filename} is compressed {ratio:,.0f} to 1, which real PNG/JPG frames never "
+            "are (this looks like a 'ZIP bomb')."
+        )
+    if read_so_far + info.file_size > _ZIP_MAX_READ_BYTES:
+        raise limits.error(
+            f"its frames unpack to more than {_ZIP_MAX_READ_BYTES:,} bytes in total, more than "
+            "a clip of the accepted size can need."
+        )
+
+
+def _iter_zip_frames(path: Path, limits: _Limits) -> Generator[np.ndarray, None, None]:
+    with _open_zip(path, limits) as archive:
+        infos = [i for i in archive.infolist() if not i.is_dir() and _is_frame_name(i.filename)]
+        if not infos:
+            raise limits.error("the ZIP archive contains no PNG or JPG frames.")
+        infos.sort(key=lambda i: _natural_key(i.filename))
+        read_so_far = 0
+        for info in infos:
+            _check_zip_entry(info, read_so_far, limits)
+            read_so_far += info.file_size
+            with archive.open(info) as member:
+                # read(n) with the declared size bounds memory even if the declaration lies
+                # (zipfile stops there, and the CRC check at the end then fails).
+                data = member.read(info.file_size)
+                member.read(1)  # make sure the end (and so the CRC check) is reached
+            yield _decode_frame_file(BytesIO(data), f"frame {info.filename}", limits)
+            del data
+
+
+# --- Video -------------------------------------------------------------------------------------
+
+
+def _iter_video_frames(
+    path: Path, demuxer: str, limits: _Limits
+) -> Generator[np.ndarray, None, None]:
+    """Frames of a video, decoded by an ffmpeg subprocess one at a time.
+
+    imageio-ffmpeg's `read_frames` (what imageio's FFMPEG plugin uses underneath) yields the
+    header metadata before any frame, from the same ffmpeg process, so the frame size is
+    checked before decoding; closing the generator terminates ffmpeg.
+    """
+    reader = imageio_ffmpeg.read_frames(
+        str(path),
+        pix_fmt="rgb24",
+        input_params=["-protocol_whitelist", "file", "-f", demuxer],
+    )
+    try:
+        meta = next(reader)
+        width, height = meta["size"]
+        limits.check_frame(width, height, what="each video frame")
+        for raw in reader:
+            yield np.frombuffer(raw, np.uint8).reshape(height, width, 3)
+    finally:
+        reader.close()
+
+
+# --- NPY / NPZ -----------------------------------------------------------------------------------
+
+
+def _check_array_header(shape: tuple[int, ...], dtype: np.dtype, limits: _Limits) -> None:
+    """Refuse an array from its header alone (shape and dtype), before reading any data."""
+    if dtype.hasobject or dtype.names is not None:
+        raise limits.error("the array holds Python objects or records, not pixel values.")
+    if not (dtype == np.uint8 or dtype.kind == "f"):
+        raise limits.error(
+            f"the array's numbers are {dtype.name}; use uint8 (0-255) or float (0-1)."
+        )
+    ok_channels = len(shape) == 3 or (len(shape) == 4 and shape[3] in (1, 3, 4))
+    if not ok_channels:
+        raise limits.error(
+            f"the array has shape {tuple(shape)}; expected (frames, height, width) with "
+            "optionally 1 (grey), 3 (RGB) or 4 (RGBA) channels last."
+        )
+    limits.check_frame(shape[2], shape[1], what="each frame")
+
+
+def _check_float_frame(frame: np.ndarray, index: int, limits: _Limits) -> np.ndarray:
+    """Float frames must be finite and within [0, 1] give or take FLOAT_TOLERANCE."""
+    if frame.dtype.kind != "f":
+        return frame
+    frame = np.asarray(frame)
+    if not np.isfinite(frame).all():
+        raise limits.error(
+            f"frame {index + 1} contains NaN (not-a-number) or infinite values."
+        )
+    low, high = float(frame.min()), float(frame.max())
+    if low < -FLOAT_TOLERANCE or high > 1 + FLOAT_TOLERANCE:
+        raise limits.error(
+            f"frame {index + 1} has values from {low:g} to {high:g}; decimal values must lie "
+            "between 0 and 1 (divide 0-255 values by 255, or store them as uint8)."
+        )
+    return frame
+
+
+def _iter_npy_frames(path: Path, limits: _Limits) -> Generator[np.ndarray, None, None]:
+    # The header is checked by us first, so a non-NPY file or an object array gets our plain
+    # message (np.load's would suggest unpickling, which we never do).
+    with open(path, "rb") as fh:
+        if fh.read(4) == b"PK\x03\x04":
+            raise limits.error("this is an NPZ archive named .npy; rename it to .npz.")
+        fh.seek(0)
+        shape, _, dtype = _read_npy_header(fh, limits)
+    _check_array_header(shape, dtype, limits)
+    # mmap: frame i is read from disk only when it is sliced, so a cut skips the rest.
+    array = np.load(path, mmap_mode="r", allow_pickle=False)
+    try:
+        for index in range(array.shape[0]):
+            yield _check_float_frame(array[index], index, limits)
+    finally:
+        del array  # drop the memory map promptly
+
+
+def _read_npy_header(member: BinaryIO, limits: _Limits) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, fortran_order, dtype) from an NPY header; the stream is left at the data."""
+    if member.read(6) != np.lib.format.MAGIC_PREFIX:
+        raise limits.error("this is not an NPY array file (it does not start like one).")
+    version = (member.read(1)[0], member.read(1)[0])
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(member)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(member)
+    raise limits.error(f"the array uses NPY format version {version}, which is not supported.")
+
+
+def _iter_npz_frames(path: Path, limits: _Limits) -> Generator[np.ndarray, None, None]:
+    """NPZ members are streamed: the header is parsed, then only the kept frames are read.
+
+    (np.load on an NPZ would decompress the whole member, and ignores mmap_mode.)
+    """
+    with _open_zip(path, limits) as archive:
+        members = [i for i in archive.infolist() if i.filename.endswith(".npy")]
+        if not members:
+            raise limits.error("the NPZ archive contains no arrays.")
+        chosen = next((i for i in members if i.filename in ("clip.npy", "frames.npy")), members[0])
+        with archive.open(chosen) as member:
+            shape, fortran_order, dtype = _read_npy_header(member, limits)
+            _check_array_header(shape, dtype, limits)
+            frame_shape = shape[1:]
+            frame_bytes = math.prod(frame_shape) * dtype.itemsize
+            if fortran_order:
+                # Frame i is scattered through the whole file; read it all (bounded).
+                total = frame_bytes * shape[0]
+                if total > _NPZ_MAX_WHOLE_BYTES:
+                    raise limits.error(
+                        "the array is stored in column order (Fortran order) and is too large "
+                        "to read whole; save it with np.ascontiguousarray(clip)."
+                    )
+                whole = _read_exact(member, total, limits)
+                array = np.frombuffer(whole, dtype).reshape(shape, order="F")
+                for index in range(shape[0]):
+                    yield _check_float_frame(array[index], index, limits)
+                return
+            for index in range(shape[0]):
+                raw = _read_exact(member, frame_bytes, limits)
+                frame = np.frombuffer(raw, dtype).reshape(frame_shape)
+                yield _check_float_frame(frame, index, limits)
+
+
+def _read_exact(member: BinaryIO, size: int, limits: _Limits) -> bytes:
+    data = member.read(size)
+    if len(data) != size:
+        raise limits.error("the array data ends early; the file is incomplete or damaged.")
+    return data
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------
+
+
+def to_uint8_rgb(clip: np.ndarray) -> np.ndarray:
+    """A clip or frames -> uint8 RGB frames (T, H, W, 3), the input both writers need.
+
+    Accepts float (T, H, W) / (T, H, W, 1) / (T, H, W, 3) in [0, 1] (overshoot up to
+    FLOAT_TOLERANCE is clipped), uint8 with 1 or 3 channels, or bool. RGBA is composited on
+    black. Raises ClipError for anything else (NaN, values like 0..255 stored as float, ...).
+    """
+    frames = np.asarray(clip)
+
+    def refuse(problem: str) -> ClipError:
+        return ClipError(problem, accepted=WRITE_ACCEPTED)
+
+    if frames.ndim == 3:
+        frames = frames[..., None]
+    if frames.ndim != 4 or frames.shape[-1] not in (1, 3, 4):
+        raise refuse(f"cannot save an array of shape {frames.shape}.")
+    if min(frames.shape[:3]) < 1:
+        raise refuse(f"cannot save an empty clip (shape {frames.shape}).")
+    if frames.dtype == np.bool_:
+        frames = frames.astype(np.uint8) * np.uint8(255)
+    elif frames.dtype.kind == "f":
+        if not np.isfinite(frames).all():
+            raise refuse("the clip contains NaN (not-a-number) or infinite values.")
+        low, high = float(frames.min()), float(frames.max())
+        if low < -FLOAT_TOLERANCE or high > 1 + FLOAT_TOLERANCE:
+            raise refuse(f"the clip's values go from {low:g} to {high:g}, not 0 to 1.")
+        frames = np.rint(np.clip(frames, 0.0, 1.0) * 255).astype(np.uint8)
+    elif frames.dtype != np.uint8:
+        raise refuse(f"cannot save numbers of type {frames.dtype.name}.")
+    if frames.shape[-1] == 4:  # composite on black, like the reader
+        alpha = frames[..., 3:].astype(np.uint16)
+        frames = ((frames[..., :3] * alpha + 127) // 255).astype(np.uint8)
+    if frames.shape[-1] == 1:
+        frames = np.repeat(frames, 3, axis=-1)
+    return np.ascontiguousarray(frames)
+
+
+def _check_fps(fps: float) -> float:
+    value = float(fps)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"fps must be a positive number, got {fps!r}")
+    return value
+
+
+_GRAY_PALETTE = bytes(np.repeat(np.arange(256, dtype=np.uint8), 3))
+
+
+def _gif_frame(rgb: np.ndarray) -> tuple[Image.Image, bool]:
+    """One RGB frame -> palette image. Grey frames map exactly to a 256-grey palette.
+
+    Returns (image, needs_own_palette): colour frames get their own (local) palette.
+    """
+    if (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all():
+        image = Image.frombytes("P", (rgb.shape[1], rgb.shape[0]), rgb[..., 0].tobytes())
+        image.putpalette(_GRAY_PALETTE)
+        return image, False
+    return Image.fromarray(rgb).quantize(256, dither=Image.Dither.NONE), True
+
+
+def write_gif(clip_or_frames: np.ndarray, path: str | os.PathLike, fps: float = 5,
+              loop: int = 0) -> Path:
+    """Write an animated GIF that keeps EVERY frame; returns the path.
+
+    Pillow's `save(save_all=True)` silently merges identical consecutive frames (it adds their
+    durations together), which would change the frame count of a clip where nothing moves for a
+    step. So the GIF is assembled here from Pillow's documented per-frame encoder
+    (`GifImagePlugin.getheader` / `getdata`): one image block per frame, always.
+
+    Args:
+        clip_or_frames: float clip (T, H, W[, 1]) in [0, 1] or uint8 RGB frames (T, H, W, 3).
+        fps: frames per second. GIF stores delays in 1/100 s, so it is rounded to that, and
+            delays under 2/100 s are raised to 2/100 s (browsers slow faster GIFs down a lot).
+        loop: how many times to play; 0 = forever.
+    """
+    frames = to_uint8_rgb(clip_or_frames)
+    fps = _check_fps(fps)
+    if not 0 <= int(loop) <= 0xFFFF:
+        raise ValueError(f"loop must be 0 (forever) to 65535, got {loop}")
+    if max(frames.shape[1:3]) > 0xFFFF:
+        raise ClipError("frames wider or taller than 65535 pixels cannot be a GIF.",
+                        accepted=WRITE_ACCEPTED)
+    duration_ms = max(2, round(100 / fps)) * 10
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The global palette is always the 256 greys: grey frames (our clips) use it exactly, colour
+    # frames carry their own local palette.
+    canvas = Image.new("P", (frames.shape[2], frames.shape[1]))
+    canvas.putpalette(_GRAY_PALETTE)
+    header, _ = GifImagePlugin.getheader(canvas, info={"loop": int(loop),
+                                                       "duration": duration_ms})
+    with open(path, "wb") as fh:
+        fh.writelines(header)
+        for rgb in frames:
+            image, own_palette = _gif_frame(rgb)
+            # disposal=1 ("leave in place"): every frame covers the whole canvas anyway.
+            fh.writelines(GifImagePlugin.getdata(
+                image, duration=duration_ms, disposal=1, include_color_table=own_palette))
+        fh.write(b";")  # GIF trailer
+    return path
+
+
+MIN_VIDEO_SIDE = 128  # tiny clips are scaled up by a whole factor so players show them crisply
+MAX_VIDEO_SIDE = 1920
+
+
+def write_mp4(clip_or_frames: np.ndarray, path: str | os.PathLike, fps: float = 5) -> Path:
+    """Write an H.264 MP4 (yuv420p, plays in browsers) via imageio-ffmpeg; returns the path.
+
+    Small frames are enlarged by a whole-number factor with nearest-neighbour (e.g. 40x40 -> 160x
+    160), so pixels stay crisp instead of being smeared by the player and by yuv420p's half-
+    resolution colour; the longer side stays at most 1920 px. yuv420p also needs even width and
+    height, so one black row/column is added where needed (rather than letting imageio rescale
+    to multiples of 16, which would blur).
+    """
+    frames = to_uint8_rgb(clip_or_frames)
+    fps = _check_fps(fps)
+    _, h, w, _ = frames.shape
+    factor = max(1, math.ceil(MIN_VIDEO_SIDE / min(h, w)))
+    while factor > 1 and max(h, w) * factor > MAX_VIDEO_SIDE:
+        factor -= 1
+    if factor > 1:
+        frames = frames.repeat(factor, axis=1).repeat(factor, axis=2)
+    pad_h, pad_w = frames.shape[1] % 2, frames.shape[2] % 2
+    if pad_h or pad_w:
+        frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = imageio_ffmpeg.write_frames(
+        str(path),
+        (frames.shape[2], frames.shape[1]),
+        fps=fps,
+        codec="libx264",
+        pix_fmt_in="rgb24",
+        pix_fmt_out="yuv420p",
+        quality=8,  # -> x264 CRF 10: near-lossless for these simple frames, still small
+        macro_block_size=2,  # sizes are already even; 16 would make imageio rescale (blur)
+        ffmpeg_log_level="error",
+    )
+    writer.send(None)  # start ffmpeg
+    try:
+        for frame in frames:
+            writer.send(np.ascontiguousarray(frame))
+    finally:
+        writer.close()
+    return path
+
+
+def save_clip(clip: np.ndarray, path: str | os.PathLike, fps: float = 5) -> Path:
+    """Save by extension: .gif (write_gif), .mp4 (write_mp4) or .npy (float32 (T, H, W, 1))."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".gif":
+        return write_gif(clip, path, fps=fps)
+    if suffix == ".mp4":
+        return write_mp4(clip, path, fps=fps)
+    if suffix == ".npy":
+        frames = np.asarray(clip)
+        if frames.ndim == 3:
+            frames = frames[..., None]
+        if frames.ndim != 4 or frames.shape[-1] != 1:
+            raise ClipError(f"an NPY clip must be grey (T, H, W, 1), got shape {frames.shape}.",
+                            accepted=WRITE_ACCEPTED)
+        if frames.dtype == np.uint8:
+            frames = frames / np.float32(255)
+        to_uint8_rgb(frames)  # same validation as the other writers (finite, within [0, 1])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, np.clip(frames, 0, 1).astype(np.float32), allow_pickle=False)
+        return path
+    raise ValueError(f"save_clip writes .gif, .mp4 or .npy, not {suffix or 'no extension'!r}")
