@@ -1,0 +1,394 @@
+"""Pictures of a rollout: an animated side-by-side, a frame strip and per-frame quality curves.
+
+Pure NumPy / Pillow / matplotlib (Agg, no pyplot state); no Gradio. Inputs follow the data
+contract: clips are float32 `(T, H, W, 1)` in [0, 1] (values outside are clipped for display).
+
+- `side_by_side(context, truth, prediction)` -> uint8 `(C + K, H', W', 3)` frames for a GIF:
+  "Truth | Prediction | |error|", a header with the panel titles, a footer with the frame counter
+  and a badge; predicted frames have an orange border around the prediction panel and an orange
+  "PREDICTED" badge, context frames a blue-grey one.
+- `frame_strip(context, truth, prediction)` -> uint8 `(H, W, 3)`: the last context frames, then
+  the predictions above the true frames, with row and column labels.
+- `quality_plot(curves, path)`: MSE (summed over pixels, the benchmark definition) and SSIM per
+  predicted frame, one line per method.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from PIL import Image, ImageDraw, ImageFont
+
+# Colours (RGB). Exported so tests and other renderers can look for the markers.
+BACKGROUND = (24, 26, 31)
+TEXT = (236, 236, 240)
+MUTED_TEXT = (150, 152, 160)
+NEUTRAL = (72, 74, 84)              # border of truth / error panels
+CONTEXT_COLOUR = (92, 124, 178)     # blue-grey: the model is reading real input
+PREDICTED_COLOUR = (255, 140, 0)    # orange: the model's own prediction
+MISSING_FILL = (46, 48, 56)         # a panel with nothing to show
+PANEL_TITLES = ("Truth", "Prediction", "|error|")
+
+TARGET_PANEL = 256          # side_by_side aims for panels of about this many pixels
+TARGET_CELL = 128           # frame_strip cells
+MAX_STRIP_WIDTH = 2600      # frame_strip shrinks its cells to stay below this width
+
+_MAGMA = (matplotlib.colormaps["magma"](np.linspace(0, 1, 256))[:, :3] * 255).round()
+_MAGMA = _MAGMA.astype(np.uint8)
+
+
+# --------------------------------------------------------------------------------------------
+# small helpers
+# --------------------------------------------------------------------------------------------
+
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """Pillow's built-in font (no font files needed); sized when FreeType is available."""
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError, ImportError):      # old Pillow or no FreeType: fixed bitmap font
+        return ImageFont.load_default()
+
+
+def _check_clip(name: str, clip, allow_empty: bool = False) -> np.ndarray:
+    clip = np.asarray(clip, dtype=np.float32)
+    if clip.ndim == 3:                                  # (T, H, W) is accepted too
+        clip = clip[..., None]
+    if clip.ndim != 4 or clip.shape[-1] != 1:
+        raise ValueError(f"{name} must be a clip (T, H, W, 1), got shape {clip.shape}")
+    if clip.shape[0] == 0 and not allow_empty:
+        raise ValueError(f"{name} has no frames")
+    return clip
+
+
+def _check_inputs(context, truth, prediction):
+    context = _check_clip("context", context)
+    prediction = _check_clip("prediction", prediction)
+    truth = (np.zeros((0, *context.shape[1:]), np.float32) if truth is None
+             else _check_clip("truth", truth, allow_empty=True))
+    size = context.shape[1:3]
+    for name, clip in (("truth", truth), ("prediction", prediction)):
+        if clip.shape[1:3] != size:
+            raise ValueError(f"{name} frames are {clip.shape[1]}x{clip.shape[2]}, the context's "
+                             f"{size[0]}x{size[1]}")
+    return context, truth[: prediction.shape[0]], prediction
+
+
+def _grey(frame: np.ndarray, scale: int, gain: float = 1.0) -> np.ndarray:
+    """(H, W, 1) float -> (H*s, W*s, 3) uint8, nearest-neighbour upscaled."""
+    g = (np.clip(frame[..., 0], 0.0, 1.0) * (255.0 * gain)).round().astype(np.uint8)
+    g = np.repeat(np.repeat(g, scale, axis=0), scale, axis=1)
+    return np.repeat(g[..., None], 3, axis=2)
+
+
+def _heat(error: np.ndarray, scale: int) -> np.ndarray:
+    """|error| (H, W, 1) in [0, 1] -> magma colours, upscaled."""
+    idx = (np.clip(error[..., 0], 0.0, 1.0) * 255).round().astype(np.intp)
+    rgb = _MAGMA[idx]
+    return np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
+
+
+def _fill(height: int, width: int, colour) -> np.ndarray:
+    out = np.empty((height, width, 3), np.uint8)
+    out[:] = colour
+    return out
+
+
+def _centre_text(draw: ImageDraw.ImageDraw, box, text: str, font, fill=TEXT) -> None:
+    x0, y0, x1, y1 = box
+    left, top, right, bottom = draw.multiline_textbbox((0, 0), text, font=font, align="center")
+    x = x0 + (x1 - x0 - (right - left)) / 2 - left
+    y = y0 + (y1 - y0 - (bottom - top)) / 2 - top
+    draw.multiline_text((x, y), text, font=font, fill=fill, align="center")
+
+
+def _paste_bordered(canvas: np.ndarray, tile: np.ndarray, top: int, left: int, border: int,
+                    colour) -> None:
+    h, w = tile.shape[:2]
+    canvas[top:top + h + 2 * border, left:left + w + 2 * border] = colour
+    canvas[top + border:top + border + h, left + border:left + border + w] = tile
+
+
+def default_scale(frame_size: tuple[int, int], target: int = TARGET_PANEL) -> int:
+    """Integer upscaling so a frame is about `target` px (40x40 -> 6, 64x64 -> 4)."""
+    return max(1, int(target) // max(int(frame_size[0]), int(frame_size[1])))
+
+
+# --------------------------------------------------------------------------------------------
+# side by side animation
+# --------------------------------------------------------------------------------------------
+
+class _Layout:
+    """Pixel geometry of a `side_by_side` frame (shared by the renderer and the tests)."""
+
+    def __init__(self, frame_size: tuple[int, int], scale: int):
+        self.scale = scale
+        self.panel_h, self.panel_w = frame_size[0] * scale, frame_size[1] * scale
+        self.border = max(4, min(8, scale + 1))
+        self.gap, self.margin = 14, 14
+        self.header, self.footer = 34, 40
+        outer_w = self.panel_w + 2 * self.border
+        self.width = 2 * self.margin + 3 * outer_w + 2 * self.gap
+        self.height = self.header + self.panel_h + 2 * self.border + self.footer
+        self.top = self.header
+        self.lefts = [self.margin + i * (outer_w + self.gap) for i in range(3)]
+
+    def panel_box(self, index: int) -> tuple[int, int, int, int]:
+        """(x0, y0, x1, y1) of panel `index` including its border."""
+        x0 = self.lefts[index]
+        return (x0, self.top, x0 + self.panel_w + 2 * self.border,
+                self.top + self.panel_h + 2 * self.border)
+
+
+def side_by_side(context, truth, prediction, scale: int | None = None) -> np.ndarray:
+    """Frames of an animation "Truth | Prediction | |error|" over context + predicted frames.
+
+    `context` (C, H, W, 1) are the frames the model read, `prediction` (K, H, W, 1) its output
+    and `truth` (<= K, H, W, 1) the real frames after the context; it may be shorter than the
+    prediction (or None) when the clip ended: those frames say "no ground truth (clip ended)" and
+    leave the error panel blank. Context frames show the input in both the truth and (dimmed)
+    prediction panels with a blue-grey border; predicted frames get an orange border and badge.
+
+    Returns uint8 (C + K, H', W', 3); `scale` is the integer upscaling (default: panels of about
+    256 px, crisp nearest-neighbour).
+    """
+    context, truth, prediction = _check_inputs(context, truth, prediction)
+    n_context, n_pred = context.shape[0], prediction.shape[0]
+    total = n_context + n_pred
+    s = int(scale) if scale else default_scale(context.shape[1:3])
+    if s < 1:
+        raise ValueError(f"scale must be >= 1, got {scale}")
+    lay = _Layout(context.shape[1:3], s)
+    title_font, label_font = _font(17), _font(16)
+    small_font = _font(14 if lay.panel_w >= 160 else 11)
+
+    # Everything that does not change between frames is drawn once.
+    base = _fill(lay.height, lay.width, BACKGROUND)
+    img = Image.fromarray(base)
+    draw = ImageDraw.Draw(img)
+    for i, title in enumerate(PANEL_TITLES):
+        x0, _, x1, _ = lay.panel_box(i)
+        _centre_text(draw, (x0, 0, x1, lay.header), title, title_font)
+    base = np.asarray(img).copy()
+    blank = _fill(lay.panel_h, lay.panel_w, MISSING_FILL)
+    no_error = _heat(np.zeros((*context.shape[1:3], 1), np.float32), s)
+
+    frames = np.empty((total, lay.height, lay.width, 3), np.uint8)
+    for t in range(total):
+        canvas = base.copy()
+        predicted = t >= n_context
+        k = t - n_context
+        notes: list[tuple[int, str]] = []
+        if not predicted:
+            tiles = [_grey(context[t], s), _grey(context[t], s, gain=0.6), no_error]
+            colours = [NEUTRAL, CONTEXT_COLOUR, NEUTRAL]
+            notes.append((2, "input frame:\nnothing to score"))
+        else:
+            pred_tile = _grey(prediction[k], s)
+            if k < truth.shape[0]:
+                tiles = [_grey(truth[k], s), pred_tile, _heat(np.abs(truth[k] - prediction[k]), s)]
+            else:
+                tiles = [blank, pred_tile, blank]
+                notes.append((0, "no ground truth\n(clip ended)"))
+            colours = [NEUTRAL, PREDICTED_COLOUR, NEUTRAL]
+        for i, (tile, colour) in enumerate(zip(tiles, colours, strict=True)):
+            _paste_bordered(canvas, tile, lay.top, lay.lefts[i], lay.border, colour)
+
+        img = Image.fromarray(canvas)
+        draw = ImageDraw.Draw(img)
+        for i, note in notes:
+            x0, y0, x1, y1 = lay.panel_box(i)
+            _centre_text(draw, (x0, y0, x1, y1), note, small_font,
+                         fill=MUTED_TEXT if i == 2 else TEXT)
+        foot = (lay.height - lay.footer, lay.height)
+        draw.text((lay.margin, (foot[0] + foot[1]) / 2), f"frame {t + 1}/{total}",
+                  font=label_font, fill=TEXT, anchor="lm")
+        badge = f"PREDICTED  +{k + 1}" if predicted else "context (input)"
+        colour = PREDICTED_COLOUR if predicted else CONTEXT_COLOUR
+        left, top, right, bottom = draw.textbbox((0, 0), badge, font=label_font)
+        bw, bh = right - left + 20, 26
+        bx1 = lay.width - lay.margin
+        by0 = (foot[0] + foot[1] - bh) // 2
+        draw.rounded_rectangle((bx1 - bw, by0, bx1, by0 + bh), radius=6, fill=colour)
+        _centre_text(draw, (bx1 - bw, by0, bx1, by0 + bh), badge, label_font,
+                     fill=(20, 20, 20) if predicted else (255, 255, 255))
+        frames[t] = np.asarray(img)
+    return frames
+
+
+# --------------------------------------------------------------------------------------------
+# frame strip
+# --------------------------------------------------------------------------------------------
+
+def frame_strip(context, truth, prediction, max_context: int = 5, per_row: int = 10,
+                scale: int | None = None) -> np.ndarray:
+    """One picture of a rollout: the last `max_context` context frames, then the predicted frames
+    (top row, "prediction") above the true frames (bottom row, "truth").
+
+    Both rows start with the same context frames, so each row reads as a movie: the top one is
+    what the model saw and then predicted, the bottom one what really happened. Columns are
+    labelled with 1-based frame numbers; predicted frames have orange borders in the top row.
+    More than `per_row` predicted frames wrap onto further (prediction, truth) row pairs, aligned
+    under the first predicted column. Missing truth (the clip ended) shows grey cells.
+    Returns uint8 (H, W, 3).
+    """
+    context, truth, prediction = _check_inputs(context, truth, prediction)
+    n_context, n_pred = context.shape[0], prediction.shape[0]
+    shown = context[-max(1, int(max_context)):]
+    n_shown = shown.shape[0]
+    first = n_context - n_shown                         # 0-based index of the first shown frame
+    per_row = max(1, int(per_row))
+    blocks = max(1, -(-n_pred // per_row))
+    fh, fw = context.shape[1:3]
+    cols = n_shown + min(per_row, n_pred)
+    if scale:
+        s = int(scale)
+    else:
+        s = default_scale((fh, fw), TARGET_CELL)
+        s = max(1, min(s, (MAX_STRIP_WIDTH - 120) // (cols * (fw + 4))))
+    ch, cw = fh * s, fw * s
+    # Text grows with the cells, so it stays readable when the strip is shown scaled down.
+    label_size, number_size = max(15, round(cw / 5)), max(11, round(cw / 7))
+    border, gap, group_gap = max(3, cw // 32), max(4, cw // 24), max(18, cw // 5)
+    label_w, margin = max(104, round(label_size * 6.4)), 10
+    group_h, number_h = label_size + 12, number_size + 10
+    cell_w, cell_h = cw + 2 * border, ch + 2 * border
+    block_h = number_h + 2 * cell_h + gap
+    block_gap = max(12, cw // 6)
+    width = label_w + cols * cell_w + (cols - 1) * gap + group_gap + margin
+    height = group_h + blocks * block_h + (blocks - 1) * block_gap + margin
+    canvas = _fill(height, width, BACKGROUND)
+
+    def col_left(c: int) -> int:
+        return label_w + c * (cell_w + gap) + (group_gap if c >= n_shown else 0)
+
+    def rows_top(block: int) -> tuple[int, int]:
+        top = group_h + block * (block_h + block_gap) + number_h
+        return top, top + cell_h + gap
+
+    # (block, column, frame number) of every cell pair, context first
+    cells = [(0, c, first + c) for c in range(n_shown)]
+    cells += [(k // per_row, n_shown + k % per_row, n_context + k) for k in range(n_pred)]
+    missing = _fill(ch, cw, MISSING_FILL)
+    for block, c, t in cells:
+        x = col_left(c)
+        top, bottom = rows_top(block)
+        if t < n_context:
+            tile = _grey(context[t], s)
+            _paste_bordered(canvas, tile, top, x, border, CONTEXT_COLOUR)
+            _paste_bordered(canvas, tile, bottom, x, border, NEUTRAL)
+        else:
+            k = t - n_context
+            _paste_bordered(canvas, _grey(prediction[k], s), top, x, border, PREDICTED_COLOUR)
+            true_tile = _grey(truth[k], s) if k < truth.shape[0] else missing
+            _paste_bordered(canvas, true_tile, bottom, x, border, NEUTRAL)
+
+    img = Image.fromarray(canvas)
+    draw = ImageDraw.Draw(img)
+    label_font, number_font = _font(label_size), _font(number_size)
+    for block in range(blocks):
+        for top, text in zip(rows_top(block), ("prediction", "truth"), strict=True):
+            _centre_text(draw, (0, top, label_w - 6, top + cell_h), text, label_font)
+    _centre_text(draw, (label_w, 0, col_left(n_shown - 1) + cell_w, group_h), "context",
+                 label_font, fill=CONTEXT_COLOUR)
+    if n_pred:
+        _centre_text(draw, (col_left(n_shown), 0, col_left(cols - 1) + cell_w, group_h),
+                     "predicted", label_font, fill=PREDICTED_COLOUR)
+    for block, c, t in cells:
+        x, top = col_left(c), rows_top(block)[0]
+        _centre_text(draw, (x, top - number_h, x + cell_w, top), str(t + 1), number_font,
+                     fill=MUTED_TEXT)
+    if n_pred > truth.shape[0]:                         # say why the truth cells are empty
+        k = truth.shape[0]
+        x, bottom = col_left(n_shown + k % per_row), rows_top(k // per_row)[1]
+        _centre_text(draw, (x, bottom, x + cell_w, bottom + cell_h),
+                     "clip\nended" if cw >= 40 else "end", number_font, fill=MUTED_TEXT)
+    return np.asarray(img)
+
+
+# --------------------------------------------------------------------------------------------
+# quality curves
+# --------------------------------------------------------------------------------------------
+
+_LINE_STYLES = {
+    "model": {"color": "#ff8c00", "marker": "o", "linewidth": 2.2},
+    "copy last frame": {"color": "#6c7a89", "marker": "s", "linestyle": "--", "linewidth": 1.6},
+}
+
+
+def quality_plot(curves: dict[str, dict[str, np.ndarray]], path: str | os.PathLike | None = None,
+                 title: str | None = None):
+    """Per-frame MSE (summed over a frame's pixels) and SSIM, one line per name.
+
+    `curves` maps a name ("model", "copy last frame", ...) to a metrics dict as returned by
+    `frameprophet.metrics.evaluate` (only "mse" and "ssim" are used); x is the predicted frame
+    index 1..horizon. Builds a `matplotlib.figure.Figure` (no pyplot state). With `path`, saves a
+    PNG there and returns the path; otherwise returns the figure. Empty curves (no ground truth)
+    give a figure that says so.
+    """
+    fig = Figure(figsize=(9.0, 3.4), dpi=100, layout="constrained")
+    axes = fig.subplots(1, 2)
+    panels = (("mse", "MSE per frame (sum over pixels)", "lower is better"),
+              ("ssim", "SSIM per frame", "higher is better"))
+    have_data = False
+    for ax, (key, label, hint) in zip(axes, panels, strict=True):
+        longest = 0
+        for name, metrics in curves.items():
+            values = np.asarray(metrics.get(key, []), dtype=np.float64).ravel()
+            if values.size == 0:
+                continue
+            have_data = True
+            longest = max(longest, values.size)
+            x = np.arange(1, values.size + 1)
+            style = _LINE_STYLES.get(name, {"marker": "o"})
+            ax.plot(x, values, label=name, markersize=4, **style)
+        ax.set_title(f"{label} ({hint})", fontsize=10)
+        ax.set_xlabel("predicted frame")
+        ax.grid(alpha=0.3)
+        if longest:
+            ax.set_xlim(0.5, longest + 0.5)
+            step = max(1, int(np.ceil(longest / 10)))
+            ax.set_xticks(np.arange(1, longest + 1, step))
+        if key == "ssim" and longest:
+            low, high = ax.get_ylim()
+            ax.set_ylim(min(low, 0.0), max(high, 1.0))
+        elif longest:
+            ax.set_ylim(bottom=0.0)
+    if have_data:
+        axes[1].legend(loc="best", fontsize=9)
+    else:
+        for ax in axes:
+            ax.text(0.5, 0.5, "no ground truth for\nthe predicted frames", ha="center",
+                    va="center", transform=ax.transAxes, color="#777777")
+            ax.set_xticks([])
+            ax.set_yticks([])
+    if title:
+        fig.suptitle(title, fontsize=11)
+    if path is None:
+        return fig
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png")
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# files
+# --------------------------------------------------------------------------------------------
+
+def write_animation(frames_uint8: np.ndarray, path: str | os.PathLike, fps: float = 5) -> Path:
+    """Write uint8 RGB frames (T, H, W, 3) as a looping animated GIF (every frame kept)."""
+    from frameprophet.io import write_gif
+
+    return Path(write_gif(np.asarray(frames_uint8), path, fps=fps))
+
+
+def write_png(image_uint8: np.ndarray, path: str | os.PathLike) -> Path:
+    """Write one uint8 RGB image (H, W, 3) as PNG."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.asarray(image_uint8, dtype=np.uint8)).save(path, format="PNG")
+    return path

@@ -1,0 +1,589 @@
+"""The Gradio demo: pick a clip, pick a model, watch it predict the next frames.
+
+The UI holds no ML logic. `run_prediction` is the plain function behind the Predict button and
+the `/predict` API endpoint: it gets a clip (`frameprophet.data` / `frameprophet.io`), a
+`Predictor` (`frameprophet.predict`, cached), rolls out, scores (`frameprophet.metrics`) and draws
+(`frameprophet.render`). `build_demo()` lays out the page.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+
+from frameprophet import data, metrics, render, saving
+from frameprophet.predict import MODES, Predictor, copy_last, load_predictor
+
+log = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------------------------
+# Choices and limits
+# --------------------------------------------------------------------------------------------
+
+SOURCE_SQUARES = "Moving squares"
+SOURCE_MNIST = "Moving MNIST"
+SOURCE_UPLOAD = "Upload a GIF, MP4, WebM or NPY"
+SOURCES = (SOURCE_SQUARES, SOURCE_MNIST, SOURCE_UPLOAD)
+_SOURCE_ALIASES = {"squares": SOURCE_SQUARES, "moving squares": SOURCE_SQUARES,
+                   "mnist": SOURCE_MNIST, "moving mnist": SOURCE_MNIST,
+                   "upload": SOURCE_UPLOAD, "file": SOURCE_UPLOAD}
+
+MODE_CHOICES = [("closed-loop (feeds its own predictions back)", "closed_loop"),
+                ("one-step, teacher-forced (reads the true frames)", "teacher_forced")]
+_MODE_ALIASES = {"closed-loop": "closed_loop", "closed loop": "closed_loop",
+                 "teacher-forced": "teacher_forced", "teacher forced": "teacher_forced",
+                 "one-step": "teacher_forced", "one-step teacher-forced": "teacher_forced",
+                 **{label: value for label, value in MODE_CHOICES}}
+MODE_LABELS = {"closed_loop": "closed-loop", "teacher_forced": "one-step teacher-forced"}
+
+CUSTOM_MODEL = "Custom (Hub repo id)"
+#: Shipped model names and the frame size of their untrained stand-in when the file is missing.
+KNOWN_MODELS = {"mnist": (64, 64), "squares": (40, 40)}
+DEFAULT_MODEL = {SOURCE_SQUARES: "squares", SOURCE_MNIST: "mnist", SOURCE_UPLOAD: "mnist"}
+_HUB_ID = re.compile(r"(?:hf://)?([A-Za-z0-9][\w.-]*/[\w.-]+(?:/[\w./-]+\.keras)?)")
+_SHORT_NAME = re.compile(r"[A-Za-z0-9][\w.-]*")
+
+CLIP_FRAMES = 20            # generated clips (the Moving MNIST benchmark length)
+MAX_UPLOAD_FRAMES = 60      # uploads are cut to this many frames
+MAX_HORIZON = 30
+DEFAULT_CONTEXT = 10
+DEFAULT_HORIZON = 10
+DEFAULT_SEED = 0
+MAX_SEED = 2**31 - 1
+FPS = 5
+KEEP_RESULTS = 16           # result dirs kept on disk (Gradio copies outputs into its cache)
+MAX_CACHED_MODELS = 4
+
+RESULTS_ROOT = Path(tempfile.gettempdir()) / "frameprophet-results"
+GENERIC_ERROR = ("Sorry, something went wrong while predicting this clip. Please try again with "
+                 "another clip, seed or model.")
+
+CSS = """
+#fp-title h1 {margin-bottom: 0.1em;}
+#fp-info textarea {font-size: 0.9em;}
+"""
+THEME = "soft"
+QUEUE_SETTINGS = {"default_concurrency_limit": 1, "max_size": 16}
+
+
+# --------------------------------------------------------------------------------------------
+# Models: loaded once, shared between requests
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class LoadedModel:
+    predictor: Predictor
+    label: str                 # what the info line calls it
+    untrained: bool = False
+
+
+_MODELS: OrderedDict[str, LoadedModel] = OrderedDict()
+_MODELS_LOCK = threading.Lock()
+
+
+def shipped_models() -> list[str]:
+    """Model names with a file in `weights/` (plus the two defaults, which always appear)."""
+    names = list(KNOWN_MODELS)
+    if saving.WEIGHTS_DIR.is_dir():
+        for path in sorted(saving.WEIGHTS_DIR.glob("*.keras")):
+            if ".tmp" not in path.name and path.stem not in names:
+                names.append(path.stem)
+    return names
+
+
+def model_choices() -> list[str]:
+    return [*shipped_models(), CUSTOM_MODEL]
+
+
+def resolve_model(model: str | None) -> str:
+    """A shipped short name, or `hf://owner/name` for a Hub repo id; anything else is refused
+    (local paths are not accepted from the web)."""
+    name = (model or "").strip()
+    if not name or name == CUSTOM_MODEL:
+        raise gr.Error("Type a Hugging Face Hub repo id (owner/name) for a custom model.")
+    if _SHORT_NAME.fullmatch(name) and name in shipped_models():
+        return name
+    match = _HUB_ID.fullmatch(name)
+    if match and (match.group(1).count("/") > 1 or not name.endswith(".keras")):
+        return f"hf://{match.group(1)}"
+    raise gr.Error(f"Unknown model {name!r}. Choose one of {', '.join(shipped_models())} or "
+                   "type a Hugging Face Hub repo id like owner/name.")
+
+
+def _weights_file(name: str) -> Path:
+    return saving.WEIGHTS_DIR / f"{name}.keras"
+
+
+def load_model(resolved: str) -> LoadedModel:
+    """Load one model (not cached). A shipped name whose file is missing gets an untrained
+    stand-in of the right frame size, labelled as such."""
+    if resolved.startswith("hf://"):
+        try:
+            predictor = load_predictor(resolved)
+        except ImportError as e:
+            raise gr.Error("Loading models from the Hugging Face Hub is not available in this "
+                           "installation.") from e
+        except Exception as e:
+            log.warning("Hub model %s failed to load", resolved, exc_info=True)
+            raise gr.Error(f"Could not load {resolved} from the Hugging Face Hub: "
+                           f"{str(e)[:300]}") from e
+        return LoadedModel(predictor, resolved.removeprefix("hf://"))
+    if not _weights_file(resolved).exists():
+        if resolved not in KNOWN_MODELS:
+            raise gr.Error(f"The model file for {resolved!r} is missing.")
+        return LoadedModel(untrained_predictor(KNOWN_MODELS[resolved]),
+                           f"{resolved} – untrained (weights not found)", untrained=True)
+    try:
+        predictor = load_predictor(resolved)
+    except saving.ModelFileError as e:
+        log.warning("shipped model %s failed to load", resolved, exc_info=True)
+        raise gr.Error(f"The shipped model {resolved!r} could not be loaded: {e}") from e
+    return LoadedModel(predictor, resolved)
+
+
+def untrained_predictor(frame_size: tuple[int, int]) -> Predictor:
+    """An untrained `prophet` model: what the app shows when a weights file is missing."""
+    from frameprophet import models
+
+    return Predictor(models.build("prophet", tuple(frame_size)),
+                     {"name": "untrained (weights not found)"})
+
+
+def _cache_key(resolved: str) -> str:
+    path = _weights_file(resolved)
+    if not resolved.startswith("hf://") and path.exists():
+        return f"{path}@{path.stat().st_mtime_ns}"          # a retrained file is reloaded
+    return resolved
+
+
+def get_model(model: str | None) -> LoadedModel:
+    """The model for a dropdown value or Hub repo id, loaded once and shared."""
+    resolved = resolve_model(model)
+    key = _cache_key(resolved)
+    with _MODELS_LOCK:
+        if key in _MODELS:
+            _MODELS.move_to_end(key)
+            return _MODELS[key]
+        loaded = load_model(resolved)
+        _MODELS[key] = loaded
+        while len(_MODELS) > MAX_CACHED_MODELS:
+            _MODELS.popitem(last=False)
+        return loaded
+
+
+def clear_model_cache() -> None:
+    with _MODELS_LOCK:
+        _MODELS.clear()
+
+
+# --------------------------------------------------------------------------------------------
+# Clips
+# --------------------------------------------------------------------------------------------
+
+def normalise_source(source: str | None) -> str:
+    if source in SOURCES:
+        return source
+    key = (source or "").strip().lower()
+    if key in _SOURCE_ALIASES:
+        return _SOURCE_ALIASES[key]
+    if key.startswith("upload"):
+        return SOURCE_UPLOAD
+    raise gr.Error(f"Unknown source {source!r}; choose one of: {', '.join(SOURCES)}.")
+
+
+def normalise_mode(mode: str | None) -> str:
+    mode = (mode or "closed_loop").strip()
+    if mode in MODES:
+        return mode
+    if mode.lower() in _MODE_ALIASES or mode in _MODE_ALIASES:
+        return _MODE_ALIASES.get(mode) or _MODE_ALIASES[mode.lower()]
+    raise gr.Error(f"Unknown mode {mode!r}; use closed_loop or teacher_forced.")
+
+
+def normalise_seed(seed) -> int:
+    try:
+        value = int(float(seed)) if seed not in (None, "") else DEFAULT_SEED
+    except (TypeError, ValueError) as e:
+        raise gr.Error(f"The seed must be a whole number, got {seed!r}.") from e
+    return int(np.clip(value, 0, MAX_SEED))
+
+
+def _upload_path(upload) -> str | None:
+    if upload is None:
+        return None
+    if isinstance(upload, dict):                     # FileData-like
+        return upload.get("path")
+    return str(getattr(upload, "path", upload))
+
+
+def make_clip(source: str, seed, upload, frame_size: tuple[int, int]) -> np.ndarray:
+    """The clip (T, H, W, 1) for a source, at `frame_size` (the model's)."""
+    from frameprophet import io
+
+    source = normalise_source(source)
+    if source == SOURCE_UPLOAD:
+        path = _upload_path(upload)
+        if not path:
+            raise gr.Error("Upload a GIF, MP4, WebM or NPY clip first (or pick another source).")
+        return io.read_clip(path, frame_size=tuple(frame_size), max_frames=MAX_UPLOAD_FRAMES)
+    seed = normalise_seed(seed)
+    if source == SOURCE_SQUARES:
+        _, clean = data.moving_squares(1, frames=CLIP_FRAMES, seed=seed)
+        clip = clean[0]
+    else:
+        clip = data.moving_mnist(1, frames=CLIP_FRAMES, seed=seed, split="test")[0]
+    return fit_clip(clip, frame_size)
+
+
+def fit_clip(clip: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
+    """Resize a clip to the model's frame size with `frameprophet.io`'s resizer (the one
+    uploads go through: fit inside, keep the aspect ratio, pad with black)."""
+    if tuple(clip.shape[1:3]) == tuple(frame_size):
+        return clip
+    from frameprophet import io
+
+    with tempfile.TemporaryDirectory(prefix="frameprophet-fit-") as tmp:
+        path = Path(tmp) / "clip.npy"
+        np.save(path, np.clip(clip[..., 0], 0.0, 1.0))
+        return io.read_clip(path, frame_size=tuple(frame_size), max_frames=clip.shape[0])
+
+
+def upload_types() -> list[str]:
+    """File endings the upload box offers: whatever `frameprophet.io.read_clip` can read."""
+    from frameprophet import io
+
+    return sorted({*io.PILLOW_EXTENSIONS, *io.VIDEO_EXTENSIONS, *io.ARRAY_EXTENSIONS,
+                   *io.ZIP_EXTENSIONS} - {".jpg", ".jpeg"})        # a JPG is a single picture
+
+
+def clip_length(source: str, upload) -> int | None:
+    """How many frames the chosen clip has (None when unknown or unreadable)."""
+    from frameprophet import io
+
+    source = normalise_source(source)
+    if source != SOURCE_UPLOAD:
+        return CLIP_FRAMES
+    path = _upload_path(upload)
+    if not path:
+        return None
+    clip = io.read_clip(path, frame_size=(32, 32), max_frames=MAX_UPLOAD_FRAMES)
+    return int(clip.shape[0])
+
+
+# --------------------------------------------------------------------------------------------
+# The prediction itself
+# --------------------------------------------------------------------------------------------
+
+def _result_dir() -> Path:
+    """A fresh directory for one request's files; only the newest KEEP_RESULTS are kept."""
+    RESULTS_ROOT.mkdir(parents=True, exist_ok=True)
+    old = sorted(RESULTS_ROOT.glob("req-*"), key=lambda p: p.stat().st_mtime)
+    for stale in old[: max(0, len(old) - KEEP_RESULTS + 1)]:
+        shutil.rmtree(stale, ignore_errors=True)
+    path = RESULTS_ROOT / f"req-{time.time_ns()}-{uuid.uuid4().hex[:8]}"
+    path.mkdir()
+    return path
+
+
+def _progress(progress, fraction: float, desc: str) -> None:
+    if progress is not None:
+        progress(fraction, desc=desc)
+
+
+def run_prediction(source, seed, upload, context, horizon, mode, model, hub_repo=None,
+                   progress=None, out_dir: str | Path | None = None):
+    """Predict `horizon` frames of a clip and draw the result.
+
+    `source` is one of SOURCES (or "squares" / "mnist" / "upload"); `upload` a file path for
+    uploads; `model` a shipped name, CUSTOM_MODEL (then `hub_repo` is used) or a Hub repo id.
+    Returns `(gif_path, strip_png, plot_png, info)`. Every failure is a `gr.Error` with a message
+    for the user; unexpected ones are logged and get a generic message.
+    """
+    from frameprophet import io
+
+    try:
+        return _run(source, seed, upload, context, horizon, mode, model, hub_repo, progress,
+                    out_dir)
+    except gr.Error:
+        raise
+    except (io.ClipError, saving.ModelFileError) as e:
+        raise gr.Error(_without_upload_dir(str(e), upload)) from e
+    except Exception as e:
+        log.exception("prediction failed")
+        raise gr.Error(GENERIC_ERROR) from e
+
+
+def _without_upload_dir(message: str, upload) -> str:
+    """Drop the server's temp folder from a message about an uploaded file."""
+    path = _upload_path(upload)
+    if path:
+        folder = str(Path(path).parent)
+        message = message.replace(folder + os.sep, "").replace(folder, "")
+    return message
+
+
+def _run(source, seed, upload, context, horizon, mode, model, hub_repo, progress, out_dir):
+    started = time.perf_counter()
+    source, mode = normalise_source(source), normalise_mode(mode)
+    try:
+        context, horizon = int(context), int(horizon)
+    except (TypeError, ValueError) as e:
+        raise gr.Error("Context and frames to predict must be whole numbers.") from e
+    if context < 1:
+        raise gr.Error("Use at least one context frame.")
+    if not 1 <= horizon <= MAX_HORIZON:
+        raise gr.Error(f"Frames to predict must be between 1 and {MAX_HORIZON}.")
+    if model == CUSTOM_MODEL or (not model and hub_repo):
+        model = hub_repo
+    _progress(progress, 0.05, "Loading the model")
+    loaded = get_model(model)
+    predictor = loaded.predictor
+
+    _progress(progress, 0.2, "Reading the clip")
+    clip = make_clip(source, seed, upload, predictor.frame_size)
+    n = int(clip.shape[0])
+    if n < 2:
+        raise gr.Error("The clip needs at least 2 frames: one to read and one to compare with.")
+    notes = []
+    if context > n - 1:
+        notes.append(f"context cut to {n - 1} (the clip has {n} frames)")
+        context = n - 1
+    frames_in, truth = clip[:context], clip[context:context + horizon]
+    if mode == "teacher_forced" and truth.shape[0] < horizon - 1:
+        notes.append(f"teacher-forced needs true input frames: stopped after "
+                     f"{truth.shape[0] + 1} predicted frames, where the clip ends")
+        horizon = truth.shape[0] + 1
+    elif truth.shape[0] < horizon:
+        notes.append(f"no ground truth after frame {n}: the clip ended")
+
+    _progress(progress, 0.35, f"Predicting {horizon} frames")
+    tic = time.perf_counter()
+    prediction = predictor.rollout(frames_in, horizon, mode=mode,
+                                   truth=truth if mode == "teacher_forced" else None)
+    predict_ms = (time.perf_counter() - tic) * 1000
+
+    _progress(progress, 0.7, "Scoring and drawing")
+    curves = {}
+    k = truth.shape[0]
+    if k:
+        curves["model"] = metrics.evaluate(prediction[:k], truth)
+        curves["copy last frame"] = metrics.evaluate(copy_last(frames_in, k), truth)
+    out = Path(out_dir) if out_dir else _result_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    gif = render.write_animation(render.side_by_side(frames_in, truth, prediction),
+                                 out / "rollout.gif", fps=FPS)
+    strip = render.write_png(render.frame_strip(frames_in, truth, prediction), out / "strip.png")
+    plot = render.quality_plot(curves, out / "quality.png")
+
+    h, w = predictor.frame_size
+    if source == SOURCE_UPLOAD:
+        clip_name = f"upload {Path(_upload_path(upload)).name}"
+    else:
+        clip_name = f"{source} seed {normalise_seed(seed)}"
+    parts = [f"Model: {loaded.label} ({predictor.method})",
+             f"clip: {clip_name} ({n} frames)",
+             f"{MODE_LABELS[mode]}: {context} context + {horizon} predicted frames at {h}x{w}",
+             f"prediction {predict_ms:.0f} ms ({predict_ms / horizon:.1f} ms/frame), "
+             f"total {(time.perf_counter() - started) * 1000:.0f} ms"]
+    if k:
+        model_mse, base_mse = curves["model"]["mse"].mean(), curves["copy last frame"]["mse"].mean()
+        parts.append(f"mean MSE over {k} scored frames: model {model_mse:.1f} vs copy-last "
+                     f"{base_mse:.1f}")
+    info = " · ".join(parts)
+    if notes:
+        info += "\nNote: " + "; ".join(notes) + "."
+    _progress(progress, 1.0, "Done")
+    return str(gif), str(strip), str(plot), info
+
+
+# --------------------------------------------------------------------------------------------
+# The first result on the page (computed once, then shared)
+# --------------------------------------------------------------------------------------------
+
+FIRST_EXAMPLE = (SOURCE_MNIST, DEFAULT_SEED, None, DEFAULT_CONTEXT, DEFAULT_HORIZON,
+                 "closed_loop", DEFAULT_MODEL[SOURCE_MNIST])
+_FIRST: dict[str, tuple] = {}
+_FIRST_LOCK = threading.Lock()
+
+
+def first_result():
+    """The result of FIRST_EXAMPLE, computed on the first call and reused afterwards."""
+    with _FIRST_LOCK:
+        key = _cache_key(resolve_model(FIRST_EXAMPLE[-1]))
+        if key not in _FIRST:
+            for stale in RESULTS_ROOT.glob("first-*"):          # from an older weights file
+                shutil.rmtree(stale, ignore_errors=True)
+            out = RESULTS_ROOT / f"first-{uuid.uuid4().hex[:8]}"
+            _FIRST.clear()
+            _FIRST[key] = run_prediction(*FIRST_EXAMPLE, out_dir=out)
+        return _FIRST[key]
+
+
+def warm_up() -> threading.Thread:
+    """Compute the first result in the background (call before launch on a server)."""
+    def work():
+        try:
+            first_result()
+        except Exception:               # the page load retries and reports it
+            log.warning("warm-up failed", exc_info=True)
+
+    thread = threading.Thread(target=work, name="frameprophet-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+# --------------------------------------------------------------------------------------------
+# The page
+# --------------------------------------------------------------------------------------------
+
+def predict(source: str, seed: float, upload: str | None, context: int, horizon: int,
+            mode: str, model: str, progress=gr.Progress()):  # noqa: B008 (Gradio's idiom)
+    """Predict the next frames of a clip.
+
+    source: "Moving squares", "Moving MNIST" or "Upload a GIF, MP4, WebM or NPY"
+    (also "squares" / "mnist" / "upload"); seed: clip seed for generated sources;
+    upload: the clip file for uploads; context: frames the model reads; horizon: frames to predict
+    (1..30); mode: "closed_loop" or "teacher_forced"; model: a shipped model name or a Hugging Face
+    Hub repo id (owner/name). Returns the animated GIF, the frame strip, the quality plot and an
+    info line.
+    """
+    return run_prediction(source, seed, upload, context, horizon, mode, model, progress=progress)
+
+
+def _model_for_request(choice: str, hub_repo: str) -> str:
+    return (hub_repo or "").strip() if choice == CUSTOM_MODEL else choice
+
+
+def _random_seed() -> int:
+    return int(np.random.default_rng().integers(0, 100_000))
+
+
+def _on_source(source: str, upload, context: int):
+    """Source changed: show the upload box for uploads and fit the context slider to the clip."""
+    source = normalise_source(source)
+    return (gr.update(visible=source == SOURCE_UPLOAD),
+            gr.update(visible=source != SOURCE_UPLOAD),
+            *_context_update(source, upload, context))
+
+
+def _on_upload(source: str, upload, context: int):
+    return _context_update(source, upload, context)
+
+
+def _context_update(source, upload, context):
+    try:
+        n = clip_length(source, upload)
+    except Exception as e:                      # say it now; Predict will refuse it again
+        gr.Warning(str(e) if e.__class__.__name__ == "ClipError" else "Could not read this file.")
+        n = None
+    if n is None or n < 2:
+        return (gr.update(),)
+    context = int(context or DEFAULT_CONTEXT)
+    return (gr.update(maximum=n - 1, value=max(1, min(context, n - 1))),)
+
+
+def _on_model(choice: str):
+    return gr.update(visible=choice == CUSTOM_MODEL)
+
+
+def _default_model(source: str):
+    return gr.update(value=DEFAULT_MODEL[normalise_source(source)])
+
+
+def build_demo() -> gr.Blocks:
+    """The FrameProphet page. Launch with `demo.launch(theme=THEME, css=CSS)`."""
+    with gr.Blocks(title="FrameProphet", delete_cache=(3600, 3600),
+                   analytics_enabled=False) as demo:
+        gr.Markdown("# FrameProphet", elem_id="fp-title")
+        gr.Markdown("A causal ConvLSTM reads the first frames of a short video and predicts what "
+                    "comes next. Orange frames are predictions; compare them with the truth and "
+                    "with simply repeating the last frame.")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=2, min_width=320):
+                source = gr.Radio(list(SOURCES), value=SOURCE_MNIST, label="Clip")
+                with gr.Row(visible=True) as seed_row:
+                    seed = gr.Number(value=DEFAULT_SEED, precision=0, minimum=0,
+                                     maximum=MAX_SEED, label="Seed", scale=2, min_width=100)
+                    dice = gr.Button("🎲 New random clip", scale=3, min_width=120)
+                upload = gr.File(label="Your clip: GIF, MP4, WebM or NPY (also APNG, MOV, "
+                                       "NPZ, a ZIP of frames); made grey and fitted to the "
+                                       "model's frame size",
+                                 file_types=upload_types(),
+                                 type="filepath", visible=False)
+                context = gr.Slider(1, CLIP_FRAMES - 1, value=DEFAULT_CONTEXT, step=1,
+                                    label="Context frames (what the model reads)")
+                horizon = gr.Slider(1, MAX_HORIZON, value=DEFAULT_HORIZON, step=1,
+                                    label="Frames to predict (past the clip's end there is no "
+                                          "truth to compare)")
+                mode = gr.Radio(MODE_CHOICES, value="closed_loop", label="Mode")
+                model_choice = gr.Dropdown(model_choices(), value=DEFAULT_MODEL[SOURCE_MNIST],
+                                           label="Model")
+                hub_repo = gr.Textbox(label="Hugging Face Hub repo id",
+                                      placeholder="owner/name or hf://owner/name",
+                                      visible=False)
+                model = gr.Textbox(value=DEFAULT_MODEL[SOURCE_MNIST], visible=False,
+                                   label="model")
+                button = gr.Button("Predict", variant="primary", size="lg")
+                examples = gr.Examples(
+                    examples=[[SOURCE_MNIST, 0, 10, 10, "closed_loop", "mnist"],
+                              [SOURCE_MNIST, 42, 10, 20, "closed_loop", "mnist"],
+                              [SOURCE_MNIST, 7, 10, 10, "teacher_forced", "mnist"],
+                              [SOURCE_SQUARES, 3, 7, 13, "closed_loop", "squares"],
+                              [SOURCE_SQUARES, 11, 10, 10, "teacher_forced", "squares"]],
+                    example_labels=["MNIST · seed 0 · 10 → 10", "MNIST · seed 42 · 10 → 20",
+                                    "MNIST · teacher-forced", "Squares · seed 3 · 7 → 13",
+                                    "Squares · teacher-forced"],
+                    inputs=[source, seed, context, horizon, mode, model_choice],
+                    label="Examples (click one to run it)", api_visibility="private")
+            with gr.Column(scale=3, min_width=420):
+                gr.Markdown("**Truth | Prediction | |error|** — orange border: predicted "
+                            "frame; blue-grey: context the model reads", elem_classes="fp-cap")
+                animation = gr.Image(type="filepath", interactive=False, show_label=False,
+                                     label="Animation",
+                                     buttons=["download", "fullscreen"], elem_id="fp-animation")
+                info = gr.Textbox(label="Run info", lines=2, interactive=False, elem_id="fp-info")
+                gr.Markdown("**Frame strip** — last context frames, then the prediction "
+                            "(top row) above the truth (bottom row)", elem_classes="fp-cap")
+                strip = gr.Image(type="filepath", interactive=False, show_label=False,
+                                 label="Frame strip", buttons=["download", "fullscreen"],
+                                 elem_id="fp-strip")
+                gr.Markdown("**Per-frame quality** — the model against the copy-last-frame "
+                            "baseline, where there is ground truth", elem_classes="fp-cap")
+                plot = gr.Image(type="filepath", interactive=False, show_label=False,
+                                label="Quality plot", buttons=["download", "fullscreen"],
+                                elem_id="fp-plot")
+
+        inputs = [source, seed, upload, context, horizon, mode, model]
+        outputs = [animation, strip, plot, info]
+        private = {"api_visibility": "private"}
+        shared = {"concurrency_id": "predict", "concurrency_limit": 1}
+
+        source.change(_on_source, [source, upload, context], [upload, seed_row, context],
+                      queue=False, **private)
+        source.input(_default_model, [source], [model_choice], queue=False, **private)
+        upload.change(_on_upload, [source, upload, context], [context], **private)
+        model_choice.change(_on_model, [model_choice], [hub_repo], queue=False, **private)
+
+        button.click(_model_for_request, [model_choice, hub_repo], [model], queue=False,
+                     **private).then(predict, inputs, outputs, api_name="predict", **shared)
+        dice.click(_random_seed, None, [seed], queue=False, **private).then(
+            _model_for_request, [model_choice, hub_repo], [model], queue=False, **private).then(
+            predict, inputs, outputs, **private, **shared)
+        examples.load_input_event.then(
+            _model_for_request, [model_choice, hub_repo], [model], queue=False, **private).then(
+            predict, inputs, outputs, **private, **shared)
+        demo.load(first_result, None, outputs, **private, **shared)
+    demo.queue(**QUEUE_SETTINGS)
+    return demo

@@ -1,0 +1,148 @@
+"""End to end in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+The page must show a first result without a click; Predict must produce a new animated GIF with
+context + horizon frames. A screenshot is saved to tests/artifacts/screenshot.png.
+Skipped when Chromium or the Playwright client is not installed.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from frameprophet import models, ui
+from frameprophet.predict import Predictor
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+TIMEOUT_MS = 120_000
+
+
+def chromium_path() -> str | None:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    return "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    """The demo on a free port, with small untrained models instead of weights files."""
+    predictors: dict[tuple[int, int], Predictor] = {}
+
+    def fake_load_model(resolved: str) -> ui.LoadedModel:
+        size = ui.KNOWN_MODELS.get(resolved, (64, 64))
+        if size not in predictors:
+            predictors[size] = Predictor(models.build("prophet", size, hidden=8, depth=1))
+        return ui.LoadedModel(predictors[size], f"test-{resolved}", untrained=True)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ui, "load_model", fake_load_model)
+        ui.clear_model_cache()
+        mp.setattr(ui, "_FIRST", {})
+        demo = ui.build_demo()
+        demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(),
+                    theme=ui.THEME, css=ui.CSS, quiet=True)
+        try:
+            yield demo.local_url
+        finally:
+            demo.close()
+            ui.clear_model_cache()
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="the Playwright Python client is not installed")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, headless=True,
+                                    args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(app_url)
+            yield page
+        finally:
+            browser.close()
+
+
+def animation_src(page) -> str | None:
+    return page.evaluate(
+        "() => { const img = document.querySelector('#fp-animation img');"
+        " return img && img.src ? img.src : null; }")
+
+
+def test_first_result_then_predict(page):
+    # a first result is on the page without any click
+    page.wait_for_function("() => { const img = document.querySelector('#fp-animation img');"
+                           " return img && img.src && img.complete; }")
+    first = animation_src(page)
+    first_gif = Image.open(io.BytesIO(page.request.get(first).body()))
+    assert first_gif.n_frames == ui.DEFAULT_CONTEXT + ui.DEFAULT_HORIZON
+
+    # a new clip, fewer frames to predict, then Predict
+    page.get_by_label("Seed").fill("5")
+    horizon = 6
+    page.get_by_label("number input for Frames to predict", exact=False).fill(str(horizon))
+    page.get_by_label("number input for Frames to predict", exact=False).press("Enter")
+    page.get_by_role("button", name="Predict", exact=True).click()
+    page.wait_for_function(
+        "(old) => { const img = document.querySelector('#fp-animation img');"
+        " return img && img.src && img.src !== old && img.complete; }", arg=first)
+    page.wait_for_function("() => document.querySelector('#fp-info textarea').value"
+                           ".includes('seed 5')")
+
+    gif = Image.open(io.BytesIO(page.request.get(animation_src(page)).body()))
+    assert gif.format == "GIF"
+    assert gif.n_frames == ui.DEFAULT_CONTEXT + horizon
+    assert gif.info.get("loop") == 0                        # loops forever
+    info = page.locator("#fp-info textarea").input_value()
+    assert f"{ui.DEFAULT_CONTEXT} context + {horizon} predicted" in info
+    # the strip and the plot are there too
+    for elem in ("#fp-strip img", "#fp-plot img"):
+        assert page.locator(elem).get_attribute("src")
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "screenshot.png"), full_page=True)
+    assert (ARTIFACTS / "screenshot.png").stat().st_size > 10_000
+
+
+def test_an_example_runs_on_click(page):
+    before = animation_src(page)
+    page.get_by_text("Squares · seed 3 · 7 → 13").click()
+    page.wait_for_function("() => document.querySelector('#fp-info textarea').value"
+                           ".includes('Moving squares seed 3')")
+    page.wait_for_function(
+        "(old) => { const img = document.querySelector('#fp-animation img');"
+        " return img && img.src && img.src !== old && img.complete; }", arg=before)
+    gif = Image.open(io.BytesIO(page.request.get(animation_src(page)).body()))
+    assert gif.n_frames == 7 + 13
+    assert "40x40" in page.locator("#fp-info textarea").input_value()
+
+
+def test_upload_box_follows_the_source(page):
+    upload_box = page.get_by_text("Your clip:", exact=False)
+    assert not upload_box.is_visible()
+    page.get_by_label(ui.SOURCE_UPLOAD).check()
+    upload_box.wait_for(state="visible")
+    page.get_by_label(ui.SOURCE_MNIST).check()
+    upload_box.wait_for(state="hidden")

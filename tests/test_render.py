@@ -1,0 +1,145 @@
+"""render: the side-by-side animation, the frame strip and the quality plot."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from PIL import Image
+
+from frameprophet import render
+
+
+def clip(t: int, size: int = 40, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).random((t, size, size, 1)).astype(np.float32)
+
+
+def colour_count(image: np.ndarray, colour) -> int:
+    return int(np.all(image == np.asarray(colour, np.uint8), axis=-1).sum())
+
+
+def inside(frame: np.ndarray, box, pad: int = 0) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    return frame[y0 + pad:y1 - pad, x0 + pad:x1 - pad]
+
+
+@pytest.mark.parametrize("size, scale", [(40, 6), (64, 4)])
+def test_side_by_side_counts_and_sizes(size, scale):
+    frames = render.side_by_side(clip(5, size), clip(4, size, 1), clip(4, size, 2))
+    assert frames.dtype == np.uint8 and frames.ndim == 4 and frames.shape[-1] == 3
+    assert frames.shape[0] == 5 + 4
+    lay = render._Layout((size, size), scale)
+    assert frames.shape[1:3] == (lay.height, lay.width)
+    assert lay.panel_w == size * scale and 192 <= lay.panel_w <= 256   # comfortable panels
+    assert lay.width > 3 * lay.panel_w
+
+
+def test_custom_scale_and_crisp_upscaling():
+    context = clip(3, 40)
+    frames = render.side_by_side(context, clip(2, 40, 1), clip(2, 40, 2), scale=2)
+    lay = render._Layout((40, 40), 2)
+    assert frames.shape[1:3] == (lay.height, lay.width) and lay.panel_w == 80
+    x0, y0, _, _ = lay.panel_box(0)
+    b = lay.border
+    truth_panel = frames[0, y0 + b:y0 + b + 80, x0 + b:x0 + b + 80, 0]
+    expected = np.round(context[0, ..., 0] * 255).astype(np.uint8)
+    assert np.array_equal(truth_panel[::2, ::2], expected)           # nearest neighbour
+    assert np.array_equal(truth_panel[1::2, 1::2], expected)
+
+
+def test_predicted_frames_carry_the_marker_and_context_frames_do_not():
+    n_context, horizon = 4, 3
+    frames = render.side_by_side(clip(n_context), clip(horizon, seed=1), clip(horizon, seed=2))
+    lay = render._Layout((40, 40), render.default_scale((40, 40)))
+    ring = lay.panel_w * 4 * lay.border        # at least the border of the prediction panel
+    for t, frame in enumerate(frames):
+        orange = colour_count(frame, render.PREDICTED_COLOUR)
+        blue = colour_count(frame, render.CONTEXT_COLOUR)
+        if t < n_context:
+            assert orange == 0 and blue >= ring, t
+        else:
+            assert orange >= ring and blue == 0, t
+            x0, y0, x1, _ = lay.panel_box(1)
+            assert tuple(frame[y0, (x0 + x1) // 2]) == render.PREDICTED_COLOUR
+    # the frame counter changes the picture of every frame
+    assert len({f.tobytes() for f in frames}) == len(frames)
+
+
+def test_missing_truth_frames():
+    n_context, horizon, known = 3, 5, 2
+    frames = render.side_by_side(clip(n_context), clip(known, seed=1), clip(horizon, seed=2))
+    assert frames.shape[0] == n_context + horizon
+    lay = render._Layout((40, 40), render.default_scale((40, 40)))
+    fill = render.MISSING_FILL
+    for t in range(n_context, n_context + horizon):
+        truth = inside(frames[t], lay.panel_box(0), lay.border)
+        error = inside(frames[t], lay.panel_box(2), lay.border)
+        missing = t - n_context >= known
+        share = colour_count(truth, fill) / (truth.shape[0] * truth.shape[1])
+        assert (share > 0.9) == missing, t                   # mostly grey, plus the words
+        assert (colour_count(error, fill) == error.shape[0] * error.shape[1]) == missing, t
+    # no truth at all is fine too
+    assert render.side_by_side(clip(2), None, clip(3)).shape[0] == 5
+
+
+def test_bad_shapes_are_refused():
+    with pytest.raises(ValueError, match="truth"):
+        render.side_by_side(clip(2, 40), clip(2, 64), clip(2, 40))
+    with pytest.raises(ValueError, match="context"):
+        render.side_by_side(np.zeros((2, 40, 40, 3)), clip(2), clip(2))
+
+
+def test_frame_strip_layout():
+    strip = render.frame_strip(clip(8), clip(4, seed=1), clip(4, seed=2), max_context=5)
+    assert strip.dtype == np.uint8 and strip.ndim == 3 and strip.shape[-1] == 3
+    wider = render.frame_strip(clip(8), clip(4, seed=1), clip(5, seed=2), max_context=5)
+    fewer = render.frame_strip(clip(8), clip(4, seed=1), clip(4, seed=2), max_context=2)
+    step = wider.shape[1] - strip.shape[1]               # one more column
+    assert step > 40 and strip.shape[0] == wider.shape[0]
+    assert strip.shape[1] - fewer.shape[1] == 3 * step   # 3 fewer context columns
+    assert strip.shape[0] > 2 * 40 and strip.shape[1] > 9 * 40
+    assert colour_count(strip, render.PREDICTED_COLOUR) > 0
+    assert colour_count(strip, render.CONTEXT_COLOUR) > 0
+    # scale is an integer factor: a bigger factor gives a bigger strip
+    small = render.frame_strip(clip(3), clip(2), clip(2), scale=1)
+    big = render.frame_strip(clip(3), clip(2), clip(2), scale=2)
+    assert big.shape[0] > small.shape[0] + 2 * 40 - 1
+
+
+def test_frame_strip_wraps_long_predictions():
+    one_row = render.frame_strip(clip(5), clip(10), clip(10), scale=1)
+    three_rows = render.frame_strip(clip(5), clip(10), clip(25), scale=1)
+    assert three_rows.shape[1] == one_row.shape[1]               # 10 predicted columns wide
+    assert three_rows.shape[0] > 2.5 * one_row.shape[0]          # in 3 (prediction, truth) pairs
+    four = render.frame_strip(clip(5), clip(10), clip(4), per_row=2, scale=1)
+    assert four.shape[0] > 1.5 * render.frame_strip(clip(5), clip(10), clip(2), scale=1).shape[0]
+
+
+def test_frame_strip_with_clip_ended():
+    strip = render.frame_strip(clip(3), clip(1), clip(4))
+    assert colour_count(strip, render.MISSING_FILL) > 0
+    assert colour_count(render.frame_strip(clip(3), clip(4), clip(4)), render.MISSING_FILL) == 0
+
+
+def test_quality_plot_file_and_figure(tmp_path):
+    curves = {"model": {"mse": np.array([3.0, 4.0, 5.0]), "ssim": np.array([0.9, 0.8, 0.7])},
+              "copy last frame": {"mse": np.array([2.0, 6.0, 9.0]),
+                                  "ssim": np.array([0.95, 0.6, 0.5])}}
+    path = render.quality_plot(curves, tmp_path / "plot.png")
+    assert path.exists()
+    with Image.open(path) as im:
+        assert im.format == "PNG" and im.size[0] > 400
+    fig = render.quality_plot(curves)
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    assert [line.get_label() for line in fig.axes[0].lines] == ["model", "copy last frame"]
+    assert list(fig.axes[0].lines[0].get_xdata()) == [1, 2, 3]
+    assert render.quality_plot({}, tmp_path / "empty.png").exists()   # no ground truth
+
+
+def test_write_animation_keeps_every_frame(tmp_path):
+    frames = render.side_by_side(clip(3), clip(2), clip(2), scale=1)
+    path = render.write_animation(frames, tmp_path / "a.gif", fps=5)
+    with Image.open(path) as im:
+        assert im.format == "GIF" and im.n_frames == 5 and im.size == frames.shape[2:0:-1]
+    png = render.write_png(frames[0], tmp_path / "f.png")
+    assert Image.open(png).size == frames.shape[2:0:-1]
