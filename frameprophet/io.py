@@ -406,6 +406,18 @@ def _fit(gray: np.ndarray, frame_size: tuple[int, int] | None) -> np.ndarray:
     return out
 
 
+def resize_clip(clip: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
+    """Fit a clip `(T, H, W, 1)` into `frame_size` the way `read_clip` does: keep the aspect
+    ratio, pad with black, centred."""
+    clip = np.asarray(clip, dtype=np.float32)
+    if clip.ndim != 4 or clip.shape[-1] != 1:
+        raise ValueError(f"expected a clip (T, H, W, 1), got {clip.shape}")
+    size = (int(frame_size[0]), int(frame_size[1]))
+    if clip.shape[1:3] == size:
+        return clip
+    return np.stack([_fit(np.clip(frame[..., 0], 0.0, 1.0), size) for frame in clip])[..., None]
+
+
 # --- Pillow: GIF, (A)PNG, JPG ----------------------------------------------------------------
 
 

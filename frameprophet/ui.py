@@ -254,10 +254,7 @@ def fit_clip(clip: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
         return clip
     from frameprophet import io
 
-    with tempfile.TemporaryDirectory(prefix="frameprophet-fit-") as tmp:
-        path = Path(tmp) / "clip.npy"
-        np.save(path, np.clip(clip[..., 0], 0.0, 1.0))
-        return io.read_clip(path, frame_size=tuple(frame_size), max_frames=clip.shape[0])
+    return io.resize_clip(clip, frame_size)
 
 
 def upload_types() -> list[str]:

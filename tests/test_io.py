@@ -519,3 +519,15 @@ def test_save_clip_dispatches_by_extension(tmp_path):
         assert_square_moves(back, tol=0.5)
     with pytest.raises(ValueError, match="gif"):
         fio.save_clip(clip, tmp_path / "c.avi")
+
+
+def test_resize_clip_fits_and_pads_like_read_clip():
+    clip = np.zeros((3, 20, 40, 1), np.float32)
+    clip[:, 5:15, 10:20] = 1.0
+    out = fio.resize_clip(clip, (40, 40))
+    assert out.shape == (3, 40, 40, 1) and out.dtype == np.float32
+    assert out[:, :10].max() == 0 and out[:, 30:].max() == 0          # padded rows
+    assert out[:, 10:30].max() == 1.0                                  # content in the middle
+    assert np.array_equal(fio.resize_clip(out, (40, 40)), out)
+    with pytest.raises(ValueError):
+        fio.resize_clip(np.zeros((3, 8, 8)), (4, 4))
