@@ -104,7 +104,11 @@ def shipped_models() -> list[str]:
 
 
 def model_choices() -> list[str]:
-    return [*shipped_models(), CUSTOM_MODEL]
+    """Shipped models, the original keras-io model (fetched from the Hub only when chosen),
+    and a free Hub repo id."""
+    from frameprophet.hub import KERAS_IO_REPO
+
+    return [*shipped_models(), KERAS_IO_REPO, CUSTOM_MODEL]
 
 
 def resolve_model(model: str | None) -> str:

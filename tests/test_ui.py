@@ -216,7 +216,7 @@ def test_real_loader_falls_back_to_an_untrained_model(monkeypatch, tmp_path):
     loaded = _ORIGINAL_LOAD_MODEL("squares")
     assert loaded.untrained and "untrained (weights not found)" in loaded.label
     assert loaded.predictor.frame_size == (40, 40)
-    assert ui.model_choices() == ["mnist", "squares", ui.CUSTOM_MODEL]
+    assert ui.model_choices() == ["mnist", "squares", "keras-io/conv-lstm", ui.CUSTOM_MODEL]
 
 
 def test_hub_errors_are_friendly_and_offline():
@@ -287,3 +287,11 @@ def test_api_bad_upload_reports_the_clip_error(client, clips):
                        api_name="/predict")
     assert expected in str(info.value)                   # the same words as io's ClipError
     assert "/tmp" not in str(info.value) and "gradio" not in str(info.value)
+
+
+def test_the_original_keras_io_model_is_offered_and_fails_clearly_offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert "keras-io/conv-lstm" in ui.model_choices()
+    assert ui.resolve_model("keras-io/conv-lstm") == "hf://keras-io/conv-lstm"
+    with pytest.raises(gr.Error, match="(?i)hub"):
+        _ORIGINAL_LOAD_MODEL("hf://keras-io/conv-lstm")
