@@ -162,12 +162,16 @@ def train(dataset: str, recipe: str = "prophet", minutes: float = 60.0,
     val_context, val_truth = clips(dataset, val_clips or (64 if stepwise else 16),
                                    seed=VAL_SEED, split="train")
     budget = TimeBudget(minutes * 60)
+    # A resumed run only replaces best.keras when it beats the best epoch before the resume.
+    before = [row["val_mse"] for row in _read_log(run / "log.csv") if "val_mse" in row]
+    best = keras.callbacks.ModelCheckpoint(run / "best.keras", monitor="val_mse", mode="min",
+                                           save_best_only=True,
+                                           initial_value_threshold=min(before, default=None))
     callbacks = [FeedbackRamp(ramp_steps)] if stepwise else []
     callbacks += [
         ClosedLoopValidation(val_context, val_truth),
         budget,
-        keras.callbacks.ModelCheckpoint(run / "best.keras", monitor="val_mse", mode="min",
-                                        save_best_only=True),
+        best,
         keras.callbacks.EarlyStopping(monitor="val_mse", mode="min", patience=patience),
         keras.callbacks.ReduceLROnPlateau(monitor="val_mse", mode="min", factor=0.5,
                                           patience=max(2, patience // 3), min_lr=1e-5),
@@ -216,6 +220,17 @@ def train(dataset: str, recipe: str = "prophet", minutes: float = 60.0,
                        horizon=proto["horizon"], training=summary, metrics=held_out)
     write_card(out, meta)
     return meta
+
+
+def _read_log(path: Path) -> list[dict]:
+    """Rows of a CSVLogger file as dicts of floats ([] when there is none yet)."""
+    import csv
+
+    if not path.exists():
+        return []
+    with open(path) as f:
+        return [{k: float(v) for k, v in row.items() if v not in ("", None)}
+                for row in csv.DictReader(f)]
 
 
 def _raise_interrupt(signum, frame):
