@@ -80,11 +80,9 @@ def moving_squares(
     ring_rows = ring_rows[:, :, :frames] * amp[..., None]
     ring = ring_rows.transpose(0, 2, 3, 1) @ ring_cols[:, :, :frames].transpose(0, 2, 1, 3)
 
-    inputs = squares[:, :frames] + ring
-    targets = squares[:, 1:].copy()
-    inputs[inputs >= 1] = 1
-    targets[targets >= 1] = 1
-    return inputs[..., None].astype(np.float32), targets[..., None].astype(np.float32)
+    inputs = np.minimum(squares[:, :frames] + ring, 1.0)        # the script: x[x >= 1] = 1
+    targets = np.minimum(squares[:, 1:], 1.0)
+    return inputs[..., None], targets[..., None]
 
 
 # --------------------------------------------------------------------------------------------
