@@ -35,8 +35,8 @@ def load_input(spec: str, frame_size: tuple[int, int], frames: int):
     kind, _, seed = spec.partition(":")
     if kind in ("squares", "mnist") and (seed.isdigit() or seed == ""):
         seed = int(seed or 0)
-        if kind == "squares":
-            return data.moving_squares(1, frames=frames, seed=seed)[0][0]
+        if kind == "squares":                     # the clean movie, as the app shows it
+            return data.moving_squares(1, frames=frames, seed=seed)[1][0]
         return data.moving_mnist(1, frames=frames, seed=seed, split="test")[0]
     return io.read_clip(spec, frame_size=frame_size)
 
