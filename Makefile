@@ -45,7 +45,8 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py
 
 evaluate: $(VENV)/.installed
-	$(BIN)/python -m frameprophet evaluate --model mnist --model mnist-keras3 --dataset mnist \
+	$(BIN)/python -m frameprophet evaluate --model mnist \
+	  $(if $(wildcard weights/mnist-keras3.keras),--model mnist-keras3) --dataset mnist \
 	  --n 1000 --json bench/eval_mnist.json --plot bench/eval_mnist.png
 	$(BIN)/python -m frameprophet evaluate --model squares --dataset squares \
 	  --n 1000 --json bench/eval_squares.json --plot bench/eval_squares.png
