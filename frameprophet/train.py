@@ -206,7 +206,8 @@ def train(dataset: str, recipe: str = "prophet", minutes: float = 60.0,
         "sequences_seen": state.state["sequences"], "epochs": state.state["epochs"],
         "wall_minutes": round(state.state["wall_seconds"] / 60, 1),
         "resumes": state.state["resumes"], "hardware": hardware(),
-        "finished": started.isoformat(timespec="seconds"),
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "stopped_by": "interrupt" if interrupted else "time budget" if budget.expired
         else "early stopping or epochs",
         "objective": ("closed-loop BCE with scheduled sampling ramped over "
