@@ -48,7 +48,8 @@ evaluate: $(VENV)/.installed
 	$(BIN)/python -m frameprophet evaluate --model mnist \
 	  $(if $(wildcard weights/mnist-keras3.keras),--model mnist-keras3) --dataset mnist \
 	  --n 1000 --json bench/eval_mnist.json --plot bench/eval_mnist.png
-	$(BIN)/python -m frameprophet evaluate --model squares --dataset squares \
+	$(BIN)/python -m frameprophet evaluate --model squares \
+	  $(if $(wildcard weights/squares-keras2.keras),--model squares-keras2) --dataset squares \
 	  --n 1000 --json bench/eval_squares.json --plot bench/eval_squares.png
 
 scoreboard: $(VENV)/.installed-dev

@@ -21,7 +21,7 @@ def _train(args) -> None:
                  steps_per_epoch=args.steps_per_epoch, val_clips=args.val_clips,
                  test_clips_n=args.test_clips, ramp_steps=args.ramp_steps,
                  patience=args.patience, init=args.init, strategy=args.strategy,
-                 run_dir=args.run_dir, options=options)
+                 run_dir=args.run_dir, options=options, note=args.note)
     m = meta["metrics"]
     print(f"wrote {args.out}: held-out closed-loop MSE {m['model']['mse']['mean']:.1f} "
           f"(copy-last {m['copy_last']['mse']['mean']:.1f}), "
@@ -130,6 +130,8 @@ def parser() -> argparse.ArgumentParser:
                    help="train across the visible GPUs with tf.distribute.MirroredStrategy")
     t.add_argument("--run-dir", default=None)
     t.add_argument("--options", default=None, help='recipe options as JSON, e.g. {"hidden": 64}')
+    t.add_argument("--note", default=None,
+                   help="free text for the model card, e.g. what else shared the machine")
     t.set_defaults(func=_train)
 
     pr = sub.add_parser("predict", help="predict a clip and write a side-by-side GIF")

@@ -129,7 +129,7 @@ def train(dataset: str, recipe: str = "prophet", minutes: float = 60.0,
           val_clips: int | None = None, test_clips_n: int = 256, ramp_steps: int = 2000,
           patience: int = 30, init: str | None = None, strategy: str | None = None,
           run_dir: str | None = None, verbose: int | str = "auto",
-          options: dict | None = None,
+          options: dict | None = None, note: str | None = None,
           extra_callbacks: list[keras.callbacks.Callback] | None = None) -> dict:
     """Train a recipe on a dataset for at most `minutes` of wall time; returns the sidecar."""
     if dataset not in PROTOCOL:
@@ -214,6 +214,8 @@ def train(dataset: str, recipe: str = "prophet", minutes: float = 60.0,
                       f"{ramp_steps} steps" if stepwise else "one-step BCE (the recipe's own)"),
         "init": init,
     }
+    if note:
+        summary["note"] = note
     if stepwise:
         summary["feedback"] = float(model.feedback.numpy())
     meta = saving.save(model, out, dataset=dataset, context=proto["context"],
@@ -279,7 +281,7 @@ frames) by `python -m frameprophet train`. Predicts {meta.get('horizon')} frames
 | batch / final learning rate | {t.get('batch')} / {t.get('learning_rate', 0):.3g} |
 | steps / sequences seen / epochs | {seen} |
 | wall time | {wall} |
-| hardware | {t.get('hardware')} |
+| hardware | {t.get('hardware')}{'; ' + t['note'] if t.get('note') else ''} |
 | parameters | {meta.get('parameters', 'see sidecar')} |
 | file sha256 | `{meta.get('sha256')}` |
 

@@ -53,7 +53,7 @@ def _epochs_logged(tmp_path):
 
 
 def test_a_short_run_writes_model_sidecar_and_card(tmp_path):
-    meta = _train(tmp_path, extra_callbacks=[StopAfter(2)])
+    meta = _train(tmp_path, extra_callbacks=[StopAfter(2)], note="shared the CPU with a test")
     predictor = load_predictor(str(tmp_path / "tiny.keras"))
     assert predictor.frame_size == (40, 40) and predictor.stepwise
     assert predictor.rollout(np.zeros((7, 40, 40, 1), np.float32), 8).shape == (8, 40, 40, 1)
@@ -63,7 +63,8 @@ def test_a_short_run_writes_model_sidecar_and_card(tmp_path):
     assert set(side["metrics"]["model"]) == {"mse", "mae", "ssim", "psnr", "iou"}
     assert len(side["metrics"]["copy_last"]["mse"]["per_step"]) == 8
     card = (tmp_path / "tiny.md").read_text()
-    for words in ["prophet", "squares", "wall time", "hardware", "copy last frame", "IOU"]:
+    for words in ["prophet", "squares", "wall time", "hardware", "copy last frame", "IOU",
+                  "shared the CPU with a test"]:
         assert words in card
     assert meta["sha256"] == side["sha256"]
     assert _epochs_logged(tmp_path) == [0, 1]
