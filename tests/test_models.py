@@ -1,5 +1,6 @@
 """Recipes build and train; Prophet is causal, the Keras examples' head is not."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -60,10 +61,14 @@ def test_prophet_is_causal():
 @pytest.mark.parametrize("recipe", ["keras2-squares", "keras3-mnist"])
 def test_seed_recipes_see_the_future_unless_causal(recipe):
     # Documents keras-io #1003: the Conv3D(3x3x3, "same") head reads the hidden state at t+1.
+    # The size of the leak depends on the random init (tiny heads can leak < 1e-4), so seed
+    # it and test the property itself: any influence at all, against exactly none when causal.
+    keras.utils.set_random_seed(0)
     leaky, _ = _future_influence(models.build(recipe, (16, 16), **TINY[recipe]))
-    assert leaky > 1e-4
-    fixed, _ = _future_influence(models.build(recipe, (16, 16), causal=True, **TINY[recipe]))
-    assert fixed == 0.0
+    assert leaky > 0.0
+    keras.utils.set_random_seed(0)
+    fixed, later = _future_influence(models.build(recipe, (16, 16), causal=True, **TINY[recipe]))
+    assert fixed == 0.0 and later > 0.0
 
 
 def test_prophet_sizes():
