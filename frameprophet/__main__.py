@@ -123,7 +123,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--val-clips", type=int, default=None)
     t.add_argument("--test-clips", type=int, default=256)
     t.add_argument("--ramp-steps", type=int, default=2000,
-                   help="batches over which closed-loop feedback rises from 0 to 1")
+                   help="batches over which closed-loop feedback rises from 0 to 1 "
+                   "(0: one-step teacher forcing only)")
     t.add_argument("--patience", type=int, default=30)
     t.add_argument("--init", default=None, help="start from the weights of this .keras file")
     t.add_argument("--strategy", choices=["mirrored"], default=None,

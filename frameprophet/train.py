@@ -9,7 +9,8 @@ learning-rate schedule watch: it is what users see, unlike the one-step training
 For `prophet`, a callback ramps the feedback probability from 0 to 1 over `ramp_steps` batches:
 at first the model learns one-step prediction from true frames, then more and more of the
 frames after the context are its own predictions, until it trains fully closed-loop
-(scheduled sampling / a curriculum towards a multi-step rollout loss).
+(scheduled sampling / a curriculum towards a multi-step rollout loss). `ramp_steps=0` keeps the
+feedback at 0: plain one-step teacher forcing, the ablation that shows what the ramp buys.
 
 A run lives in `runs/NAME/` (NAME from `--out`): `backup/` (BackupAndRestore: a killed run
 continues with `--resume`), `best.keras`, `log.csv`, `state.json` (wall time and sequences so far,
@@ -39,15 +40,16 @@ from frameprophet.predict import Predictor
 # -- callbacks --------------------------------------------------------------------------------
 
 class FeedbackRamp(keras.callbacks.Callback):
-    """Raise `model.feedback` linearly from 0 to 1 over `ramp_steps` optimizer steps."""
+    """Raise `model.feedback` linearly from 0 to 1 over `ramp_steps` optimizer steps
+    (0: keep it at 0, i.e. one-step teacher forcing only)."""
 
     def __init__(self, ramp_steps: int):
         super().__init__()
-        self.ramp_steps = max(1, ramp_steps)
+        self.ramp_steps = max(0, ramp_steps)
 
     def on_train_batch_begin(self, batch, logs=None):
         step = int(self.model.optimizer.iterations.numpy())
-        self.model.feedback.assign(min(1.0, step / self.ramp_steps))
+        self.model.feedback.assign(min(1.0, step / self.ramp_steps) if self.ramp_steps else 0.0)
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
@@ -210,8 +212,7 @@ def train(dataset: str, recipe: str = "prophet", minutes: float = 60.0,
         "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "stopped_by": "interrupt" if interrupted else "time budget" if budget.expired
         else "early stopping or epochs",
-        "objective": ("closed-loop BCE with scheduled sampling ramped over "
-                      f"{ramp_steps} steps" if stepwise else "one-step BCE (the recipe's own)"),
+        "objective": _objective(stepwise, ramp_steps),
         "init": init,
     }
     if note:
@@ -223,6 +224,14 @@ def train(dataset: str, recipe: str = "prophet", minutes: float = 60.0,
                        horizon=proto["horizon"], training=summary, metrics=held_out)
     write_card(out, meta)
     return meta
+
+
+def _objective(stepwise: bool, ramp_steps: int) -> str:
+    if not stepwise:
+        return "one-step BCE (the recipe's own)"
+    if ramp_steps <= 0:
+        return "one-step BCE (teacher forcing only, no feedback)"
+    return f"closed-loop BCE with scheduled sampling ramped over {ramp_steps} steps"
 
 
 def _read_log(path: Path) -> list[dict]:

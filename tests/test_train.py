@@ -70,6 +70,13 @@ def test_a_short_run_writes_model_sidecar_and_card(tmp_path):
     assert _epochs_logged(tmp_path) == [0, 1]
 
 
+def test_ramp_steps_zero_trains_one_step_only(tmp_path):
+    # The ablation baseline: teacher forcing throughout, and the card says so.
+    meta = _train(tmp_path, ramp_steps=0, extra_callbacks=[StopAfter(1)])
+    assert meta["training"]["feedback"] == 0.0
+    assert "teacher forcing only" in (tmp_path / "tiny.md").read_text()
+
+
 def test_the_wall_clock_budget_stops_training(tmp_path):
     meta = _train(tmp_path, minutes=1e-4, steps_per_epoch=50)
     assert meta["training"]["stopped_by"] == "time budget"
