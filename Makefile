@@ -49,7 +49,9 @@ evaluate: $(VENV)/.installed
 	  $(if $(wildcard weights/mnist-keras3.keras),--model mnist-keras3) --dataset mnist \
 	  --n 1000 --json bench/eval_mnist.json --plot bench/eval_mnist.png
 	$(BIN)/python -m frameprophet evaluate --model squares \
-	  $(if $(wildcard weights/squares-keras2.keras),--model squares-keras2) --dataset squares \
+	  $(if $(wildcard weights/squares-keras2.keras),--model squares-keras2) \
+	  $(if $(wildcard bench/ablation/squares-onestep.keras),--model bench/ablation/squares-onestep.keras) \
+	  --dataset squares \
 	  --n 1000 --json bench/eval_squares.json --plot bench/eval_squares.png
 
 scoreboard: $(VENV)/.installed-dev

@@ -36,12 +36,16 @@ def eval_table(report: dict) -> list[str]:
     lines = ["| model | trained | clips | " + " | ".join(k.upper() for k in keys) + " |",
              "|---|---|---|" + "---|" * len(keys)]
     for name, entry in report["results"].items():
-        side = load(ROOT / "weights" / f"{name}.json")
+        source = entry.get("model", name)
+        side = load(ROOT / source.replace(".keras", ".json") if source.endswith(".keras")
+                    else ROOT / "weights" / f"{source}.json")
         trained = "—"
         if side:
             t = side.get("training", {})
-            trained = (f"{side.get('recipe')}, {t.get('wall_minutes')} min, "
-                       f"{t.get('sequences_seen')} seqs, {t.get('hardware', '')}")
+            objective = "one-step" if "one-step" in t.get("objective", "") else "closed-loop"
+            hardware = t.get("hardware", "").split(" (")[0]      # details are in the card
+            trained = (f"{side.get('recipe')}, {objective}, {t.get('wall_minutes')} min "
+                       f"{hardware}, {t.get('sequences_seen')} seqs")
         cells = " | ".join(f"{entry[k]['mean']:.3f}" if k in ("ssim", "iou")
                            else f"{entry[k]['mean']:.1f}" for k in keys)
         lines.append(f"| {name} | {trained} | {entry.get('clips', report['clips'])} | "

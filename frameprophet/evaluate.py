@@ -98,8 +98,11 @@ def run(models: list[str], dataset: str, n: int = 1000, context: int | None = No
         pred = rollouts(predictor, ctx[:count], horizon, mode=mode, truth=truth[:count],
                         progress=bar.update)
         entry = summarise(metrics.evaluate(pred, truth[:count], squares=squares))
-        entry.update(clips=count, method=predictor.method, recipe=predictor.info.get("recipe"))
-        report["results"][name] = entry
+        entry.update(clips=count, method=predictor.method, recipe=predictor.info.get("recipe"),
+                     model=name)
+        # A file path is labelled by its stem in tables and plots ("squares-onestep").
+        label = Path(name).stem if name.endswith(".keras") else name
+        report["results"][label] = entry
     return report
 
 

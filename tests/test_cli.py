@@ -1,6 +1,7 @@
 """The command line: predict writes a side-by-side GIF, evaluate writes JSON and a plot."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -51,8 +52,10 @@ def test_evaluate_reports_models_and_baselines(tiny_squares, tmp_path, capsys):
             "--json", str(tmp_path / "e.json"), "--plot", str(tmp_path / "e.png")]
     assert main(args) == 0
     report = json.loads((tmp_path / "e.json").read_text())
-    assert set(report["results"]) == {"copy last frame", "zeros", tiny_squares}
-    entry = report["results"][tiny_squares]
+    label = Path(tiny_squares).stem                     # a file is labelled by its stem
+    assert set(report["results"]) == {"copy last frame", "zeros", label}
+    entry = report["results"][label]
+    assert entry["model"] == tiny_squares
     assert len(entry["mse"]["per_step"]) == 8 and "iou" in entry and entry["clips"] == 6
     # Baselines are computed, not copied: zeros' MSE is the truth's energy.
     _, truth = evaluate.clips("squares", 6)
