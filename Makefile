@@ -50,7 +50,7 @@ evaluate: $(VENV)/.installed
 	  --n 1000 --json bench/eval_mnist.json --plot bench/eval_mnist.png
 	$(BIN)/python -m frameprophet evaluate --model squares \
 	  $(if $(wildcard weights/squares-keras2.keras),--model squares-keras2) \
-	  $(if $(wildcard bench/ablation/squares-onestep.keras),--model bench/ablation/squares-onestep.keras) \
+	  $(if $(wildcard bench/ablation/squares-closedloop.keras),--model bench/ablation/squares-closedloop.keras) \
 	  --dataset squares \
 	  --n 1000 --json bench/eval_squares.json --plot bench/eval_squares.png
 
