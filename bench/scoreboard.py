@@ -50,6 +50,12 @@ def eval_table(report: dict) -> list[str]:
                            else f"{entry[k]['mean']:.1f}" for k in keys)
         lines.append(f"| {name} | {trained} | {entry.get('clips', report['clips'])} | "
                      f"{cells} |")
+    ablations = [name for name, entry in report["results"].items()
+                 if entry.get("model", "").startswith("bench/ablation/")]
+    if ablations:
+        lines += ["", f"{', '.join(f'`{n}`' for n in ablations)}: ablation kept in "
+                  "`bench/ablation/` — the same recipe, data and wall-clock budget as the shipped "
+                  "model, trained with the other objective."]
     return lines
 
 
