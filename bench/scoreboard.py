@@ -8,6 +8,7 @@ Reads bench/eval_mnist.json and bench/eval_squares.json (`make evaluate`), bench
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -15,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.run import markdown  # noqa: E402
+from frameprophet import saving  # noqa: E402
 
 START, END = "<!-- scoreboard:start -->", "<!-- scoreboard:end -->"
 
@@ -30,19 +32,24 @@ def load(path: Path) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def sidecar(model: str) -> dict:
+    """The sidecar of an evaluated model (a short name or a path), resolved as everywhere else."""
+    try:
+        return saving.read_sidecar(saving.resolve(model))
+    except saving.ModelFileError:
+        return {}
+
+
 def eval_table(report: dict) -> list[str]:
     keys = [k for k in ("mse", "mae", "ssim", "psnr", "iou")
             if k in next(iter(report["results"].values()))]
     lines = ["| model | trained | clips | " + " | ".join(k.upper() for k in keys) + " |",
              "|---|---|---|" + "---|" * len(keys)]
     for name, entry in report["results"].items():
-        source = entry.get("model", name)
-        side = load(ROOT / source.replace(".keras", ".json") if source.endswith(".keras")
-                    else ROOT / "weights" / f"{source}.json")
         trained = "—"
-        if side:
+        if side := sidecar(entry.get("model", name)):
             t = side.get("training", {})
-            objective = "one-step" if "one-step" in t.get("objective", "") else "closed-loop"
+            objective = "closed-loop" if t.get("feedback", 0.0) > 0 else "one-step"
             hardware = t.get("hardware", "").split(" (")[0]      # details are in the card
             trained = (f"{side.get('recipe')}, {objective}, {t.get('wall_minutes')} min "
                        f"{hardware}, {t.get('sequences_seen')} seqs")
@@ -54,8 +61,8 @@ def eval_table(report: dict) -> list[str]:
                  if entry.get("model", "").startswith("bench/ablation/")]
     if ablations:
         lines += ["", f"{', '.join(f'`{n}`' for n in ablations)}: ablation kept in "
-                  "`bench/ablation/` — the same recipe, data and wall-clock budget as the shipped "
-                  "model, trained with the other objective."]
+                  "`bench/ablation/`, the same recipe and data as the shipped model; the "
+                  "*trained* column shows what differs."]
     return lines
 
 
@@ -87,6 +94,7 @@ def build() -> str:
 
 
 def main() -> None:
+    os.chdir(ROOT)                       # model paths in the reports are relative to the repo
     readme = ROOT / "README.md"
     text = readme.read_text()
     if START not in text or END not in text:
