@@ -87,19 +87,74 @@ def bench_rollout() -> None:
 
 
 def bench_training() -> None:
+    """Training throughput of the shipped recipe (fused cell, the precision `train` picks here)
+    against Keras' ConvLSTM2D cell in float32 at the same size, and against the Keras 3
+    example's recipe; compute rate = sequences/s x parameters."""
+    import keras
+
+    from frameprophet.train import resolve_precision
+
     print("training throughput (sequences/s, train_on_batch after warm-up)", flush=True)
-    for name, recipe, batch, steps in [("prophet", "prophet", 16, 3),
-                                       ("keras3-mnist", "keras3-mnist", 5, 2)]:
-        model = models.build(recipe, (64, 64))
+    precision = resolve_precision("auto")
+    cases = [("prophet", "prophet", {"cell": "fused"}, precision, 16, 4),
+             ("prophet_keras_cell", "prophet", {"cell": "keras"}, "float32", 16, 4),
+             ("keras3-mnist", "keras3-mnist", {}, "float32", 5, 2)]
+    for name, recipe, options, policy, batch, steps in cases:
+        keras.config.set_dtype_policy(policy)
+        model = models.build(recipe, (64, 64), **options)
         if recipe == "prophet":
-            model.feedback.assign(1.0)                 # the closed-loop objective we train with
+            model.feedback.assign(0.5)                  # the scheduled-sampling objective
         x, y = data.make_pairs("mnist", batch, 20, seed=0)
         seconds = median_time(lambda m=model, x=x, y=y: m.train_on_batch(x, y), repeats=steps)
         record(f"train_{name}_seq_per_s", batch / seconds, "seq/s",
-               f"training {name} (batch {batch} x 19 frames)")
+               f"training {name} ({policy}, batch {batch} x 19 frames, "
+               f"{model.count_params():,} parameters)")
+        RESULTS[f"train_{name}_seq_per_s"]["parameters"] = int(model.count_params())
+    keras.config.set_dtype_policy("float32")
+
+    def rate(name):
+        r = RESULTS[f"train_{name}_seq_per_s"]
+        return r["value"] * r["parameters"]
+
+    record("train_cell_speedup", rate("prophet") / rate("prophet_keras_cell"), "x",
+           f"training compute rate, shipped recipe ({precision}, fused cell) vs Keras "
+           "ConvLSTM2D cell in float32, same size")
     record("train_speedup", RESULTS["train_prophet_seq_per_s"]["value"]
            / RESULTS["train_keras3-mnist_seq_per_s"]["value"], "x",
-           "training throughput, prophet vs keras3-mnist")
+           "training sequences/s, prophet vs keras3-mnist")
+
+
+ROLLOUT_BY_BACKEND = """
+import time, numpy as np, keras
+from frameprophet import data, load_predictor
+p = load_predictor("mnist")
+clip = data.moving_mnist(1, seed=0, split="test")[0]
+p.rollout(clip[:10], 10); p.rollout(clip[:10], 10)
+times = []
+for _ in range(7):
+    t = time.perf_counter(); p.rollout(clip[:10], 10); times.append(time.perf_counter() - t)
+print(keras.backend.backend(), sorted(times)[3])
+"""
+
+
+def bench_backends() -> None:
+    """Closed-loop 10 -> 10 rollout of the shipped mnist model under each installed backend."""
+    import importlib.util
+
+    print("rollout latency per Keras backend", flush=True)
+    for backend, module in [("tensorflow", "tensorflow"), ("jax", "jax"), ("torch", "torch")]:
+        if importlib.util.find_spec(module) is None:
+            print(f"  {backend}: not installed")
+            continue
+        out = subprocess.run([sys.executable, "-c", ROLLOUT_BY_BACKEND], capture_output=True,
+                             text=True, cwd=ROOT, env={**os.environ, "KERAS_BACKEND": backend,
+                                                       "TF_CPP_MIN_LOG_LEVEL": "3"})
+        if out.returncode != 0:
+            print(f"  {backend}: failed: {out.stderr.strip().splitlines()[-1:]}")
+            continue
+        seconds = float(out.stdout.split()[-1])
+        record(f"rollout_{backend}_ms", seconds * 1000, "ms",
+               f"rollout 10->10, batch 1, KERAS_BACKEND={backend}")
 
 
 def bench_ui() -> None:
@@ -152,7 +207,8 @@ def bench_cold_start() -> None:
 
 def main() -> None:
     started = time.perf_counter()
-    for part in (bench_data, bench_rollout, bench_ui, bench_training, bench_cold_start):
+    for part in (bench_data, bench_rollout, bench_backends, bench_ui, bench_training,
+                 bench_cold_start):
         part()
     record("peak_rss_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "MB",
            "peak memory of this benchmark process")

@@ -7,21 +7,13 @@ weights/ ("mnist", "squares", "mnist-keras3"), or hf://owner/repo.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 
 
 def _train(args) -> None:
-    from frameprophet.train import train
+    from frameprophet.train import config_from_args, train
 
-    options = json.loads(args.options) if args.options else None
-    meta = train(args.dataset, recipe=args.recipe, minutes=args.minutes, out=args.out,
-                 batch=args.batch, lr=args.lr, seed=args.seed, resume=args.resume,
-                 steps_per_epoch=args.steps_per_epoch, val_clips=args.val_clips,
-                 test_clips_n=args.test_clips, ramp_steps=args.ramp_steps,
-                 patience=args.patience, init=args.init, strategy=args.strategy,
-                 run_dir=args.run_dir, options=options, note=args.note)
+    meta = train(config_from_args(args))
     m = meta["metrics"]
     print(f"wrote {args.out}: held-out closed-loop MSE {m['model']['mse']['mean']:.1f} "
           f"(copy-last {m['copy_last']['mse']['mean']:.1f}), "
@@ -29,38 +21,41 @@ def _train(args) -> None:
 
 
 def load_input(spec: str, frame_size: tuple[int, int], frames: int):
-    """A clip from `squares:SEED`, `mnist:SEED` (test split) or any file `read_clip` accepts."""
+    """A clip from `squares:SEED`, `mnist:SEED` (test split) or any file `read_clip` accepts,
+    with notes on what was changed on the way."""
     from frameprophet import data, io
 
     kind, _, seed = spec.partition(":")
     if kind in ("squares", "mnist") and (seed.isdigit() or seed == ""):
         seed = int(seed or 0)
         if kind == "squares":                     # the clean movie, as the app shows it
-            return data.moving_squares(1, frames=frames, seed=seed)[1][0]
-        return data.moving_mnist(1, frames=frames, seed=seed, split="test")[0]
-    return io.read_clip(spec, frame_size=frame_size)
+            clip = data.moving_squares(1, frames=frames, seed=seed)[1][0]
+        else:
+            clip = data.moving_mnist(1, frames=frames, seed=seed, split="test")[0]
+        return io.resize_clip(clip, frame_size), []
+    return io.read_clip_with_notes(spec, frame_size=frame_size)
 
 
 def _predict(args) -> None:
     from frameprophet import io, render
+    from frameprophet.forecast import forecast
     from frameprophet.predict import load_predictor
 
     predictor = load_predictor(args.model)
-    clip = load_input(args.input, predictor.frame_size, args.context + args.horizon)
-    if len(clip) <= args.context and args.mode == "teacher_forced":
-        raise ValueError("teacher_forced needs true frames after the context")
-    context = clip[:args.context]
-    truth = clip[args.context:args.context + args.horizon]
-    if len(context) < 1:
-        raise ValueError("the clip has no frames to use as context")
-    start = time.perf_counter()
-    prediction = predictor.rollout(context, args.horizon, mode=args.mode,
-                                   truth=truth if args.mode == "teacher_forced" else None)
-    ms = (time.perf_counter() - start) * 1000
-    frames = render.side_by_side(context, truth, prediction)
+    clip, notes = load_input(args.input, predictor.frame_size, args.context + args.horizon)
+    result = forecast(predictor, clip, args.context, args.horizon, mode=args.mode)
+    teacher = args.mode == "teacher_forced"
+    frames = render.side_by_side(result.context, result.truth, result.prediction,
+                                 teacher_forced=teacher)
     io.write_gif(frames, args.out, fps=args.fps)
-    print(f"{predictor.name} ({predictor.method}): {args.horizon} frames from "
-          f"{len(context)} in {ms:.0f} ms -> {args.out}")
+    horizon = result.prediction.shape[0]
+    print(f"{predictor.name} ({predictor.method}): {horizon} frames from "
+          f"{result.context.shape[0]} in {result.seconds * 1000:.0f} ms -> {args.out}")
+    if result.scored:
+        print(f"mean MSE over {result.scored} frames with truth: model "
+              f"{result.mean('model'):.1f} vs {result.baseline} {result.mean(result.baseline):.1f}")
+    for note in notes + result.notes:
+        print(f"note: {note}")
 
 
 def _evaluate(args) -> None:
@@ -111,28 +106,9 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a recipe on generated data")
-    t.add_argument("--dataset", choices=["squares", "mnist"], required=True)
-    t.add_argument("--recipe", default="prophet")
-    t.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget")
-    t.add_argument("--out", required=True, help="where to write NAME.keras (+ .json, .md)")
-    t.add_argument("--batch", type=int, default=16)
-    t.add_argument("--lr", type=float, default=None)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--resume", action="store_true", help="continue the run in runs/NAME")
-    t.add_argument("--steps-per-epoch", type=int, default=50)
-    t.add_argument("--val-clips", type=int, default=None)
-    t.add_argument("--test-clips", type=int, default=256)
-    t.add_argument("--ramp-steps", type=int, default=2000,
-                   help="batches over which closed-loop feedback rises from 0 to 1 "
-                   "(0: one-step teacher forcing only)")
-    t.add_argument("--patience", type=int, default=30)
-    t.add_argument("--init", default=None, help="start from the weights of this .keras file")
-    t.add_argument("--strategy", choices=["mirrored"], default=None,
-                   help="train across the visible GPUs with tf.distribute.MirroredStrategy")
-    t.add_argument("--run-dir", default=None)
-    t.add_argument("--options", default=None, help='recipe options as JSON, e.g. {"hidden": 64}')
-    t.add_argument("--note", default=None,
-                   help="free text for the model card, e.g. what else shared the machine")
+    from frameprophet.train import add_arguments
+
+    add_arguments(t)
     t.set_defaults(func=_train)
 
     pr = sub.add_parser("predict", help="predict a clip and write a side-by-side GIF")
@@ -178,6 +154,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        import keras  # noqa: F401  (an unknown KERAS_BACKEND fails here, in Keras' own words)
+    except ValueError as e:
+        print(f"error: {e} (KERAS_BACKEND may be tensorflow, jax or torch)", file=sys.stderr)
+        return 2
     args = parser().parse_args(argv)
     try:
         args.func(args)

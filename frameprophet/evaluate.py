@@ -13,41 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from frameprophet import data, metrics
-from frameprophet.predict import Predictor, copy_last
-
-PROTOCOL = {  # frames per clip for training, context frames, frames to predict, frame size
-    "squares": {"frames": 15, "context": 7, "horizon": 8, "frame_size": (40, 40)},
-    "mnist": {"frames": 20, "context": 10, "horizon": 10, "frame_size": (64, 64)},
-}
-VAL_SEED = 1_000_003
-TEST_SEED = 2_000_003
-
-
-def clips(dataset: str, n: int, seed: int = TEST_SEED, split: str = "test",
-          context: int | None = None, horizon: int | None = None):
-    """(context, truth) arrays for a dataset. `split="test"` gives the held-out clips."""
-    if dataset not in PROTOCOL:
-        raise ValueError(f"dataset must be one of {sorted(PROTOCOL)}, got {dataset!r}")
-    p = PROTOCOL[dataset]
-    c, h = context or p["context"], horizon or p["horizon"]
-    if dataset == "squares":
-        noisy, clean_next = data.moving_squares(n, frames=c + h, seed=seed)
-        return noisy[:, :c], clean_next[:, c - 1:c - 1 + h]     # clean_next[t] = frame t + 1
-    movies = data.moving_mnist(n, frames=c + h, seed=seed, split=split)
-    return movies[:, :c], movies[:, c:]
-
-
-def rollouts(predictor: Predictor, context: np.ndarray, horizon: int, mode: str = "closed_loop",
-             truth: np.ndarray | None = None, batch: int = 32, progress=None) -> np.ndarray:
-    """Roll a predictor out over many clips in batches; `progress(done)` after each batch."""
-    out = []
-    for i in range(0, len(context), batch):
-        out.append(predictor.rollout(context[i:i + batch], horizon, mode=mode,
-                                     truth=None if truth is None else truth[i:i + batch]))
-        if progress:
-            progress(min(i + batch, len(context)))
-    return np.concatenate(out)
+from frameprophet import metrics
+from frameprophet.data import TEST_SEED, clips
+from frameprophet.forecast import BASELINES, baseline, forecast
+from frameprophet.predict import Predictor
 
 
 def summarise(per_step: dict[str, np.ndarray]) -> dict:
@@ -57,14 +26,13 @@ def summarise(per_step: dict[str, np.ndarray]) -> dict:
 
 def score(predictor: Predictor, dataset: str, context, truth) -> dict:
     """Closed-loop metrics of a predictor and of copy-last on (context, truth), for sidecars."""
-    squares = dataset == "squares"
-    horizon = truth.shape[1]
-    pred = rollouts(predictor, context, horizon)
-    return {"model": summarise(metrics.evaluate(pred, truth, squares=squares)),
-            "copy_last": summarise(metrics.evaluate(copy_last(context, horizon), truth,
-                                                    squares=squares)),
-            "clips": int(len(context)), "context": int(context.shape[1]), "horizon": horizon,
-            "mode": "closed_loop"}
+    predictor.info.setdefault("dataset", dataset)            # squares are also scored by IoU
+    result = forecast(predictor, np.concatenate([context, truth], axis=1), context.shape[1],
+                      truth.shape[1])
+    return {"model": summarise(result.curves["model"]),
+            "copy_last": summarise(result.curves[result.baseline]),
+            "clips": int(len(context)), "context": int(context.shape[1]),
+            "horizon": int(truth.shape[1]), "mode": "closed_loop"}
 
 
 def run(models: list[str], dataset: str, n: int = 1000, context: int | None = None,
@@ -80,13 +48,15 @@ def run(models: list[str], dataset: str, n: int = 1000, context: int | None = No
     from frameprophet.predict import load_predictor
 
     ctx, truth = clips(dataset, n, context=context, horizon=horizon)
-    horizon = truth.shape[1]
+    whole = np.concatenate([ctx, truth], axis=1)
+    c, horizon = ctx.shape[1], truth.shape[1]
     squares = dataset == "squares"
-    report = {"dataset": dataset, "clips": n, "context": int(ctx.shape[1]), "horizon": horizon,
+    report = {"dataset": dataset, "clips": n, "context": int(c), "horizon": horizon,
               "mode": mode, "seed": TEST_SEED,
               "split": "MNIST digits 4000..4999" if dataset == "mnist" else "unseen seed",
               "results": {}}
-    baselines = {"copy last frame": copy_last(ctx, horizon), "zeros": np.zeros_like(truth)}
+    baselines = {BASELINES[mode]: baseline(ctx, truth, horizon, mode),
+                 "zeros": np.zeros_like(truth)}
     for name, pred in baselines.items():
         report["results"][name] = summarise(metrics.evaluate(pred, truth, squares=squares))
     for name in models:
@@ -95,9 +65,9 @@ def run(models: list[str], dataset: str, n: int = 1000, context: int | None = No
         bar = keras.utils.Progbar(count, unit_name="clip", verbose=1 if verbose else 0)
         if verbose:
             print(f"{name}: {predictor.method}, {count} clips")
-        pred = rollouts(predictor, ctx[:count], horizon, mode=mode, truth=truth[:count],
-                        progress=bar.update)
-        entry = summarise(metrics.evaluate(pred, truth[:count], squares=squares))
+        predictor.info.setdefault("dataset", dataset)
+        result = forecast(predictor, whole[:count], c, horizon, mode=mode, progress=bar.update)
+        entry = summarise(result.curves["model"])
         entry.update(clips=count, method=predictor.method, recipe=predictor.info.get("recipe"),
                      model=name)
         # A file path is labelled by its stem in tables and plots ("squares-onestep").
@@ -110,13 +80,12 @@ def plot(report: dict, path: str | Path) -> Path:
     """One panel per metric, metric vs horizon step, a line per model or baseline."""
     from matplotlib.figure import Figure
 
-    keys = [k for k in ("mse", "mae", "ssim", "psnr", "iou")
-            if k in next(iter(report["results"].values()))]
+    keys = [k for k in metrics.NAMES if k in next(iter(report["results"].values()))]
     fig = Figure(figsize=(4 * len(keys), 3.4), layout="constrained")
     steps = np.arange(1, report["horizon"] + 1)
     for ax, key in zip(fig.subplots(1, len(keys), squeeze=False)[0], keys, strict=True):
         for name, entry in report["results"].items():
-            dashed = name in ("copy last frame", "zeros")
+            dashed = name in (*BASELINES.values(), "zeros")
             ax.plot(steps, entry[key]["per_step"], "--" if dashed else "-o", ms=3, label=name)
         ax.set_title(key.upper() + (" (summed over pixels)" if key in ("mse", "mae") else ""))
         ax.set_xlabel("predicted frame")

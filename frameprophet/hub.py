@@ -1,9 +1,13 @@
 """The Hugging Face Hub: load `hf://` models, publish model files, pull repos, bundle a Space.
 
-    load_predictor("hf://owner/repo")              # the repo's one .keras file (+ sidecar)
-    load_predictor("hf://owner/repo/name.keras")   # one file of several
+    load("hf://owner/repo")              # (model, sidecar): the repo's one .keras file, or
+                                         # Keras' own layout (config.json + model.weights.h5)
+    load("hf://owner/repo/name.keras")   # one file of several
     push("mnist", "owner/frameprophet-mnist")      # .keras + sidecar + model card
-    load_keras_io_original()                       # keras-io/conv-lstm, a Keras 2 SavedModel
+    load_keras_io_original()             # keras-io/conv-lstm, a Keras 2 SavedModel
+
+Every loader returns what `frameprophet.saving.load` returns, `(keras.Model, dict)`;
+`frameprophet.load_predictor` wraps either in a `Predictor`.
     build_space("space_build"); upload_space("space_build", "owner/frameprophet")
 
 Downloads go through `huggingface_hub.snapshot_download`, which honours HF_HUB_OFFLINE, HF_HOME,
@@ -23,10 +27,7 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from frameprophet.predict import Predictor
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KERAS_IO_REPO = "keras-io/conv-lstm"
@@ -125,22 +126,23 @@ def _snapshot(repo_id: str, allow_patterns: list[str] | None, what: str,
 
 
 # -- loading ----------------------------------------------------------------------------------
-def load_predictor(uri: str, allow_savedmodel: bool | None = None) -> Predictor:
-    """Load a predictor from `hf://owner/repo` or `hf://owner/repo/file.keras`.
+def load(uri: str, allow_savedmodel: bool | None = None) -> tuple[Any, dict]:
+    """Load `(model, sidecar)` from `hf://owner/repo` or `hf://owner/repo/file.keras`.
 
-    The repo must hold one `.keras` file (or name it in the URI); its sidecar `NAME.json`, if
-    present, is checked as for a local file. A repo holding a TF SavedModel instead is wrapped by
-    `load_savedmodel_predictor` when the repo is trusted (`TRUSTED_SAVEDMODEL_REPOS`) or
-    `allow_savedmodel` is True. Raises `ModelFileError` with the reason otherwise.
+    The repo must hold one `.keras` file (or name it in the URI), whose sidecar `NAME.json`, if
+    present, is checked as for a local file; or Keras' own layout (config.json +
+    model.weights.h5, what `keras.saving.save_model(model, "hf://...")` writes). A repo holding a
+    TF SavedModel instead is wrapped by `load_savedmodel` when the repo is trusted
+    (`TRUSTED_SAVEDMODEL_REPOS`) or `allow_savedmodel` is True. Raises `ModelFileError` with the
+    reason otherwise.
     """
     from frameprophet import saving
-    from frameprophet.predict import Predictor
 
     repo_id, filename = parse_uri(uri)
     if filename:
         patterns = [filename, filename.removesuffix(".keras") + ".json"]
     else:
-        patterns = ["*.keras", "*.json", *SAVEDMODEL_PATTERNS]
+        patterns = ["*.keras", "*.json", *saving.KERAS_DIR_FILES, *SAVEDMODEL_PATTERNS]
     folder = _snapshot(repo_id, patterns, uri)
     if filename:
         files = [folder / filename]
@@ -156,26 +158,31 @@ def load_predictor(uri: str, allow_savedmodel: bool | None = None) -> Predictor:
         model, meta = saving.load(files[0])
         meta.setdefault("name", uri)
         meta["source"] = uri
-        return Predictor(model, meta)
+        return model, meta
+    if saving.is_keras_dir(folder):    # what keras.saving.save_model(model, "hf://...") wrote
+        model, meta = saving.load(folder)
+        meta.update(name=uri, source=uri, format="Keras folder (config.json + model.weights.h5)")
+        return model, meta
     saved = sorted(folder.rglob("saved_model.pb"))
     if not saved:
-        raise saving.ModelFileError(f"hf://{repo_id} has no .keras model file (and no TF "
-                                    "SavedModel); publish one with frameprophet.hub.push")
+        raise saving.ModelFileError(
+            f"hf://{repo_id} has no Keras model: expected a .keras file, or config.json + "
+            "model.weights.h5 (what keras.saving.save_model(model, 'hf://...') writes)")
     if not (allow_savedmodel or (allow_savedmodel is None
                                  and repo_id in TRUSTED_SAVEDMODEL_REPOS)):
         raise saving.ModelFileError(
             f"hf://{repo_id} holds a TF SavedModel, a TensorFlow graph that Keras safe_mode "
             "cannot check; if you trust it, load it with "
-            f"frameprophet.hub.load_predictor({uri!r}, allow_savedmodel=True)")
+            f"frameprophet.load_predictor({uri!r}, allow_savedmodel=True)")
     info = KERAS_IO_INFO if repo_id == KERAS_IO_REPO else {
         "name": f"hf://{repo_id} (TF SavedModel)", "recipe": "TF SavedModel"}
-    return load_savedmodel_predictor(saved[0].parent, info={**info, "source": uri})
+    return load_savedmodel(saved[0].parent, info={**info, "source": uri})
 
 
-def load_savedmodel_predictor(folder: str | os.PathLike, frame_size: tuple[int, int] | None = None,
-                              info: dict | None = None,
-                              endpoint: str = "serving_default") -> Predictor:
-    """Wrap a TF SavedModel mapping `(N, T, H, W, 1) -> (N, T, H, W, 1)` as a `Predictor`.
+def load_savedmodel(folder: str | os.PathLike, frame_size: tuple[int, int] | None = None,
+                    info: dict | None = None, endpoint: str = "serving_default"
+                    ) -> tuple[Any, dict]:
+    """Wrap a TF SavedModel mapping `(N, T, H, W, 1) -> (N, T, H, W, 1)` as `(model, info)`.
 
     Made for the original keras-io model (Keras 2), which Keras 3 cannot `load_model`: it is
     called through `keras.layers.TFSMLayer`. The frame size comes from the endpoint's input
@@ -185,10 +192,14 @@ def load_savedmodel_predictor(folder: str | os.PathLike, frame_size: tuple[int, 
     Only load SavedModels you trust: Keras safe_mode does not apply to TensorFlow graphs.
     """
     import keras
-    import tensorflow as tf
 
-    from frameprophet.predict import Predictor
     from frameprophet.saving import ModelFileError
+
+    if keras.backend.backend() != "tensorflow":    # TFSMLayer wraps a TensorFlow graph
+        raise ModelFileError(f"{Path(folder).name} is a TensorFlow SavedModel (like the original "
+                             "keras-io model); it runs only with KERAS_BACKEND=tensorflow, not "
+                             f"{keras.backend.backend()}")
+    import tensorflow as tf
 
     folder = Path(folder)
     if not (folder / "saved_model.pb").is_file():
@@ -220,10 +231,10 @@ def load_savedmodel_predictor(folder: str | os.PathLike, frame_size: tuple[int, 
     model = keras.Model(inputs, outputs, name="savedmodel")
     meta = {**(KERAS_IO_INFO if info is None else info), "frame_size": [height, width],
             "path": str(folder)}
-    return Predictor(model, meta)
+    return model, meta
 
 
-def load_keras_io_original(repo_id: str = KERAS_IO_REPO) -> Predictor:
+def load_keras_io_original(repo_id: str = KERAS_IO_REPO) -> tuple[Any, dict]:
     """The original keras-io ConvLSTM (a Keras 2 SavedModel) from the Hub or a local folder.
 
     `repo_id` may be a local folder holding `saved_model.pb` (a copy of the repo): then no Hub
@@ -236,7 +247,7 @@ def load_keras_io_original(repo_id: str = KERAS_IO_REPO) -> Predictor:
         saved = sorted(Path(repo_id).rglob("saved_model.pb"))
         if not saved:
             raise ModelFileError(f"{repo_id}: no saved_model.pb in this folder")
-        return load_savedmodel_predictor(saved[0].parent, info=info)
+        return load_savedmodel(saved[0].parent, info=info)
     check_repo_id(repo_id)
     try:
         folder = _snapshot(repo_id, SAVEDMODEL_PATTERNS, f"hf://{repo_id}")
@@ -246,7 +257,7 @@ def load_keras_io_original(repo_id: str = KERAS_IO_REPO) -> Predictor:
     saved = sorted(folder.rglob("saved_model.pb"))
     if not saved:
         raise ModelFileError(f"hf://{repo_id} holds no TF SavedModel (saved_model.pb)")
-    return load_savedmodel_predictor(saved[0].parent, info=info)
+    return load_savedmodel(saved[0].parent, info=info)
 
 
 def pull(repo_id: str, *, revision: str | None = None, allow_patterns: list[str] | None = None,
@@ -275,7 +286,6 @@ def hub_model_card(meta: dict, repo_id: str, keras_dir: bool = True) -> str:
     dataset_id, dataset_name = DATASETS.get(dataset, (dataset, dataset))
     m = meta.get("metrics", {})
     setting = f"closed loop, {m.get('context')} -> {m.get('horizon')} frames"
-    size = "x".join(str(v) for v in meta.get("frame_size") or ()) or "?"
     results = []
     for who, prefix, label in (("model", "", ""),
                                ("copy_last", "copy-last-", ", copy-last-frame baseline")):
@@ -291,48 +301,24 @@ def hub_model_card(meta: dict, repo_id: str, keras_dir: bool = True) -> str:
                          datasets=[dataset_id] if meta.get("dataset") else None,
                          pipeline_tag="video-to-video", eval_results=results or None,
                          model_name=repo_id.split("/")[-1] if results else None)
-    rows = [f"| {key.upper()} | {_metric(meta, 'model', key):.4g} | "
-            f"{_metric(meta, 'copy_last', key):.4g} |"
-            for key in ("mse", "mae", "ssim", "psnr", "iou")
-            if _metric(meta, "model", key) is not None
-            and _metric(meta, "copy_last", key) is not None]
-    metrics = (f"{setting.capitalize()}, {m.get('clips')} test clips; MSE/MAE summed over a "
-               "frame's pixels, mean over the horizon. The baseline repeats the last context "
-               "frame.\n\n| metric | this model | copy last frame |\n|---|---|---|\n"
-               + "\n".join(rows) if rows else "Not evaluated yet.")
-    t = meta.get("training", {})
-    training = "\n".join(f"| {k} | {v} |" for k, v in (
-        ("recipe", f"`{meta.get('recipe')}`"), ("dataset", dataset_name),
-        ("frame size", size), ("objective", t.get("objective")),
-        ("steps / sequences seen", f"{t.get('steps')} / {t.get('sequences_seen')}"),
-        ("wall time", f"{t.get('wall_minutes')} min"), ("hardware", t.get("hardware")),
-        ("parameters", meta.get("parameters")), ("Keras", meta.get("keras_version")),
-        ("file sha256", f"`{meta.get('sha256')}`")) if "None" not in str(v))
     name = meta.get("file", "model.keras")
     keras_hf = (f'model = keras.saving.load_model("hf://{repo_id}", compile=False)\n'
                 "# or the single file:\n" if keras_dir else "")
+    from frameprophet.card import card_text
+
     return f"""---
 {card.to_yaml()}
 ---
 
-# {repo_id.split("/")[-1]}
-
-A next-frame video prediction model trained with FrameProphet (causal ConvLSTMs in Keras 3,
-after the [keras.io ConvLSTM example](https://keras.io/examples/vision/conv_lstm/)): recipe
-`{meta.get('recipe')}`, trained on **{dataset_name}**, {size} frames. Given
-{meta.get('context', 'T')} context frames (float32 `(T, H, W, 1)` in [0, 1]) it predicts the next
-{meta.get('horizon', 'few')}, each fed back as input (closed loop). Needs the `frameprophet`
-package.
-
-## Held-out metrics
-{metrics}
-
-## Training
-| | |
-|---|---|
-{training}
+{card_text(meta, repo_id.split("/")[-1]).rstrip()}
 
 ## Usage
+Given {meta.get('context', 'T')} context frames (float32 `(T, H, W, 1)` in [0, 1]) the model
+predicts the next {meta.get('horizon', 'few')}, each fed back as input (closed loop). Trained with
+FrameProphet (causal ConvLSTMs in Keras 3, after the
+[keras.io ConvLSTM example](https://keras.io/examples/vision/conv_lstm/)); needs the
+`frameprophet` package.
+
 ```python
 from frameprophet import load_predictor
 

@@ -217,6 +217,9 @@ def read_clip(
 ) -> np.ndarray:
     """Read a clip from a file or folder as float32 (T, H, W, 1) in [0, 1].
 
+    `read_clip_with_notes` does the same and also says what was changed on the way (cut, colour
+    dropped); this is `read_clip_with_notes(...)[0]`. Everything below applies to both.
+
     Accepted inputs (chosen by extension; a folder is read as a folder of frames):
 
     * GIF or (animated) PNG/JPG: Pillow composites partial GIF/APNG frames; a still image is a
@@ -248,6 +251,17 @@ def read_clip(
             large, too short, ...); the message names the file and lists what is accepted.
         ValueError: for invalid arguments (e.g. `max_frames=1`).
     """
+    return read_clip_with_notes(path, frame_size, max_frames, max_pixels, max_total_pixels)[0]
+
+
+def read_clip_with_notes(
+    path: str | os.PathLike,
+    frame_size: tuple[int, int] | None = None,
+    max_frames: int = MAX_FRAMES,
+    max_pixels: int = MAX_PIXELS,
+    max_total_pixels: int = MAX_TOTAL_PIXELS,
+) -> tuple[np.ndarray, list[str]]:
+    """`read_clip`, plus notes for a person: "cut to the first 60 frames", "colour dropped"."""
     if max_frames < MIN_FRAMES:
         raise ValueError(f"max_frames must be at least {MIN_FRAMES}, got {max_frames}")
     if max_pixels < 1 or max_total_pixels < 1:
@@ -263,7 +277,8 @@ def read_clip(
     kind = "a clip"
     try:
         frames, kind = _open_frames(path, limits)
-        return _collect(frames, frame_size, limits)
+        notes: list[str] = []
+        return _collect(frames, frame_size, limits, notes), notes
     except ClipError:
         raise
     except _DECODER_ERRORS as exc:
@@ -321,13 +336,16 @@ def _open_frames(path: Path, limits: _Limits) -> tuple[Generator[np.ndarray, Non
 
 
 def _collect(
-    frames: Iterator[np.ndarray], frame_size: tuple[int, int] | None, limits: _Limits
+    frames: Iterator[np.ndarray], frame_size: tuple[int, int] | None, limits: _Limits,
+    notes: list[str],
 ) -> np.ndarray:
     """Pull frames until the budget is reached, converting each to grey (and resizing) at once.
 
     Converting frame by frame keeps memory at one source frame plus the (smaller) output.
+    Appends to `notes` what a person should know: colour dropped, clip cut.
     """
     out: list[np.ndarray] = []
+    coloured = False
     first_size: tuple[int, int] | None = None
     budget = limits.max_frames
     for frame in frames:
@@ -346,9 +364,16 @@ def _collect(
                 f"frame {len(out) + 1} is {size[0]}x{size[1]} pixels but the first frame is "
                 f"{first_size[0]}x{first_size[1]}; all frames of a clip must be the same size."
             )
+        if not coloured and len(out) < 3 and frame.ndim == 3 and frame.shape[2] >= 3:
+            coloured = not (np.array_equal(frame[..., 0], frame[..., 1])
+                            and np.array_equal(frame[..., 1], frame[..., 2]))
         out.append(_fit(_to_gray(frame), frame_size))
         if len(out) >= budget:
-            break  # the cut: the caller closes the iterator, so later frames are never decoded
+            # The cut: the caller closes the iterator, so later frames are never decoded (not
+            # even one to learn whether there were any).
+            notes.append(f"only its first {budget} frames are used (the most a clip may have "
+                         "here); any later frames were not read")
+            break
     if len(out) < MIN_FRAMES:
         found = "no frames could be read" if not out else (
             "it has only 1 frame (a single picture is not a clip)")
@@ -356,6 +381,8 @@ def _collect(
     if len(out) == budget:
         log.info("%s: read %d frames, the most allowed; later frames (if any) were not read",
                  limits.source, budget)
+    if coloured:
+        notes.append("colour dropped: the models see grey (luminance)")
     return np.stack(out)[..., None]
 
 

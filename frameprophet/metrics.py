@@ -17,6 +17,8 @@ import numpy as np
 
 SSIM_WINDOW = 7
 PSNR_CAP = 100.0
+NAMES = ("mse", "mae", "ssim", "psnr", "iou")        # every metric, in report order
+LOWER_IS_BETTER = {"mse", "mae"}
 
 
 def _as_batch(pred, truth) -> tuple[np.ndarray, np.ndarray]:
@@ -94,9 +96,6 @@ def iou(pred, truth, threshold: float = 0.5) -> np.ndarray:
 
 
 def evaluate(pred, truth, squares: bool = False) -> dict[str, np.ndarray]:
-    """All metrics over the horizon: {'mse', 'mae', 'ssim', 'psnr'} (+ 'iou' for squares)."""
-    out = {"mse": mse(pred, truth), "mae": mae(pred, truth), "ssim": ssim(pred, truth),
-           "psnr": psnr(pred, truth)}
-    if squares:
-        out["iou"] = iou(pred, truth)
-    return out
+    """Every metric of `NAMES` over the horizon ('iou' only for squares)."""
+    functions = {"mse": mse, "mae": mae, "ssim": ssim, "psnr": psnr, "iou": iou}
+    return {name: functions[name](pred, truth) for name in NAMES if squares or name != "iou"}

@@ -17,6 +17,14 @@ import keras
 from keras import layers, ops
 
 _RECIPES: dict[str, Callable[..., keras.Model]] = {}
+#: The Keras examples' recipes, reproduced as baselines: what a person should expect of them.
+BASELINES = {
+    "keras3-mnist": "the Keras 3 example's recipe, kept for comparison: its predictions fade to "
+                    "grey within a few frames, and it re-runs the whole sequence for every new "
+                    "frame (seconds per request)",
+    "keras2-squares": "the Keras 2 example's recipe, kept for comparison: it loses the squares "
+                      "within a few frames",
+}
 
 
 def recipe(name: str):
@@ -85,41 +93,93 @@ def keras3_mnist(frame_size=(64, 64), causal: bool = False, filters: int = 64) -
 
 
 @keras.saving.register_keras_serializable(package="frameprophet")
+class ConvLSTMCell(layers.Layer):
+    """One ConvLSTM step as a single convolution over concat(input, h) -> the four gates.
+
+    The same maths as the cell inside `keras.layers.ConvLSTM2D` (gates i, f, c, o; tanh and
+    sigmoid; forget-gate bias 1), which runs two convolutions, one on the input and one on h.
+    One wider convolution is what the CPU's bfloat16 matrix units are fast at: 42 vs 28
+    sequences/s for Prophet's core under `mixed_bfloat16` (issue #12, `make bench`).
+    `call(x, [h, c]) -> (h, [h, c])`, the signature of Keras' RNN cells.
+    """
+
+    def __init__(self, filters: int, kernel: int = 3, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.kernel = filters, kernel
+        self.conv = layers.Conv2D(4 * filters, kernel, padding="same", name="gates",
+                                  dtype=self.dtype_policy)
+
+    def build(self, input_shape):
+        self.conv.build((*input_shape[:-1], input_shape[-1] + self.filters))
+        f = self.filters
+        self.conv.bias.assign(ops.concatenate([ops.zeros(f), ops.ones(f), ops.zeros(2 * f)]))
+
+    def call(self, x, states):
+        h, c = states
+        gates = self.conv(ops.concatenate([x, ops.cast(h, x.dtype)], axis=-1))
+        i, f, g, o = ops.split(gates, 4, axis=-1)
+        c = ops.sigmoid(f) * ops.cast(c, gates.dtype) + ops.sigmoid(i) * ops.tanh(g)
+        h = ops.sigmoid(o) * ops.tanh(c)
+        return h, [h, c]
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel": self.kernel}
+
+
+@keras.saving.register_keras_serializable(package="frameprophet")
 class Prophet(keras.Model):
     """A strictly causal ConvLSTM for next-frame prediction.
 
     Per frame: space-to-depth by `patch` (64x64x1 -> 16x16x16), a conv encoder; then a stack of
-    pre-norm residual ConvLSTM2D layers (the only part that mixes time, and only forwards); then a
-    conv decoder and depth-to-space back to full size, with a sigmoid. Output t depends on frames
-    <= t only.
+    pre-norm residual ConvLSTM cells (the only part that mixes time, and only forwards); then a
+    conv decoder and depth-to-space back to full size, with a sigmoid in float32. Output t
+    depends on frames <= t only.
 
-    `call` runs the whole sequence at once. `step` advances one frame from carried states and
-    shares every weight with `call`, so a rollout costs O(T). In training, frames after
-    `context` are replaced, per clip, by the model's own previous prediction with probability
-    `feedback` (scheduled sampling; a callback ramps it up), and gradients flow through those
-    predictions: the loss is then a multi-step closed-loop loss, which is what keeps long
-    rollouts sharp.
+    `call` runs the whole sequence. `step` advances one frame from carried states and shares
+    every weight with `call`, so a rollout costs O(T). In training, frames after `context` are
+    replaced, per clip, by the model's own previous prediction with probability `feedback`
+    (scheduled sampling; a callback ramps it up), and gradients flow through those predictions:
+    the loss is then a multi-step closed-loop loss, which is what keeps long rollouts sharp.
+
+    `cell="fused"` is our `ConvLSTMCell`; `cell="keras"` uses `keras.layers.ConvLSTM2D` (files
+    saved before the fused cell have no `cell` key and load with it; the bench compares both).
+    The saved config holds no dtype policy: a model trained in `mixed_bfloat16` loads and runs
+    in whatever policy is global when it is loaded (float32 by default).
     """
 
     def __init__(self, frame_size=(64, 64), patch: int = 4, hidden: int = 48, depth: int = 3,
-                 kernel: int = 3, context: int = 10, **kwargs):
+                 kernel: int = 3, context: int = 10, cell: str = "fused", seed: int | None = None,
+                 **kwargs):
         super().__init__(**kwargs)
         height, width = frame_size
         if height % patch or width % patch:
             raise ValueError(f"frame size {frame_size} must be divisible by the patch {patch}")
+        if cell not in ("fused", "keras"):
+            raise ValueError(f"cell must be 'fused' or 'keras', got {cell!r}")
         self.frame_size, self.patch, self.hidden = (int(height), int(width)), patch, hidden
-        self.depth, self.kernel, self.context = depth, kernel, context
+        self.depth, self.kernel, self.context, self.cell = depth, kernel, context, cell
         self.grid = (height // patch, width // patch)
         self.encoder = [layers.Conv2D(hidden, 3, padding="same", activation="gelu", name="enc1"),
                         layers.Conv2D(hidden, 3, padding="same", name="enc2")]
         self.norms = [layers.LayerNormalization(name=f"norm{i}") for i in range(depth)]
-        self.lstms = [layers.ConvLSTM2D(hidden, kernel, padding="same", return_sequences=True,
-                                        name=f"convlstm{i}") for i in range(depth)]
+        if cell == "fused":
+            self.lstms = [ConvLSTMCell(hidden, kernel, name=f"convlstm{i}") for i in range(depth)]
+        else:
+            self.lstms = [layers.ConvLSTM2D(hidden, kernel, padding="same", return_sequences=True,
+                                            name=f"convlstm{i}") for i in range(depth)]
         self.decoder = [layers.LayerNormalization(name="dec_norm"),
                         layers.Conv2D(hidden, 3, padding="same", activation="gelu", name="dec1"),
                         layers.Conv2D(patch * patch, 1, name="dec2")]
         self.feedback = self.add_weight(shape=(), initializer="zeros", trainable=False,
                                         name="feedback")
+        # JAX refuses unseeded random ops inside a traced function; a SeedGenerator is state.
+        self.coins = keras.random.SeedGenerator(seed)
+
+    @classmethod
+    def from_config(cls, config):
+        config.setdefault("cell", "keras")                 # files from before the fused cell
+        config.pop("dtype", None)
+        return cls(**config)
 
     def build(self, input_shape=None):
         h, w = self.grid
@@ -129,7 +189,7 @@ class Prophet(keras.Model):
             x = (None, h, w, self.hidden)
         for norm, lstm in zip(self.norms, self.lstms, strict=True):
             norm.build(x)
-            lstm.build((None, None, h, w, self.hidden))
+            lstm.build(x if self.cell == "fused" else (None, None, h, w, self.hidden))
         for layer in self.decoder:
             layer.build(x)
             x = (None, h, w, self.hidden)
@@ -151,65 +211,97 @@ class Prophet(keras.Model):
         for layer in self.decoder:
             z = layer(z)
         z = ops.transpose(ops.reshape(z, (-1, h, w, p, p)), (0, 1, 3, 2, 4))
-        return ops.sigmoid(ops.reshape(z, (-1, h * p, w * p, 1)))
+        # The sigmoid and everything after it in float32, also under mixed precision.
+        return ops.sigmoid(ops.cast(ops.reshape(z, (-1, h * p, w * p, 1)), "float32"))
 
     # -- the recurrent core -------------------------------------------------------------
+    def _cells(self):
+        return self.lstms if self.cell == "fused" else [lstm.cell for lstm in self.lstms]
+
     def initial_state(self, batch: int):
         """Zero ConvLSTM states for `batch` clips: a list of [h, c] per layer."""
         h, w = self.grid
-        zeros = ops.zeros((batch, h, w, self.hidden))
+        zeros = ops.zeros((batch, h, w, self.hidden), dtype=self.compute_dtype)
         return [[zeros, zeros] for _ in self.lstms]
+
+    def _advance(self, z, states):
+        new_states = []
+        for norm, cell, state in zip(self.norms, self._cells(), states, strict=True):
+            out, state = cell(norm(z), state)
+            z = z + out
+            new_states.append(state)
+        return z, new_states
 
     def step(self, frame, states):
         """Predict the next frame from `frame` (B, H, W, 1); returns (prediction, new states)."""
-        z = self.encode(frame)
-        new_states = []
-        for norm, lstm, state in zip(self.norms, self.lstms, states, strict=True):
-            out, state = lstm.cell(norm(z), state)
-            z = z + out
-            new_states.append(state)
-        return self.decode(z), new_states
+        z, states = self._advance(self.encode(frame), states)
+        return self.decode(z), states
 
     def call(self, frames, training=None):
-        if training and self.context < frames.shape[1]:
+        time = frames.shape[1]
+        if time is None:
+            raise ValueError("Prophet.call needs a known number of frames; use step() to roll "
+                             "out one frame at a time")
+        if training and self.context < time:
             return self._closed_loop_rollout(frames)
-        batch, time = ops.shape(frames)[0], ops.shape(frames)[1]
+        # Encode and decode every frame in one batch; only the recurrent core loops over time.
+        batch = ops.shape(frames)[0]
         h, w = self.grid
-        flat = ops.reshape(frames, (-1, *self.frame_size, 1))
-        z = ops.reshape(self.encode(flat), (batch, time, h, w, self.hidden))
-        for norm, lstm in zip(self.norms, self.lstms, strict=True):
-            z = z + lstm(norm(z))
-        out = self.decode(ops.reshape(z, (-1, h, w, self.hidden)))
+        z = self.encode(ops.reshape(frames, (-1, *self.frame_size, 1)))
+        z = ops.reshape(z, (batch, time, h, w, self.hidden))
+        states = self.initial_state(batch)
+        outs = []
+        for t in range(time):
+            out, states = self._advance(z[:, t], states)
+            outs.append(out)
+        out = self.decode(ops.reshape(ops.stack(outs, axis=1), (-1, h, w, self.hidden)))
         return ops.reshape(out, (batch, time, *self.frame_size, 1))
 
     def _closed_loop_rollout(self, frames):
-        states = self.initial_state(ops.shape(frames)[0])
+        batch = ops.shape(frames)[0]
+        states = self.initial_state(batch)
         outputs, previous = [], None
         for t in range(frames.shape[1]):
             frame = frames[:, t]
             if t >= self.context:
-                coin = keras.random.uniform((ops.shape(frames)[0], 1, 1, 1))
-                frame = ops.where(coin < self.feedback, previous, frame)
+                coin = keras.random.uniform((batch, 1, 1, 1), seed=self.coins)
+                use_own = coin < ops.cast(self.feedback, coin.dtype)
+                frame = ops.where(use_own, ops.cast(previous, frame.dtype), frame)
             previous, states = self.step(frame, states)
             outputs.append(previous)
         return ops.stack(outputs, axis=1)
 
     def get_config(self):
         config = super().get_config()
+        config.pop("dtype", None)
         config.update(frame_size=list(self.frame_size), patch=self.patch, hidden=self.hidden,
-                      depth=self.depth, kernel=self.kernel, context=self.context)
+                      depth=self.depth, kernel=self.kernel, context=self.context, cell=self.cell)
         return config
+
+
+def _bce_plus_mse(y_true, y_pred):
+    return (keras.losses.binary_crossentropy(y_true, y_pred)
+            + keras.losses.mean_squared_error(y_true, y_pred))
+
+
+LOSSES = {"bce": "binary_crossentropy", "mse": "mean_squared_error", "bce+mse": _bce_plus_mse}
 
 
 @recipe("prophet")
 def prophet(frame_size=(64, 64), patch: int = 4, hidden: int = 48, depth: int = 3,
-            kernel: int = 3, context: int = 10, learning_rate: float = 1e-3) -> keras.Model:
-    """Our flagship: `Prophet`, trained with binary cross-entropy and Adam (clipped)."""
+            kernel: int = 3, context: int = 10, cell: str = "fused", loss: str = "bce",
+            learning_rate: float = 1e-3, seed: int | None = None) -> keras.Model:
+    """Our flagship: `Prophet`, trained with Adam (clipped) on every output frame.
+
+    `loss` is "bce" (binary cross-entropy), "mse", or "bce+mse" (their sum); the training CLI
+    picks the default by measurement (see `train`).
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
     model = Prophet(frame_size, patch=patch, hidden=hidden, depth=depth, kernel=kernel,
-                    context=context, name="prophet")
+                    context=context, cell=cell, seed=seed, name="prophet")
     model.build((None, None, *frame_size, 1))
-    model.compile(loss="binary_crossentropy",
-                  optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0))
+    model.compile(loss=LOSSES[loss], optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0))
     return model
 
 

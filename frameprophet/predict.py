@@ -9,8 +9,8 @@ Models are always called directly with `training=False`; never `model.predict` i
 
 from __future__ import annotations
 
+import keras
 import numpy as np
-import tensorflow as tf
 
 from frameprophet.models import is_stepwise
 
@@ -31,14 +31,9 @@ class Predictor:
         self.frame_size: tuple[int, int] = (int(shape[0]), int(shape[1]))
         self.name = self.info.get("name") or getattr(model, "recipe", None) or model.name
         if self.stepwise:
-            h, w = self.frame_size
-            state_spec = [[tf.TensorSpec((None, *s.shape[1:])) for s in layer]
-                          for layer in model.initial_state(1)]
-            self._step = tf.function(
-                lambda frame, states: model.step(frame, states),
-                input_signature=[tf.TensorSpec((None, h, w, 1)), state_spec])
+            self._step = compiled(model, model.step)
         else:
-            self._full = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+            self._full = compiled(model, lambda x: model(x, training=False))
 
     @property
     def method(self) -> str:
@@ -91,7 +86,7 @@ class Predictor:
             frame = prediction if future is None else future[:, k - 1]
             prediction, states = self._step(frame, states)
             outputs.append(prediction)
-        return np.stack([np.asarray(o) for o in outputs], axis=1)
+        return np.stack([keras.ops.convert_to_numpy(o) for o in outputs], axis=1)
 
     def _rollout_rerun(self, batch, horizon, future):
         sequence = batch
@@ -99,32 +94,59 @@ class Predictor:
         for k in range(horizon):
             if future is not None and k > 0:
                 sequence = np.concatenate([batch, future[:, :k]], axis=1)
-            prediction = np.asarray(self._full(sequence))[:, -1]
+            prediction = keras.ops.convert_to_numpy(self._full(sequence))[:, -1]
             outputs.append(prediction)
             if future is None:
                 sequence = np.concatenate([sequence, prediction[:, None]], axis=1)
         return np.stack(outputs, axis=1)
 
 
-def copy_last(context: np.ndarray, horizon: int) -> np.ndarray:
-    """The copy-last-frame baseline: repeat the last context frame `horizon` times."""
-    context = np.asarray(context, dtype=np.float32)
-    last = context[..., -1:, :, :, :]
-    return np.repeat(last, horizon, axis=-4)
+def compiled(model: keras.Model, fn):
+    """`fn` compiled with the backend's own means, always reading the model's current weights.
+
+    The one place that knows the backends: `tf.function` under TensorFlow; `jax.jit` of a
+    stateless version under JAX (weights are passed in, so a model still training is never seen
+    stale); plain eager under PyTorch, without autograd bookkeeping.
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(fn, reduce_retracing=True, autograph=False)
+    if backend == "jax":
+        import jax
+
+        def pure(values, *args):
+            with keras.StatelessScope(state_mapping=list(zip(model.variables, values,
+                                                             strict=True))):
+                return fn(*args)
+
+        jitted = jax.jit(pure)
+        return lambda *args: jitted([v.value for v in model.variables], *args)
+    if backend == "torch":
+        import torch
+
+        def no_grad(*args):
+            with torch.no_grad():
+                return fn(*args)
+
+        return no_grad
+    return fn
 
 
-def load_predictor(name_or_path: str) -> Predictor:
+def load_predictor(name_or_path: str, allow_savedmodel: bool | None = None) -> Predictor:
     """Load a predictor from a path, a short name in `weights/` or `hf://owner/repo`.
 
-    Resolution order and checks are in `frameprophet.saving`; Hub loading in `frameprophet.hub`.
+    Resolution order and checks are in `frameprophet.saving`; Hub loading in `frameprophet.hub`
+    (`allow_savedmodel` is for Hub repos holding a TF SavedModel). Both return
+    `(model, sidecar)`.
     """
-    from frameprophet import saving
+    from frameprophet import hub, saving
 
     target = saving.resolve(name_or_path)
     if target.startswith("hf://"):
-        from frameprophet import hub
-
-        return hub.load_predictor(target)
-    model, meta = saving.load(target)
-    meta.setdefault("name", str(name_or_path))
+        model, meta = hub.load(target, allow_savedmodel=allow_savedmodel)
+    else:
+        model, meta = saving.load(target)
+        meta.setdefault("name", str(name_or_path))
     return Predictor(model, meta)

@@ -143,7 +143,8 @@ class _Layout:
                 self.top + self.panel_h + 2 * self.border)
 
 
-def side_by_side(context, truth, prediction, scale: int | None = None) -> np.ndarray:
+def side_by_side(context, truth, prediction, scale: int | None = None,
+                 teacher_forced: bool = False) -> np.ndarray:
     """Frames of an animation "Truth | Prediction | |error|" over context + predicted frames.
 
     `context` (C, H, W, 1) are the frames the model read, `prediction` (K, H, W, 1) its output
@@ -151,6 +152,9 @@ def side_by_side(context, truth, prediction, scale: int | None = None) -> np.nda
     prediction (or None) when the clip ended: those frames say "no ground truth (clip ended)" and
     leave the error panel blank. Context frames show the input in both the truth and (dimmed)
     prediction panels with a blue-grey border; predicted frames get an orange border and badge.
+
+    `teacher_forced=True` labels every predicted frame "ONE-STEP +k" and the panel "One-step
+    prediction": each such frame read the true frames before it, not the model's own output.
 
     Returns uint8 (C + K, H', W', 3); `scale` is the integer upscaling (default: panels of about
     256 px, crisp nearest-neighbour).
@@ -169,7 +173,10 @@ def side_by_side(context, truth, prediction, scale: int | None = None) -> np.nda
     base = _fill(lay.height, lay.width, BACKGROUND)
     img = Image.fromarray(base)
     draw = ImageDraw.Draw(img)
-    for i, title in enumerate(PANEL_TITLES):
+    titles = list(PANEL_TITLES)
+    if teacher_forced:
+        titles[1] = "One-step (reads truth)"
+    for i, title in enumerate(titles):
         x0, _, x1, _ = lay.panel_box(i)
         _centre_text(draw, (x0, 0, x1, lay.header), title, title_font)
     base = np.asarray(img).copy()
@@ -206,7 +213,8 @@ def side_by_side(context, truth, prediction, scale: int | None = None) -> np.nda
         foot = (lay.height - lay.footer, lay.height)
         draw.text((lay.margin, (foot[0] + foot[1]) / 2), f"frame {t + 1}/{total}",
                   font=label_font, fill=TEXT, anchor="lm")
-        badge = f"PREDICTED  +{k + 1}" if predicted else "context (input)"
+        kind = "ONE-STEP" if teacher_forced else "PREDICTED"
+        badge = f"{kind}  +{k + 1}" if predicted else "context (input)"
         colour = PREDICTED_COLOUR if predicted else CONTEXT_COLOUR
         left, top, right, bottom = draw.textbbox((0, 0), badge, font=label_font)
         bw, bh = right - left + 20, 26
@@ -224,24 +232,27 @@ def side_by_side(context, truth, prediction, scale: int | None = None) -> np.nda
 # --------------------------------------------------------------------------------------------
 
 def frame_strip(context, truth, prediction, max_context: int = 5, per_row: int = 10,
-                scale: int | None = None) -> np.ndarray:
+                scale: int | None = None, teacher_forced: bool = False) -> np.ndarray:
     """One picture of a rollout: the last `max_context` context frames, then the predicted frames
     (top row, "prediction") above the true frames (bottom row, "truth").
 
     Both rows start with the same context frames, so each row reads as a movie: the top one is
     what the model saw and then predicted, the bottom one what really happened. Columns are
-    labelled with 1-based frame numbers; predicted frames have orange borders in the top row.
-    More than `per_row` predicted frames wrap onto further (prediction, truth) row pairs, aligned
-    under the first predicted column. Missing truth (the clip ended) shows grey cells.
+    labelled with 1-based frame numbers; predicted frames have orange borders. More than
+    `per_row` predicted frames wrap onto further rows, aligned under the first predicted column;
+    a wrapped row past the end of the truth is one compact "prediction only" row, and where the
+    truth ends inside a row its missing cells are left out and marked. `teacher_forced=True`
+    titles the predicted frames "one-step predicted (each reads the true frames)".
     Returns uint8 (H, W, 3).
     """
     context, truth, prediction = _check_inputs(context, truth, prediction)
-    n_context, n_pred = context.shape[0], prediction.shape[0]
+    n_context, n_pred, n_truth = context.shape[0], prediction.shape[0], truth.shape[0]
     shown = context[-max(1, int(max_context)):]
     n_shown = shown.shape[0]
     first = n_context - n_shown                         # 0-based index of the first shown frame
     per_row = max(1, int(per_row))
     blocks = max(1, -(-n_pred // per_row))
+    has_truth = [block * per_row < n_truth or (block == 0) for block in range(blocks)]
     fh, fw = context.shape[1:3]
     cols = n_shown + min(per_row, n_pred)
     if scale:
@@ -251,28 +262,28 @@ def frame_strip(context, truth, prediction, max_context: int = 5, per_row: int =
         s = max(1, min(s, (MAX_STRIP_WIDTH - 120) // (cols * (fw + 4))))
     ch, cw = fh * s, fw * s
     # Text grows with the cells, so it stays readable when the strip is shown scaled down.
-    label_size, number_size = max(15, round(cw / 5)), max(11, round(cw / 7))
+    label_size, number_size = max(18, round(cw / 4.5)), max(16, round(cw / 5.5))
     border, gap, group_gap = max(3, cw // 32), max(4, cw // 24), max(18, cw // 5)
-    label_w, margin = max(104, round(label_size * 6.4)), 10
-    group_h, number_h = label_size + 12, number_size + 10
+    label_w, margin = max(120, round(label_size * 6.6)), 10
+    right = max(56, cw // 2)             # the page's download/full-screen buttons sit here
+    group_h, number_h = label_size + 14, number_size + 10
     cell_w, cell_h = cw + 2 * border, ch + 2 * border
-    block_h = number_h + 2 * cell_h + gap
     block_gap = max(12, cw // 6)
-    width = label_w + cols * cell_w + (cols - 1) * gap + group_gap + margin
-    height = group_h + blocks * block_h + (blocks - 1) * block_gap + margin
+    block_hs = [number_h + (2 * cell_h + gap if t else cell_h) for t in has_truth]
+    width = label_w + cols * cell_w + (cols - 1) * gap + group_gap + right
+    height = group_h + sum(block_hs) + (blocks - 1) * block_gap + margin
     canvas = _fill(height, width, BACKGROUND)
 
     def col_left(c: int) -> int:
         return label_w + c * (cell_w + gap) + (group_gap if c >= n_shown else 0)
 
     def rows_top(block: int) -> tuple[int, int]:
-        top = group_h + block * (block_h + block_gap) + number_h
+        top = group_h + sum(block_hs[:block]) + block * block_gap + number_h
         return top, top + cell_h + gap
 
     # (block, column, frame number) of every cell pair, context first
     cells = [(0, c, first + c) for c in range(n_shown)]
     cells += [(k // per_row, n_shown + k % per_row, n_context + k) for k in range(n_pred)]
-    missing = _fill(ch, cw, MISSING_FILL)
     for block, c, t in cells:
         x = col_left(c)
         top, bottom = rows_top(block)
@@ -283,29 +294,36 @@ def frame_strip(context, truth, prediction, max_context: int = 5, per_row: int =
         else:
             k = t - n_context
             _paste_bordered(canvas, _grey(prediction[k], s), top, x, border, PREDICTED_COLOUR)
-            true_tile = _grey(truth[k], s) if k < truth.shape[0] else missing
-            _paste_bordered(canvas, true_tile, bottom, x, border, NEUTRAL)
+            if k < n_truth:
+                _paste_bordered(canvas, _grey(truth[k], s), bottom, x, border, NEUTRAL)
 
     img = Image.fromarray(canvas)
     draw = ImageDraw.Draw(img)
     label_font, number_font = _font(label_size), _font(number_size)
     for block in range(blocks):
-        for top, text in zip(rows_top(block), ("prediction", "truth"), strict=True):
-            _centre_text(draw, (0, top, label_w - 6, top + cell_h), text, label_font)
+        top, bottom = rows_top(block)
+        if has_truth[block]:
+            _centre_text(draw, (0, top, label_w - 6, top + cell_h), "prediction", label_font)
+            _centre_text(draw, (0, bottom, label_w - 6, bottom + cell_h), "truth", label_font)
+        else:
+            _centre_text(draw, (0, top, label_w - 6, top + cell_h), "prediction\nonly (no\ntruth)",
+                         label_font, fill=PREDICTED_COLOUR)
     _centre_text(draw, (label_w, 0, col_left(n_shown - 1) + cell_w, group_h), "context",
                  label_font, fill=CONTEXT_COLOUR)
     if n_pred:
+        title = "one-step predicted (each reads the true frames)" if teacher_forced \
+            else "predicted"
         _centre_text(draw, (col_left(n_shown), 0, col_left(cols - 1) + cell_w, group_h),
-                     "predicted", label_font, fill=PREDICTED_COLOUR)
+                     title, label_font, fill=PREDICTED_COLOUR)
     for block, c, t in cells:
         x, top = col_left(c), rows_top(block)[0]
         _centre_text(draw, (x, top - number_h, x + cell_w, top), str(t + 1), number_font,
                      fill=MUTED_TEXT)
-    if n_pred > truth.shape[0]:                         # say why the truth cells are empty
-        k = truth.shape[0]
+    if n_truth < n_pred and has_truth[n_truth // per_row]:   # truth ends inside a paired row
+        k = n_truth
         x, bottom = col_left(n_shown + k % per_row), rows_top(k // per_row)[1]
         _centre_text(draw, (x, bottom, x + cell_w, bottom + cell_h),
-                     "clip\nended" if cw >= 40 else "end", number_font, fill=MUTED_TEXT)
+                     "truth\nends" if cw >= 40 else "end", number_font, fill=MUTED_TEXT)
     return np.asarray(img)
 
 
@@ -316,18 +334,21 @@ def frame_strip(context, truth, prediction, max_context: int = 5, per_row: int =
 _LINE_STYLES = {
     "model": {"color": "#ff8c00", "marker": "o", "linewidth": 2.2},
     "copy last frame": {"color": "#6c7a89", "marker": "s", "linestyle": "--", "linewidth": 1.6},
+    "copy previous true frame": {"color": "#6c7a89", "marker": "s", "linestyle": "--",
+                                 "linewidth": 1.6},
 }
 
 
 def quality_plot(curves: dict[str, dict[str, np.ndarray]], path: str | os.PathLike | None = None,
-                 title: str | None = None):
+                 title: str | None = None, horizon: int | None = None):
     """Per-frame MSE (summed over a frame's pixels) and SSIM, one line per name.
 
     `curves` maps a name ("model", "copy last frame", ...) to a metrics dict as returned by
     `frameprophet.metrics.evaluate` (only "mse" and "ssim" are used); x is the predicted frame
     index 1..horizon. Builds a `matplotlib.figure.Figure` (no pyplot state). With `path`, saves a
     PNG there and returns the path; otherwise returns the figure. Empty curves (no ground truth)
-    give a figure that says so.
+    give a figure that says so. With `horizon` longer than the curves, the x axis covers every
+    predicted frame and a line marks where the truth ends.
     """
     # Fixed margins instead of layout="constrained": the layout solver was a third of the
     # plot's time, and this figure's labels never change size.
@@ -352,10 +373,16 @@ def quality_plot(curves: dict[str, dict[str, np.ndarray]], path: str | os.PathLi
         ax.set_title(f"{label} ({hint})", fontsize=10)
         ax.set_xlabel("predicted frame")
         ax.grid(alpha=0.3)
+        span = max(longest, int(horizon or 0))
         if longest:
-            ax.set_xlim(0.5, longest + 0.5)
-            step = max(1, int(np.ceil(longest / 10)))
-            ax.set_xticks(np.arange(1, longest + 1, step))
+            ax.set_xlim(0.5, span + 0.5)
+            step = max(1, int(np.ceil(span / 10)))
+            ax.set_xticks(np.arange(1, span + 1, step))
+        if longest and span > longest:
+            ax.axvline(longest + 0.5, color="#999999", linestyle=":", linewidth=1.2)
+            ax.axvspan(longest + 0.5, span + 0.5, color="#999999", alpha=0.12, linewidth=0)
+            ax.text(longest + 0.7, 0.97, f"truth ends\nafter frame {longest}", fontsize=8,
+                    va="top", ha="left", transform=ax.get_xaxis_transform(), color="#555555")
         if key == "ssim" and longest:
             low, high = ax.get_ylim()
             ax.set_ylim(min(low, 0.0), max(high, 1.0))

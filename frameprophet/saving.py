@@ -87,26 +87,42 @@ def read_sidecar(path: str | os.PathLike) -> dict:
         raise ModelFileError(f"{side}: the sidecar is not valid JSON ({e})") from e
 
 
+KERAS_DIR_FILES = ("config.json", "model.weights.h5")   # what keras.saving.save_model("hf://")
+                                                       # and model.save("hf://...") write
+
+
+def is_keras_dir(path: str | os.PathLike) -> bool:
+    """True for a folder in Keras' own unzipped layout (config.json + model.weights.h5)."""
+    return all((Path(path) / name).is_file() for name in KERAS_DIR_FILES)
+
+
 def load(path: str | os.PathLike) -> tuple[keras.Model, dict]:
-    """Load a `.keras` file with `safe_mode=True`, checking the sidecar's sha256 if present.
+    """Load a `.keras` file (or a Keras folder: config.json + model.weights.h5) with
+    `safe_mode=True`, checking the sidecar's sha256 if present.
 
     Raises `ModelFileError` for a missing, corrupt, truncated, tampered or non-Keras file.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"{path}: no such model file")
-    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
-        raise ModelFileError(f"{path}: not a Keras model file (expected a .keras zip archive "
-                             "written by model.save)")
-    meta = read_sidecar(path)
-    if meta.get("sha256") and meta["sha256"] != sha256(path):
-        raise ModelFileError(f"{path}: the file does not match the sha256 in its sidecar "
-                             f"{sidecar_path(path).name}; it is corrupt or was replaced")
+    if path.is_dir():
+        if not is_keras_dir(path):
+            raise ModelFileError(f"{path.name}: a model folder must hold Keras' "
+                                 f"{' + '.join(KERAS_DIR_FILES)}")
+        meta = {}
+    else:
+        if not path.is_file():
+            raise ModelFileError(f"{path}: no such model file")
+        if path.suffix != ".keras" or not zipfile.is_zipfile(path):
+            raise ModelFileError(f"{path}: not a Keras model file (expected a .keras zip "
+                                 "archive written by model.save)")
+        meta = read_sidecar(path)
+        if meta.get("sha256") and meta["sha256"] != sha256(path):
+            raise ModelFileError(f"{path}: the file does not match the sha256 in its sidecar "
+                                 f"{sidecar_path(path).name}; it is corrupt or was replaced")
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as e:  # Keras raises many types for a broken archive; all mean the same
-        raise ModelFileError(f"{path}: could not load this Keras model ({type(e).__name__}: "
-                             f"{str(e)[:300]})") from e
+        raise ModelFileError(f"{path.name}: could not load this Keras model "
+                             f"({type(e).__name__}: {str(e)[:300]})") from e
     model.recipe = meta.get("recipe") or getattr(model, "recipe", None) or model.name
     return model, meta
 

@@ -1,99 +1,297 @@
-"""Training: `python -m frameprophet train --dataset mnist --recipe prophet --minutes 120
---out weights/mnist.keras`.
+"""Training: `python -m frameprophet train --dataset mnist --minutes 120 --out weights/mnist.keras`.
 
-Data is generated on the fly from the train split only (for Moving MNIST: digits 0..3999).
+A run is one `TrainConfig`; its fields are the CLI flags and the rows of the model card.
+
+Data is generated on the fly from the train split only (for Moving MNIST: digits 0..3999). The
+run is sized to its wall-clock budget, not to a number of epochs: the learning rate warms up and
+then follows a cosine to near zero exactly when `--minutes` run out, and for `prophet` the
+closed-loop feedback (scheduled sampling: the probability that an input frame after the context is
+the model's own previous prediction) rises from 0 to 1 over the first `--ramp` of the budget. Both
+are set at the start of every epoch from the elapsed time, which every Keras backend picks up.
+The loss covers every output frame, the context ones too. `--init FILE` continues from a model
+(a new cycle of the schedule); the card adds up the runs that led to the weights.
+
 Each epoch ends with a closed-loop validation on a fixed seeded set (`val_mse`, the benchmark
-per-frame MSE of a free-running rollout), which is what checkpoints, early stopping and the
-learning-rate schedule watch: it is what users see, unlike the one-step training loss.
-
-For `prophet`, a callback ramps the feedback probability from 0 to 1 over `ramp_steps` batches:
-at first the model learns one-step prediction from true frames, then more and more of the
-frames after the context are its own predictions, until it trains fully closed-loop
-(scheduled sampling / a curriculum towards a multi-step rollout loss). `ramp_steps=0` keeps the
-feedback at 0: plain one-step teacher forcing, the ablation that shows what the ramp buys.
+per-frame MSE of a free-running rollout), which is what checkpoints watch: it is what users see.
 
 A run lives in `runs/NAME/` (NAME from `--out`): `backup/` (BackupAndRestore: a killed run
-continues with `--resume`), `best.keras`, `log.csv`, `state.json` (wall time and sequences so far,
-across resumes). The wall-clock budget, Ctrl-C and SIGTERM all end training cleanly: the best
-weights are evaluated on held-out test clips and written to `--out` with a sidecar and a card.
+continues with `--resume`, in the same schedule), `best.keras`, `log.csv`, `state.json`. The
+budget, Ctrl-C and SIGTERM all end training cleanly: the best weights are evaluated in float32 on
+held-out test clips and written to `--out` with a sidecar, a card and a validation curve.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import dataclasses
 import datetime
 import json
+import math
 import os
 import platform
 import shutil
 import signal
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from frameprophet import data, metrics, models, saving
-from frameprophet.evaluate import PROTOCOL, VAL_SEED, clips, rollouts, score
+from frameprophet import data, models, saving
+from frameprophet.card import write_card
+from frameprophet.data import PROTOCOL, VAL_SEED, clips
+from frameprophet.evaluate import score
+from frameprophet.forecast import forecast
 from frameprophet.predict import Predictor
+
+PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+STRATEGIES = ("data-parallel",)
+
+
+@dataclass
+class TrainConfig:
+    """One training run. Each field is a CLI flag (`--steps-per-epoch`) and a row of the card."""
+
+    dataset: str = field(default="mnist", metadata={"help": "squares or mnist"})
+    out: str = field(default="weights/model.keras", metadata={"help": "NAME.keras to write"})
+    recipe: str = field(default="prophet", metadata={"help": "a recipe of frameprophet.models"})
+    minutes: float = field(default=60.0, metadata={"help": "wall-clock budget of this run"})
+    batch: int = 16
+    lr: float | None = field(default=None, metadata={"help": "peak learning rate (default: "
+                                                            "the recipe's)"})
+    schedule: str = field(default="cosine", metadata={
+        "help": "cosine: warm-up then cosine to ~0 at the end of the budget; plateau: the Keras "
+                "example's ReduceLROnPlateau + EarlyStopping"})
+    warmup: float = field(default=0.03, metadata={"help": "fraction of the budget to warm up"})
+    ramp: float = field(default=0.3, metadata={
+        "help": "prophet: fraction of the budget over which closed-loop feedback rises to 1 "
+                "(0: one-step teacher forcing only)"})
+    loss: str | None = field(default=None, metadata={"help": "prophet: bce, mse or bce+mse"})
+    precision: str = field(default="auto", metadata={
+        "help": "auto (mixed_bfloat16 on a GPU or a CPU with AMX/AVX512-BF16), float32 or "
+                "mixed_bfloat16"})
+    steps_per_epoch: int = field(default=100, metadata={"help": "batches between validations"})
+    val_clips: int | None = None
+    test_clips: int = 256
+    seed: int = 0
+    init: str | None = field(default=None, metadata={
+        "help": "start from the weights of this .keras file (a new schedule cycle; the card "
+                "adds up the runs)"})
+    resume: bool = field(default=False, metadata={"help": "continue the killed run in runs/NAME"})
+    strategy: str | None = field(default=None, metadata={
+        "help": "data-parallel: train across the visible GPUs (JAX: keras.distribution."
+                "DataParallel; TensorFlow: MirroredStrategy)"})
+    run_dir: str | None = None
+    options: dict = field(default_factory=dict, metadata={
+        "help": 'recipe options as JSON, e.g. {"hidden": 64}'})
+    note: str | None = field(default=None, metadata={
+        "help": "free text for the card, e.g. what else shared the machine"})
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """One `--flag` per `TrainConfig` field."""
+    for f in dataclasses.fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type == "bool":
+            parser.add_argument(flag, action="store_true", help=f.metadata.get("help"))
+            continue
+        kind = {"int": int, "float": float, "int | None": int, "float | None": float,
+                "dict": json.loads}.get(f.type, str)
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        parser.add_argument(flag, type=kind, default=default, help=f.metadata.get("help"))
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+
+
+# -- hardware, precision, distribution: the machine-dependent choices, in one place -----------
+
+def _cpu_flags() -> set[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    line = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
+    return set(line.partition(":")[2].split())
+
+
+def accelerators() -> list[str]:
+    """The GPUs Keras' backend sees, e.g. ['gpu:0'] ([] on a CPU-only machine)."""
+    try:
+        return [d for d in keras.distribution.list_devices() if "cpu" not in d.lower()]
+    except Exception:       # a backend without device listing: assume none
+        return []
+
+
+def resolve_precision(precision: str) -> str:
+    """The dtype policy for `--precision`: bfloat16 only where the hardware runs it fast."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    fast_bf16 = bool(accelerators()) or bool({"amx_bf16", "avx512_bf16"} & _cpu_flags())
+    if precision == "auto":
+        return "mixed_bfloat16" if fast_bf16 else "float32"
+    if precision == "mixed_bfloat16" and not fast_bf16:
+        raise ValueError("mixed_bfloat16 needs a GPU or a CPU with AMX or AVX512-BF16, and this "
+                         "machine has neither: use --precision float32 (or auto)")
+    return precision
+
+
+def hardware() -> str:
+    """The machine in a line, for the card."""
+    gpus = accelerators()
+    bf16 = sorted({"amx_bf16", "avx512_bf16"} & _cpu_flags())
+    cpu = (f"{platform.machine()}, {os.cpu_count()} CPU cores"
+           + (f" ({', '.join(bf16)})" if bf16 else ""))
+    where = f"{len(gpus)} GPU(s) + {cpu}" if gpus else f"CPU only ({cpu})"
+    return f"{where}; Keras {keras.__version__} on {keras.backend.backend()}"
+
+
+def distribution_scope(strategy: str | None):
+    """A context in which to build the model for `--strategy` (a no-op without one)."""
+    if strategy in (None, ""):
+        return contextlib.nullcontext()
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)} or omitted, "
+                         f"got {strategy!r}")
+    gpus = accelerators()
+    if not gpus:
+        raise ValueError("--strategy data-parallel needs GPUs and this machine has none "
+                         f"(devices: {', '.join(keras.distribution.list_devices())}); drop it")
+    backend = keras.backend.backend()
+    if backend == "jax":
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=gpus))
+        return contextlib.nullcontext()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.distribute.MirroredStrategy().scope()
+    raise ValueError(f"--strategy data-parallel runs under JAX or TensorFlow, not {backend}")
+
+
+# -- data -------------------------------------------------------------------------------------
+
+class SequenceBatches(keras.utils.PyDataset):
+    """A `keras.utils.PyDataset` of freshly generated (input, target) batches.
+
+    Batch i of epoch e uses the seed (seed, e, i), so training sees new movies every epoch; with
+    `fixed=True` the seed ignores the epoch, so a validation set is the same every time.
+    """
+
+    def __init__(self, dataset: str, batch_size: int, steps: int, frames: int | None = None,
+                 seed: int = 0, split: str = "train", fixed: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.dataset, self.batch_size, self.steps = dataset, batch_size, steps
+        self.frames = frames or (15 if dataset == "squares" else 20)
+        self.seed, self.split, self.fixed, self.epoch = seed, split, fixed, 0
+        data.make_pairs(dataset, 0, self.frames, 0, split)       # validate the arguments now
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        if not 0 <= index < self.steps:
+            raise IndexError(index)
+        key = [self.seed, index] if self.fixed else [self.seed, self.epoch, index]
+        seed = int(np.random.SeedSequence(key).generate_state(1)[0])
+        return data.make_pairs(self.dataset, self.batch_size, self.frames, seed, self.split)
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+
 
 # -- callbacks --------------------------------------------------------------------------------
 
-class FeedbackRamp(keras.callbacks.Callback):
-    """Raise `model.feedback` linearly from 0 to 1 over `ramp_steps` optimizer steps
-    (0: keep it at 0, i.e. one-step teacher forcing only)."""
+class Budget(keras.callbacks.Callback):
+    """The clock of a run: sets the learning rate and the closed-loop feedback from the elapsed
+    fraction of the budget at every epoch start, and stops training when the budget is spent.
 
-    def __init__(self, ramp_steps: int):
+    `elapsed` carries the time of earlier attempts of the same run (`--resume`).
+    """
+
+    def __init__(self, seconds: float, peak_lr: float, warmup: float = 0.03,
+                 ramp: float | None = None, schedule: str = "cosine", elapsed: float = 0.0):
         super().__init__()
-        self.ramp_steps = max(0, ramp_steps)
+        self.seconds, self.peak_lr, self.warmup = seconds, peak_lr, warmup
+        self.ramp, self.schedule, self.before = ramp, schedule, elapsed
+        self.start, self.expired = None, False
 
-    def on_train_batch_begin(self, batch, logs=None):
-        step = int(self.model.optimizer.iterations.numpy())
-        self.model.feedback.assign(min(1.0, step / self.ramp_steps) if self.ramp_steps else 0.0)
+    def fraction(self) -> float:
+        return (self.before + time.monotonic() - self.start) / self.seconds
 
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs["feedback"] = float(self.model.feedback.numpy())
+    def learning_rate(self, fraction: float) -> float:
+        """Linear warm-up, then a cosine from the peak to 1% of it at fraction 1."""
+        if fraction < self.warmup:
+            return self.peak_lr * max(fraction, 0.01) / self.warmup
+        progress = min(1.0, (fraction - self.warmup) / (1 - self.warmup))
+        return self.peak_lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress)))
 
-
-class ClosedLoopValidation(keras.callbacks.Callback):
-    """Adds `val_mse` (closed-loop, benchmark definition, mean over the horizon) to the logs."""
-
-    def __init__(self, context: np.ndarray, truth: np.ndarray):
-        super().__init__()
-        self.context, self.truth = context, truth
-        self.predictor = None
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.predictor is None:
-            self.predictor = Predictor(self.model)
-        pred = rollouts(self.predictor, self.context, self.truth.shape[1])
-        if logs is not None:
-            logs["val_mse"] = float(metrics.mse(pred, self.truth).mean())
-
-
-class TimeBudget(keras.callbacks.Callback):
-    """Stop cleanly (after the current batch) once `seconds` of training have passed."""
-
-    def __init__(self, seconds: float):
-        super().__init__()
-        self.seconds, self.start, self.expired = seconds, None, False
+    def feedback(self, fraction: float) -> float:
+        return 0.0 if not self.ramp else min(1.0, fraction / self.ramp)
 
     def on_train_begin(self, logs=None):
         self.start = time.monotonic()
 
+    def _set(self):
+        fraction = self.fraction()
+        if self.schedule == "cosine":
+            self.model.optimizer.learning_rate = self.learning_rate(fraction)
+        if self.ramp is not None:
+            self.model.feedback.assign(self.feedback(fraction))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._set()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        # Between epochs too where a variable write is cheap; under JAX the trainer holds the
+        # state on the device between epochs, so it only picks up writes at an epoch start.
+        if batch and batch % 10 == 0 and keras.backend.backend() != "jax":
+            self._set()
+
     def on_train_batch_end(self, batch, logs=None):
-        if time.monotonic() - self.start >= self.seconds:
+        if self.fraction() >= 1.0:
             self.expired = True
             self.model.stop_training = True
 
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(
+                self.model.optimizer.learning_rate))
+            if self.ramp is not None:
+                logs["feedback"] = float(keras.ops.convert_to_numpy(self.model.feedback))
+
+
+class ClosedLoopValidation(keras.callbacks.Callback):
+    """Adds `val_mse` (closed loop, benchmark definition, mean over the horizon) and the seconds
+    it took (`val_seconds`) to the logs."""
+
+    def __init__(self, context: np.ndarray, truth: np.ndarray):
+        super().__init__()
+        self.clips = np.concatenate([context, truth], axis=1)
+        self.context = context.shape[1]
+        self.predictor = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        start = time.monotonic()
+        if self.predictor is None:
+            self.predictor = Predictor(self.model)
+        result = forecast(self.predictor, self.clips, self.context,
+                          self.clips.shape[1] - self.context, batch=64)
+        if logs is not None:
+            logs["val_mse"] = result.mean("model", "mse")
+            logs["val_seconds"] = time.monotonic() - start
+
 
 class RunState(keras.callbacks.Callback):
-    """Keeps wall time and sequences seen across resumes in `state.json`."""
+    """Wall time and sequences of this run across `--resume`s (`state.json`); puts the total
+    sequences seen by the weights (earlier runs included) into the logs, for the curve."""
 
-    def __init__(self, path: Path, batch_size: int):
+    def __init__(self, path: Path, batch_size: int, sequences_before: int = 0):
         super().__init__()
-        self.path, self.batch_size = path, batch_size
+        self.path, self.batch_size, self.sequences_before = path, batch_size, sequences_before
         self.state = json.loads(path.read_text()) if path.exists() else {
             "wall_seconds": 0.0, "sequences": 0, "resumes": 0, "epochs": 0}
         self._last = None
@@ -109,6 +307,8 @@ class RunState(keras.callbacks.Callback):
         self.state["wall_seconds"] += now - self._last
         self._last = now
         self.state["epochs"] = epoch + 1
+        if logs is not None:
+            logs["sequences"] = self.sequences_before + self.state["sequences"]
         self.save()
 
     def save(self):
@@ -117,79 +317,85 @@ class RunState(keras.callbacks.Callback):
 
 # -- the run ----------------------------------------------------------------------------------
 
-def hardware() -> str:
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    cpu = f"{platform.machine()}, {os.cpu_count()} CPU cores"
-    return f"{len(gpus)} GPU(s) + {cpu}" if gpus else f"CPU only ({cpu})"
-
-
-def train(dataset: str, recipe: str = "prophet", minutes: float = 60.0,
-          out: str = "weights/model.keras", batch: int = 16, lr: float | None = None,
-          seed: int = 0, resume: bool = False, steps_per_epoch: int = 50,
-          val_clips: int | None = None, test_clips_n: int = 256, ramp_steps: int = 2000,
-          patience: int = 30, init: str | None = None, strategy: str | None = None,
-          run_dir: str | None = None, verbose: int | str = "auto",
-          options: dict | None = None, note: str | None = None,
+def train(config: TrainConfig, verbose: int | str = "auto",
           extra_callbacks: list[keras.callbacks.Callback] | None = None) -> dict:
-    """Train a recipe on a dataset for at most `minutes` of wall time; returns the sidecar."""
-    if dataset not in PROTOCOL:
-        raise ValueError(f"dataset must be one of {sorted(PROTOCOL)}, got {dataset!r}")
-    proto = PROTOCOL[dataset]
-    run = Path(run_dir or Path("runs") / Path(out).stem)
-    if not resume and run.exists():
+    """Train `config.recipe` on `config.dataset` within `config.minutes`; returns the sidecar."""
+    c = config
+    if c.dataset not in PROTOCOL:
+        raise ValueError(f"dataset must be one of {sorted(PROTOCOL)}, got {c.dataset!r}")
+    proto = PROTOCOL[c.dataset]
+    policy = resolve_precision(c.precision)
+    previous_policy = keras.config.dtype_policy().name
+    run = Path(c.run_dir or Path("runs") / Path(c.out).stem)
+    if not c.resume and run.exists():
         shutil.rmtree(run)
     run.mkdir(parents=True, exist_ok=True)
-    options = dict(options or {})
-    if recipe == "prophet":
+    options = dict(c.options)
+    if c.recipe == "prophet":
         options.setdefault("context", proto["context"])
-        if lr is not None:
-            options["learning_rate"] = lr
+        options.setdefault("seed", c.seed)
+        if c.loss:
+            options["loss"] = c.loss
+    prior = _prior_runs(c.init)
 
-    scope = _strategy_scope(strategy)
-    with scope:
-        model = models.build(recipe, proto["frame_size"], **options)
-        if lr is not None and recipe != "prophet":
-            model.optimizer.learning_rate = lr
-    if init:
-        model.load_weights(init)
+    keras.config.set_dtype_policy(policy)
+    try:
+        with distribution_scope(c.strategy):
+            model = models.build(c.recipe, proto["frame_size"], **options)
+            if c.lr is not None:
+                model.optimizer.learning_rate = c.lr
+        if c.init:
+            model.load_weights(c.init)
+        meta = _fit(c, model, run, prior, verbose, extra_callbacks, policy)
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
+        if c.strategy and keras.backend.backend() == "jax":
+            keras.distribution.set_distribution(None)
+    return meta
+
+
+def _fit(c: TrainConfig, model, run: Path, prior: dict, verbose, extra_callbacks, policy):
+    proto = PROTOCOL[c.dataset]
     stepwise = models.is_stepwise(model)
-
-    state = RunState(run / "state.json", batch)
-    if resume:
+    state = RunState(run / "state.json", c.batch, prior["sequences"])
+    if c.resume:
         state.state["resumes"] += 1
-    train_batches = data.SequenceBatches(dataset, batch, steps_per_epoch, frames=proto["frames"],
-                                         seed=seed * 1000 + state.state["resumes"])
-    val_context, val_truth = clips(dataset, val_clips or (64 if stepwise else 16),
+    train_batches = SequenceBatches(c.dataset, c.batch, c.steps_per_epoch,
+                                         frames=proto["frames"],
+                                         seed=c.seed * 1000 + state.state["resumes"])
+    val_context, val_truth = clips(c.dataset, c.val_clips or (64 if stepwise else 16),
                                    seed=VAL_SEED, split="train")
-    budget = TimeBudget(minutes * 60)
+    peak_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    budget = Budget(c.minutes * 60, peak_lr, warmup=c.warmup,
+                    ramp=c.ramp if stepwise else None, schedule=c.schedule,
+                    elapsed=state.state["wall_seconds"])
     # A resumed run only replaces best.keras when it beats the best epoch before the resume.
-    before = [row["val_mse"] for row in _read_log(run / "log.csv") if "val_mse" in row]
-    best = keras.callbacks.ModelCheckpoint(run / "best.keras", monitor="val_mse", mode="min",
-                                           save_best_only=True,
-                                           initial_value_threshold=min(before, default=None))
-    callbacks = [FeedbackRamp(ramp_steps)] if stepwise else []
-    callbacks += [
-        ClosedLoopValidation(val_context, val_truth),
+    before = [row["val_mse"] for row in read_log(run / "log.csv") if "val_mse" in row]
+    callbacks = [
         budget,
-        best,
-        keras.callbacks.EarlyStopping(monitor="val_mse", mode="min", patience=patience),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_mse", mode="min", factor=0.5,
-                                          patience=max(2, patience // 3), min_lr=1e-5),
+        ClosedLoopValidation(val_context, val_truth),
+        keras.callbacks.ModelCheckpoint(run / "best.keras", monitor="val_mse", mode="min",
+                                        save_best_only=True,
+                                        initial_value_threshold=min(before, default=None)),
         # Kept after a clean stop too, so `--resume` can extend a finished run later.
         keras.callbacks.BackupAndRestore(str(run / "backup"), delete_checkpoint=False),
-        keras.callbacks.CSVLogger(run / "log.csv", append=True),
         state,
+        keras.callbacks.CSVLogger(run / "log.csv", append=True),
         *(extra_callbacks or []),
     ]
+    if c.schedule == "plateau":           # the Keras examples' own schedule, for the baselines
+        callbacks += [keras.callbacks.EarlyStopping(monitor="val_mse", mode="min", patience=30),
+                      keras.callbacks.ReduceLROnPlateau(monitor="val_mse", mode="min",
+                                                        factor=0.5, patience=10, min_lr=1e-5)]
+    elif c.schedule != "cosine":
+        raise ValueError(f"schedule must be 'cosine' or 'plateau', got {c.schedule!r}")
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     interrupted = False
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     started = datetime.datetime.now(datetime.UTC)
     try:
-        model.fit(train_batches, epochs=100_000, callbacks=callbacks, verbose=verbose)
+        model.fit(train_batches, epochs=1_000_000, callbacks=callbacks, verbose=verbose)
     except KeyboardInterrupt:
         interrupted = True
         print("\ninterrupted: keeping the best weights so far", flush=True)
@@ -199,42 +405,86 @@ def train(dataset: str, recipe: str = "prophet", minutes: float = 60.0,
 
     if (run / "best.keras").exists():
         model.load_weights(run / "best.keras")
-    context, truth = clips(dataset, test_clips_n)                 # held-out test split
-    held_out = score(Predictor(model), dataset, context, truth)
-    summary = {
-        "recipe_options": options, "batch": batch,
-        "learning_rate": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
-        "seed": seed, "steps": int(model.optimizer.iterations.numpy()),
-        "sequences_seen": state.state["sequences"], "epochs": state.state["epochs"],
-        "wall_minutes": round(state.state["wall_seconds"] / 60, 1),
-        "resumes": state.state["resumes"], "hardware": hardware(),
+    log = read_log(run / "log.csv")
+    wall = state.state["wall_seconds"]
+    this_run = {
+        "config": {k: v for k, v in dataclasses.asdict(c).items() if v not in (None, {}, "")},
+        "precision": policy, "hardware": hardware(), "note": c.note,
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "stopped_by": "interrupt" if interrupted else "time budget" if budget.expired
         else "early stopping or epochs",
-        "objective": _objective(stepwise, ramp_steps),
-        "init": init,
+        "steps": int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
+        "sequences": state.state["sequences"], "epochs": state.state["epochs"],
+        "resumes": state.state["resumes"], "wall_minutes": round(wall / 60, 1),
+        "sequences_per_second": round(state.state["sequences"] / max(wall, 1e-9), 2),
+        "validation_share": round(sum(r.get("val_seconds", 0) for r in log) / max(wall, 1e-9), 4),
+        "objective": _objective(stepwise, c.ramp, options_loss(model)),
+        "curve": [[int(r["sequences"]), round(r["val_mse"], 3)] for r in log
+                  if "sequences" in r and "val_mse" in r],
     }
-    if note:
-        summary["note"] = note
+    runs = prior["runs"] + [this_run]
+    summary = {
+        "runs": runs,
+        "steps": sum(r.get("steps", 0) for r in runs),
+        "sequences_seen": sum(r.get("sequences", 0) for r in runs),
+        "wall_minutes": round(sum(r.get("wall_minutes", 0) for r in runs), 1),
+    }
     if stepwise:
-        summary["feedback"] = float(model.feedback.numpy())
-    meta = saving.save(model, out, dataset=dataset, context=proto["context"],
-                       parameters=int(model.count_params()),
-                       horizon=proto["horizon"], training=summary, metrics=held_out)
-    write_card(out, meta)
+        summary["feedback"] = float(keras.ops.convert_to_numpy(model.feedback))
+    # Held-out metrics in float32, as users load it; the file carries no dtype policy.
+    keras.config.set_dtype_policy("float32")
+    served = models.build(c.recipe, proto["frame_size"], **_model_options(model, c))
+    served.set_weights(model.get_weights())
+    context, truth = clips(c.dataset, c.test_clips)                 # held-out test split
+    held_out = score(Predictor(served), c.dataset, context, truth)
+    meta = saving.save(served, c.out, dataset=c.dataset, context=proto["context"],
+                       parameters=int(served.count_params()), horizon=proto["horizon"],
+                       training=summary, metrics=held_out)
+    write_card(c.out, meta)
     return meta
 
 
-def _objective(stepwise: bool, ramp_steps: int) -> str:
+def _model_options(model, c: TrainConfig) -> dict:
+    options = dict(c.options)
+    if c.recipe == "prophet":
+        options.update(context=model.context, loss=options_loss(model))
+    return options
+
+
+def options_loss(model) -> str:
+    loss = getattr(model, "loss", None)
+    name = getattr(loss, "__name__", None) or str(loss)
+    return {"binary_crossentropy": "bce", "mean_squared_error": "mse",
+            "_bce_plus_mse": "bce+mse"}.get(name, name)
+
+
+def _prior_runs(init: str | None) -> dict:
+    """What the sidecar of `--init` says about the runs that led to its weights."""
+    if not init:
+        return {"runs": [], "sequences": 0}
+    training = saving.read_sidecar(init).get("training", {})
+    runs = training.get("runs")
+    if runs is None and training:           # a sidecar from before runs were listed
+        runs = [{"steps": training.get("steps", 0),
+                 "sequences": training.get("sequences_seen", 0),
+                 "wall_minutes": training.get("wall_minutes", 0),
+                 "hardware": training.get("hardware"), "note": training.get("note"),
+                 "objective": training.get("objective"), "curve": []}]
+    runs = runs or []
+    return {"runs": runs, "sequences": sum(r.get("sequences", 0) for r in runs)}
+
+
+def _objective(stepwise: bool, ramp: float, loss: str) -> str:
     if not stepwise:
-        return "one-step BCE (the recipe's own)"
-    if ramp_steps <= 0:
-        return "one-step BCE (teacher forcing only, no feedback)"
-    return f"closed-loop BCE with scheduled sampling ramped over {ramp_steps} steps"
+        return f"one-step {loss} (the recipe's own)"
+    if ramp <= 0:
+        return f"one-step {loss} on every output frame (teacher forcing only, no feedback)"
+    return (f"closed-loop {loss} on every output frame, scheduled sampling reaching full "
+            f"feedback at {ramp:.0%} of the budget")
 
 
-def _read_log(path: Path) -> list[dict]:
+def read_log(path: Path) -> list[dict]:
     """Rows of a CSVLogger file as dicts of floats ([] when there is none yet)."""
     import csv
 
@@ -247,65 +497,3 @@ def _read_log(path: Path) -> list[dict]:
 
 def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
-
-
-def _strategy_scope(strategy: str | None):
-    import contextlib
-
-    if strategy in (None, "", "default"):
-        return contextlib.nullcontext()
-    if strategy == "mirrored":
-        import tensorflow as tf
-
-        return tf.distribute.MirroredStrategy().scope()
-    raise ValueError(f"strategy must be 'mirrored' or omitted, got {strategy!r}")
-
-
-def write_card(model_path: str | os.PathLike, meta: dict) -> Path:
-    """Write the model card `NAME.md` beside a model file from its sidecar."""
-    path = Path(model_path).with_suffix(".md")
-    t, m = meta.get("training", {}), meta.get("metrics", {})
-    rows = []
-    for key in ("mse", "mae", "ssim", "psnr", "iou"):
-        if key in m.get("model", {}):
-            rows.append(f"| {key.upper()} | {m['model'][key]['mean']:.4g} | "
-                        f"{m['copy_last'][key]['mean']:.4g} |")
-    seen = f"{t.get('steps')} / {t.get('sequences_seen')} / {t.get('epochs')}"
-    wall = (f"{t.get('wall_minutes')} min ({t.get('resumes', 0)} resume(s)); "
-            f"stopped by {t.get('stopped_by')}")
-    per_step = ", ".join(f"{x:.1f}" for x in m.get("model", {}).get("mse", {}).get("per_step", []))
-    text = f"""# {Path(model_path).stem}
-
-Recipe `{meta.get('recipe')}` trained on **{meta.get('dataset')}** ({meta.get('frame_size')}
-frames) by `python -m frameprophet train`. Predicts {meta.get('horizon')} frames from
-{meta.get('context')} context frames.
-
-## Training
-| | |
-|---|---|
-| recipe options | `{json.dumps(t.get('recipe_options', {}))}` |
-| objective | {t.get('objective')} |
-| data | generated on the fly, train split only{' (MNIST digits 0..3999)'
-    if meta.get('dataset') == 'mnist' else ''} |
-| batch / final learning rate | {t.get('batch')} / {t.get('learning_rate', 0):.3g} |
-| steps / sequences seen / epochs | {seen} |
-| wall time | {wall} |
-| hardware | {t.get('hardware')}{'; ' + t['note'] if t.get('note') else ''} |
-| parameters | {meta.get('parameters', 'see sidecar')} |
-| file sha256 | `{meta.get('sha256')}` |
-
-## Held-out metrics
-Closed loop, {m.get('context')} -> {m.get('horizon')} frames, {m.get('clips')} test clips
-({'MNIST digits 4000..4999 only' if meta.get('dataset') == 'mnist' else 'an unseen seed'}),
-benchmark definitions (MSE/MAE summed over a frame's pixels; mean over the horizon).
-
-| metric | this model | copy last frame |
-|---|---|---|
-{chr(10).join(rows)}
-
-MSE per predicted frame: {per_step}
-
-Regenerate the full scoreboard with `make scoreboard`.
-"""
-    path.write_text(text)
-    return path

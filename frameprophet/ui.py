@@ -23,10 +23,16 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from frameprophet import data, metrics, render, saving
-from frameprophet.predict import MODES, Predictor, copy_last, load_predictor
+from frameprophet import data, render, saving
+from frameprophet.predict import MODES, Predictor, load_predictor
 
 log = logging.getLogger(__name__)
+
+
+def UserError(message: str) -> gr.Error:  # noqa: N802 (reads like the exception it makes)
+    """A `gr.Error` for a person's mistake: shown on the page, one line in the log, no trace."""
+    log.info("refused: %s", message)
+    return gr.Error(message, print_exception=False)
 
 # --------------------------------------------------------------------------------------------
 # Choices and limits
@@ -75,7 +81,9 @@ CSS = """
 #fp-info textarea {font-size: 0.9em;}
 """
 THEME = "soft"
-QUEUE_SETTINGS = {"default_concurrency_limit": 1, "max_size": 16}
+# One prediction at a time (two cores); a queue long enough that nobody is turned away below 64
+# people waiting, short enough to bound memory.
+QUEUE_SETTINGS = {"default_concurrency_limit": 1, "max_size": 64}
 
 
 # --------------------------------------------------------------------------------------------
@@ -87,6 +95,7 @@ class LoadedModel:
     predictor: Predictor
     label: str                 # what the info line calls it
     untrained: bool = False
+    baseline: str | None = None   # for the Keras examples' recipes: what to expect of them
 
 
 _MODELS: OrderedDict[str, LoadedModel] = OrderedDict()
@@ -103,12 +112,26 @@ def shipped_models() -> list[str]:
     return names
 
 
-def model_choices() -> list[str]:
-    """Shipped models, the original keras-io model (fetched from the Hub only when chosen),
-    and a free Hub repo id."""
+def baseline_note(name: str) -> str | None:
+    """For a shipped model of one of the Keras examples' recipes: what it is and what to expect."""
+    from frameprophet.models import BASELINES
+
+    path = _weights_file(name)
+    recipe = saving.read_sidecar(path).get("recipe") if path.exists() else None
+    return f"{name} is {BASELINES[recipe]}." if recipe in BASELINES else None
+
+
+def model_choices() -> list[tuple[str, str]]:
+    """(label, name) of the shipped models (baselines marked), the original keras-io model
+    (fetched from the Hub only when chosen), and a free Hub repo id."""
     from frameprophet.hub import KERAS_IO_REPO
 
-    return [*shipped_models(), KERAS_IO_REPO, CUSTOM_MODEL]
+    choices = []
+    for name in shipped_models():
+        note = baseline_note(name)
+        choices.append((f"{name} (Keras example recipe, for comparison)" if note else name, name))
+    return [*choices, (f"{KERAS_IO_REPO} (the original Keras model, from the Hub)",
+                       KERAS_IO_REPO), (CUSTOM_MODEL, CUSTOM_MODEL)]
 
 
 def resolve_model(model: str | None) -> str:
@@ -116,13 +139,13 @@ def resolve_model(model: str | None) -> str:
     (local paths are not accepted from the web)."""
     name = (model or "").strip()
     if not name or name == CUSTOM_MODEL:
-        raise gr.Error("Type a Hugging Face Hub repo id (owner/name) for a custom model.")
+        raise UserError("Type a Hugging Face Hub repo id (owner/name) for a custom model.")
     if _SHORT_NAME.fullmatch(name) and name in shipped_models():
         return name
     match = _HUB_ID.fullmatch(name)
     if match and (match.group(1).count("/") > 1 or not name.endswith(".keras")):
         return f"hf://{match.group(1)}"
-    raise gr.Error(f"Unknown model {name!r}. Choose one of {', '.join(shipped_models())} or "
+    raise UserError(f"Unknown model {name!r}. Choose one of {', '.join(shipped_models())} or "
                    "type a Hugging Face Hub repo id like owner/name.")
 
 
@@ -137,24 +160,41 @@ def load_model(resolved: str) -> LoadedModel:
         try:
             predictor = load_predictor(resolved)
         except ImportError as e:
-            raise gr.Error("Loading models from the Hugging Face Hub is not available in this "
-                           "installation.") from e
+            raise UserError("Loading models from the Hugging Face Hub is not available in this "
+                            "installation.") from e
         except Exception as e:
-            log.warning("Hub model %s failed to load", resolved, exc_info=True)
-            raise gr.Error(f"Could not load {resolved} from the Hugging Face Hub: "
-                           f"{str(e)[:300]}") from e
+            log.info("Hub model %s failed to load: %s", resolved, e)
+            raise UserError(hub_error_sentence(resolved, e)) from e
         return LoadedModel(predictor, resolved.removeprefix("hf://"))
     if not _weights_file(resolved).exists():
         if resolved not in KNOWN_MODELS:
-            raise gr.Error(f"The model file for {resolved!r} is missing.")
+            raise UserError(f"The model file for {resolved!r} is missing.")
         return LoadedModel(untrained_predictor(KNOWN_MODELS[resolved]),
                            f"{resolved} – untrained (weights not found)", untrained=True)
     try:
         predictor = load_predictor(resolved)
     except saving.ModelFileError as e:
         log.warning("shipped model %s failed to load", resolved, exc_info=True)
-        raise gr.Error(f"The shipped model {resolved!r} could not be loaded: {e}") from e
-    return LoadedModel(predictor, resolved)
+        raise UserError(f"The shipped model {resolved!r} could not be loaded: {e}") from e
+    return LoadedModel(predictor, resolved, baseline=baseline_note(resolved))
+
+
+def hub_error_sentence(resolved: str, error: Exception) -> str:
+    """One sentence for the page, without the server's paths or settings."""
+    repo = resolved.removeprefix("hf://")
+    text = str(error).lower()
+    if "offline" in text or "cannot be reached" in text or "unreachable" in text:
+        return (f"Could not load {repo}: this server cannot reach the Hugging Face Hub and has no "
+                "copy of it. Choose one of the shipped models.")
+    if "no such repo" in text or "private" in text:
+        return f"Could not load {repo}: no such public repo on the Hugging Face Hub."
+    if "savedmodel" in text and "safe_mode" in text:
+        return (f"Could not load {repo}: it holds a TensorFlow SavedModel, which this app only "
+                "loads from trusted repos.")
+    if "has no keras model" in text or "several model files" in text:
+        return (f"Could not load {repo}: it holds no single Keras model (a .keras file, or "
+                "config.json + model.weights.h5).")
+    return f"Could not load {repo} from the Hugging Face Hub."
 
 
 def untrained_predictor(frame_size: tuple[int, int]) -> Predictor:
@@ -204,7 +244,8 @@ def normalise_source(source: str | None) -> str:
         return _SOURCE_ALIASES[key]
     if key.startswith("upload"):
         return SOURCE_UPLOAD
-    raise gr.Error(f"Unknown source {source!r}; choose one of: {', '.join(SOURCES)}.")
+    raise UserError(f"Unknown source {source!r}; choose one of: {', '.join(SOURCES)} (or "
+                   "squares, mnist, upload).")
 
 
 def normalise_mode(mode: str | None) -> str:
@@ -213,14 +254,15 @@ def normalise_mode(mode: str | None) -> str:
         return mode
     if mode.lower() in _MODE_ALIASES or mode in _MODE_ALIASES:
         return _MODE_ALIASES.get(mode) or _MODE_ALIASES[mode.lower()]
-    raise gr.Error(f"Unknown mode {mode!r}; use closed_loop or teacher_forced.")
+    raise UserError(f"Unknown mode {mode!r}; use closed_loop (or closed-loop) or teacher_forced "
+                   "(or teacher-forced, one-step).")
 
 
 def normalise_seed(seed) -> int:
     try:
         value = int(float(seed)) if seed not in (None, "") else DEFAULT_SEED
     except (TypeError, ValueError) as e:
-        raise gr.Error(f"The seed must be a whole number, got {seed!r}.") from e
+        raise UserError(f"The seed must be a whole number, got {seed!r}.") from e
     return int(np.clip(value, 0, MAX_SEED))
 
 
@@ -232,23 +274,26 @@ def _upload_path(upload) -> str | None:
     return str(getattr(upload, "path", upload))
 
 
-def make_clip(source: str, seed, upload, frame_size: tuple[int, int]) -> np.ndarray:
-    """The clip (T, H, W, 1) for a source, at `frame_size` (the model's)."""
+def make_clip(source: str, seed, upload, frame_size: tuple[int, int]
+              ) -> tuple[np.ndarray, list[str]]:
+    """The clip (T, H, W, 1) for a source, at `frame_size` (the model's), and notes on what was
+    changed on the way (an upload cut or made grey)."""
     from frameprophet import io
 
     source = normalise_source(source)
     if source == SOURCE_UPLOAD:
         path = _upload_path(upload)
         if not path:
-            raise gr.Error("Upload a GIF, MP4, WebM or NPY clip first (or pick another source).")
-        return io.read_clip(path, frame_size=tuple(frame_size), max_frames=MAX_UPLOAD_FRAMES)
+            raise UserError("Upload a GIF, MP4, WebM or NPY clip first (or pick another source).")
+        return io.read_clip_with_notes(path, frame_size=tuple(frame_size),
+                                       max_frames=MAX_UPLOAD_FRAMES)
     seed = normalise_seed(seed)
     if source == SOURCE_SQUARES:
         _, clean = data.moving_squares(1, frames=CLIP_FRAMES, seed=seed)
         clip = clean[0]
     else:
         clip = data.moving_mnist(1, frames=CLIP_FRAMES, seed=seed, split="test")[0]
-    return fit_clip(clip, frame_size)
+    return fit_clip(clip, frame_size), []
 
 
 def fit_clip(clip: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
@@ -310,17 +355,15 @@ def run_prediction(source, seed, upload, context, horizon, mode, model, hub_repo
     `source` is one of SOURCES (or "squares" / "mnist" / "upload"); `upload` a file path for
     uploads; `model` a shipped name, CUSTOM_MODEL (then `hub_repo` is used) or a Hub repo id.
     Returns `(gif_path, strip_png, plot_png, info)`. Every failure is a `gr.Error` with a message
-    for the user; unexpected ones are logged and get a generic message.
+    for the user; unexpected ones are logged with their traceback and get a generic message.
     """
-    from frameprophet import io
-
     try:
         return _run(source, seed, upload, context, horizon, mode, model, hub_repo, progress,
                     out_dir)
     except gr.Error:
         raise
-    except (io.ClipError, saving.ModelFileError) as e:
-        raise gr.Error(_without_upload_dir(str(e), upload)) from e
+    except ValueError as e:             # ClipError, ModelFileError: the input, said in words
+        raise UserError(_without_upload_dir(str(e), upload)) from e
     except Exception as e:
         log.exception("prediction failed")
         raise gr.Error(GENERIC_ERROR) from e
@@ -336,16 +379,18 @@ def _without_upload_dir(message: str, upload) -> str:
 
 
 def _run(source, seed, upload, context, horizon, mode, model, hub_repo, progress, out_dir):
+    from frameprophet.forecast import forecast
+
     started = time.perf_counter()
     source, mode = normalise_source(source), normalise_mode(mode)
     try:
         context, horizon = int(context), int(horizon)
     except (TypeError, ValueError) as e:
-        raise gr.Error("Context and frames to predict must be whole numbers.") from e
+        raise UserError("Context and frames to predict must be whole numbers.") from e
     if context < 1:
-        raise gr.Error("Use at least one context frame.")
+        raise UserError("Use at least one context frame.")
     if not 1 <= horizon <= MAX_HORIZON:
-        raise gr.Error(f"Frames to predict must be between 1 and {MAX_HORIZON}.")
+        raise UserError(f"Frames to predict must be between 1 and {MAX_HORIZON}.")
     if model == CUSTOM_MODEL or (not model and hub_repo):
         model = hub_repo
     _progress(progress, 0.05, "Loading the model")
@@ -353,56 +398,47 @@ def _run(source, seed, upload, context, horizon, mode, model, hub_repo, progress
     predictor = loaded.predictor
 
     _progress(progress, 0.2, "Reading the clip")
-    clip = make_clip(source, seed, upload, predictor.frame_size)
-    n = int(clip.shape[0])
-    if n < 2:
-        raise gr.Error("The clip needs at least 2 frames: one to read and one to compare with.")
-    notes = []
-    if context > n - 1:
-        notes.append(f"context cut to {n - 1} (the clip has {n} frames)")
-        context = n - 1
-    frames_in, truth = clip[:context], clip[context:context + horizon]
-    if mode == "teacher_forced" and truth.shape[0] < horizon - 1:
-        notes.append(f"teacher-forced needs true input frames: stopped after "
-                     f"{truth.shape[0] + 1} predicted frames, where the clip ends")
-        horizon = truth.shape[0] + 1
-    elif truth.shape[0] < horizon:
-        notes.append(f"no ground truth after frame {n}: the clip ended")
-
+    clip, notes = make_clip(source, seed, upload, predictor.frame_size)
     _progress(progress, 0.35, f"Predicting {horizon} frames")
-    tic = time.perf_counter()
-    prediction = predictor.rollout(frames_in, horizon, mode=mode,
-                                   truth=truth if mode == "teacher_forced" else None)
-    predict_ms = (time.perf_counter() - tic) * 1000
+    result = forecast(predictor, clip, context, horizon, mode)
+    notes += result.notes
+    context, horizon = result.context.shape[0], result.prediction.shape[0]
 
     _progress(progress, 0.7, "Scoring and drawing")
-    curves = {}
-    k = truth.shape[0]
-    if k:
-        curves["model"] = metrics.evaluate(prediction[:k], truth)
-        curves["copy last frame"] = metrics.evaluate(copy_last(frames_in, k), truth)
     out = Path(out_dir) if out_dir else _result_dir()
     out.mkdir(parents=True, exist_ok=True)
-    gif = render.write_animation(render.side_by_side(frames_in, truth, prediction),
-                                 out / "rollout.gif", fps=FPS)
-    strip = render.write_png(render.frame_strip(frames_in, truth, prediction), out / "strip.png")
-    plot = render.quality_plot(curves, out / "quality.png")
+    teacher = mode == "teacher_forced"
+    gif = render.write_animation(
+        render.side_by_side(result.context, result.truth, result.prediction,
+                            teacher_forced=teacher), out / "rollout.gif", fps=FPS)
+    strip = render.write_png(render.frame_strip(result.context, result.truth, result.prediction,
+                                                teacher_forced=teacher), out / "strip.png")
+    plot = render.quality_plot(result.curves, out / "quality.png", horizon=horizon,
+                               title="one-step, teacher-forced: every prediction reads the true "
+                                     "frames before it" if teacher else None)
 
     h, w = predictor.frame_size
     if source == SOURCE_UPLOAD:
         clip_name = f"upload {Path(_upload_path(upload)).name}"
     else:
         clip_name = f"{source} seed {normalise_seed(seed)}"
+    ms = result.seconds * 1000
     parts = [f"Model: {loaded.label} ({predictor.method})",
-             f"clip: {clip_name} ({n} frames)",
+             f"clip: {clip_name} ({clip.shape[0]} frames)",
              f"{MODE_LABELS[mode]}: {context} context + {horizon} predicted frames at {h}x{w}",
-             f"prediction {predict_ms:.0f} ms ({predict_ms / horizon:.1f} ms/frame), "
+             f"prediction {ms:.0f} ms ({ms / horizon:.1f} ms/frame), "
              f"total {(time.perf_counter() - started) * 1000:.0f} ms"]
-    if k:
-        model_mse, base_mse = curves["model"]["mse"].mean(), curves["copy last frame"]["mse"].mean()
-        parts.append(f"mean MSE over {k} scored frames: model {model_mse:.1f} vs copy-last "
-                     f"{base_mse:.1f}")
+    if result.scored:
+        parts.append(f"mean MSE over {result.scored} scored frames: model "
+                     f"{result.mean('model'):.1f} vs {result.baseline} "
+                     f"{result.mean(result.baseline):.1f}")
     info = " · ".join(parts)
+    if teacher:
+        info = ("ONE-STEP (teacher-forced): each predicted frame reads the true frames before "
+                "it, so errors never build up; compare with copying the previous true frame. "
+                "Closed loop is the real test.\n" + info)
+    if loaded.baseline:
+        info += f"\n{loaded.baseline}"
     if notes:
         info += "\nNote: " + "; ".join(notes) + "."
     _progress(progress, 1.0, "Done")
@@ -463,8 +499,22 @@ def predict(source: str, seed: float, upload: str | None, context: int, horizon:
     return run_prediction(source, seed, upload, context, horizon, mode, model, progress=progress)
 
 
-def _model_for_request(choice: str, hub_repo: str) -> str:
-    return (hub_repo or "").strip() if choice == CUSTOM_MODEL else choice
+def predict_on_page(source, seed, upload, context, horizon, mode, model,
+                    progress=gr.Progress()):  # noqa: B008 (Gradio's idiom)
+    """The page's Predict: like `predict`, but a refused request keeps the previous result on
+    screen and says why in the run-info box (where the person is looking) and a warning."""
+    try:
+        return run_prediction(source, seed, upload, context, horizon, mode, model,
+                              progress=progress)
+    except gr.Error as e:
+        gr.Warning(e.message)
+        return (gr.skip(), gr.skip(), gr.skip(),
+                f"Not predicted: {e.message}\n(The pictures show the previous result.)")
+
+
+def _request(source: str, mode: str, choice: str, hub_repo: str) -> tuple[str, str, str]:
+    """Widget values -> the /predict endpoint's plain-text source, mode and model."""
+    return source, mode, (hub_repo or "").strip() if choice == CUSTOM_MODEL else choice
 
 
 def _random_seed() -> int:
@@ -476,23 +526,31 @@ def _on_source(source: str, upload, context: int):
     source = normalise_source(source)
     return (gr.update(visible=source == SOURCE_UPLOAD),
             gr.update(visible=source != SOURCE_UPLOAD),
-            *_context_update(source, upload, context))
+            _context_update(source, upload, context))
 
 
 def _on_upload(source: str, upload, context: int):
+    """A file was dropped: fit the context slider to its length. One output, so one update
+    (a 1-tuple here once became the slider's value and broke every upload)."""
     return _context_update(source, upload, context)
 
 
 def _context_update(source, upload, context):
+    from frameprophet import io
+
     try:
         n = clip_length(source, upload)
-    except Exception as e:                      # say it now; Predict will refuse it again
-        gr.Warning(str(e) if e.__class__.__name__ == "ClipError" else "Could not read this file.")
+    except io.ClipError as e:                   # say it now; Predict will refuse it again
+        gr.Warning(_without_upload_dir(str(e), upload))
+        n = None
+    except Exception:
+        log.warning("could not count the frames of an upload", exc_info=True)
+        gr.Warning("Could not read this file.")
         n = None
     if n is None or n < 2:
-        return (gr.update(),)
+        return gr.update()
     context = int(context or DEFAULT_CONTEXT)
-    return (gr.update(maximum=n - 1, value=max(1, min(context, n - 1))),)
+    return gr.update(maximum=n - 1, value=max(1, min(context, n - 1)))
 
 
 def _on_model(choice: str):
@@ -513,27 +571,32 @@ def build_demo() -> gr.Blocks:
                     "with simply repeating the last frame.")
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=320):
-                source = gr.Radio(list(SOURCES), value=SOURCE_MNIST, label="Clip")
+                source_choice = gr.Radio(list(SOURCES), value=SOURCE_MNIST, label="Clip")
                 with gr.Row(visible=True) as seed_row:
                     seed = gr.Number(value=DEFAULT_SEED, precision=0, minimum=0,
                                      maximum=MAX_SEED, label="Seed", scale=2, min_width=100)
-                    dice = gr.Button("🎲 New random clip", scale=3, min_width=120)
+                    dice = gr.Button("New random clip", scale=3, min_width=120)
                 upload = gr.File(label="Your clip: GIF, MP4, WebM or NPY (also APNG, MOV, "
                                        "NPZ, a ZIP of frames); made grey and fitted to the "
                                        "model's frame size",
                                  file_types=upload_types(),
-                                 type="filepath", visible=False)
+                                 type="filepath", visible=False, elem_id="fp-upload")
                 context = gr.Slider(1, CLIP_FRAMES - 1, value=DEFAULT_CONTEXT, step=1,
-                                    label="Context frames (what the model reads)")
+                                    label="Context frames (what the model reads)",
+                                    elem_id="fp-context")
                 horizon = gr.Slider(1, MAX_HORIZON, value=DEFAULT_HORIZON, step=1,
                                     label="Frames to predict (past the clip's end there is no "
                                           "truth to compare)")
-                mode = gr.Radio(MODE_CHOICES, value="closed_loop", label="Mode")
+                mode_choice = gr.Radio(MODE_CHOICES, value="closed_loop", label="Mode")
                 model_choice = gr.Dropdown(model_choices(), value=DEFAULT_MODEL[SOURCE_MNIST],
                                            label="Model")
                 hub_repo = gr.Textbox(label="Hugging Face Hub repo id",
                                       placeholder="owner/name or hf://owner/name",
                                       visible=False)
+                # What the /predict endpoint receives: plain text, so the API takes the
+                # documented values and their aliases, and our own check lists what is accepted.
+                source = gr.Textbox(value=SOURCE_MNIST, visible=False, label="source")
+                mode = gr.Textbox(value="closed_loop", visible=False, label="mode")
                 model = gr.Textbox(value=DEFAULT_MODEL[SOURCE_MNIST], visible=False,
                                    label="model")
                 button = gr.Button("Predict", variant="primary", size="lg")
@@ -546,7 +609,7 @@ def build_demo() -> gr.Blocks:
                     example_labels=["MNIST · seed 0 · 10 → 10", "MNIST · seed 42 · 10 → 20",
                                     "MNIST · teacher-forced", "Squares · seed 3 · 7 → 13",
                                     "Squares · teacher-forced"],
-                    inputs=[source, seed, context, horizon, mode, model_choice],
+                    inputs=[source_choice, seed, context, horizon, mode_choice, model_choice],
                     label="Examples (click one to run it)", api_visibility="private")
             with gr.Column(scale=3, min_width=420):
                 gr.Markdown("**Truth | Prediction | |error|** — orange border: predicted "
@@ -571,20 +634,25 @@ def build_demo() -> gr.Blocks:
         private = {"api_visibility": "private"}
         shared = {"concurrency_id": "predict", "concurrency_limit": 1}
 
-        source.change(_on_source, [source, upload, context], [upload, seed_row, context],
-                      queue=False, **private)
-        source.input(_default_model, [source], [model_choice], queue=False, **private)
-        upload.change(_on_upload, [source, upload, context], [context], **private)
+        source_choice.change(_on_source, [source_choice, upload, context],
+                             [upload, seed_row, context], queue=False, **private)
+        source_choice.input(_default_model, [source_choice], [model_choice], queue=False,
+                            **private)
+        upload.change(_on_upload, [source_choice, upload, context], [context], **private)
         model_choice.change(_on_model, [model_choice], [hub_repo], queue=False, **private)
 
-        button.click(_model_for_request, [model_choice, hub_repo], [model], queue=False,
-                     **private).then(predict, inputs, outputs, api_name="predict", **shared)
+        request = ([source_choice, mode_choice, model_choice, hub_repo], [source, mode, model])
+        button.click(_request, *request, queue=False, **private).then(
+            predict_on_page, inputs, outputs, **private, **shared)
         dice.click(_random_seed, None, [seed], queue=False, **private).then(
-            _model_for_request, [model_choice, hub_repo], [model], queue=False, **private).then(
-            predict, inputs, outputs, **private, **shared)
-        examples.load_input_event.then(
-            _model_for_request, [model_choice, hub_repo], [model], queue=False, **private).then(
-            predict, inputs, outputs, **private, **shared)
+            _request, *request, queue=False, **private).then(
+            predict_on_page, inputs, outputs, **private, **shared)
+        examples.load_input_event.then(_request, *request, queue=False, **private).then(
+            predict_on_page, inputs, outputs, **private, **shared)
+        # The /predict endpoint: the same inputs, but errors are raised to the caller. Its
+        # trigger is never shown; clients call it by name.
+        api_trigger = gr.Button(visible=False)
+        api_trigger.click(predict, inputs, outputs, api_name="predict", **shared)
         demo.load(first_result, None, outputs, **private, **shared)
     demo.queue(**QUEUE_SETTINGS)
     return demo

@@ -146,3 +146,67 @@ def test_upload_box_follows_the_source(page):
     upload_box.wait_for(state="visible")
     page.get_by_label(ui.SOURCE_MNIST).check()
     upload_box.wait_for(state="hidden")
+
+
+# -- uploads through the widget, as a person does them -------------------------------------
+
+@pytest.fixture(scope="module")
+def upload_files(tmp_path_factory):
+    from frameprophet import data
+    from frameprophet import io as clip_io
+
+    root = tmp_path_factory.mktemp("browser-uploads")
+    clip = data.moving_mnist(1, frames=16, seed=3, split="test")[0]
+    files = {"mp4": clip_io.write_mp4(clip, root / "digits.mp4", fps=8),
+             "gif": clip_io.write_gif(clip[:12], root / "digits.gif", fps=8)}
+    (root / "notes.gif").write_text("not a GIF at all\n")
+    (root / "empty.mp4").write_bytes(b"")
+    files.update(text=root / "notes.gif", empty=root / "empty.mp4")
+    return files
+
+
+def info_text(page) -> str:
+    return page.locator("#fp-info textarea").input_value()
+
+
+def upload(page, path) -> None:
+    page.get_by_label(ui.SOURCE_UPLOAD).check()
+    page.locator("#fp-upload input[type=file]").set_input_files(str(path))
+
+
+@pytest.mark.parametrize("kind, frames", [("mp4", 16), ("gif", 12)])
+def test_an_uploaded_clip_is_predicted(page, upload_files, kind, frames):
+    before = animation_src(page)
+    upload(page, upload_files[kind])
+    # the context slider follows the clip's length (frames - 1 at most)
+    page.wait_for_function(
+        "(n) => { const s = document.querySelector('#fp-context input[type=range]');"
+        " return s && Number(s.max) === n; }", arg=frames - 1)
+    page.get_by_role("button", name="Predict", exact=True).click()
+    page.wait_for_function(f"() => document.querySelector('#fp-info textarea').value"
+                           f".includes('upload digits.{kind}')")
+    page.wait_for_function(
+        "(old) => { const img = document.querySelector('#fp-animation img');"
+        " return img && img.src && img.src !== old && img.complete; }", arg=before)
+    gif = Image.open(io.BytesIO(page.request.get(animation_src(page)).body()))
+    context = min(ui.DEFAULT_CONTEXT, frames - 1)
+    assert gif.n_frames == context + ui.DEFAULT_HORIZON
+    assert f"({frames} frames)" in info_text(page) and "64x64" in info_text(page)
+    assert page.locator("text=Error").count() == 0
+    page.screenshot(path=str(ARTIFACTS / f"upload-{kind}.png"), full_page=True)
+
+
+@pytest.mark.parametrize("kind, words", [("text", "could not be read as a GIF"),
+                                         ("empty", "the file is empty")])
+def test_a_bad_upload_is_explained_and_the_last_result_stays(page, upload_files, kind, words):
+    before = animation_src(page)
+    assert before
+    upload(page, upload_files[kind])
+    page.get_by_role("button", name="Predict", exact=True).click()
+    page.wait_for_function(
+        "(w) => document.querySelector('#fp-info textarea').value.includes(w)", arg=words,
+        timeout=10_000)
+    assert info_text(page).startswith("Not predicted:")
+    assert "/tmp" not in info_text(page)
+    assert animation_src(page) == before                 # the previous result is still shown
+    page.get_by_label(ui.SOURCE_MNIST).check()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from frameprophet import data, evaluate, io, models, saving
+from frameprophet import data, io, models, saving
 from frameprophet.__main__ import main
 
 
@@ -58,7 +58,7 @@ def test_evaluate_reports_models_and_baselines(tiny_squares, tmp_path, capsys):
     assert entry["model"] == tiny_squares
     assert len(entry["mse"]["per_step"]) == 8 and "iou" in entry and entry["clips"] == 6
     # Baselines are computed, not copied: zeros' MSE is the truth's energy.
-    _, truth = evaluate.clips("squares", 6)
+    _, truth = data.clips("squares", 6)
     assert np.isclose(report["results"]["zeros"]["mse"]["mean"],
                       (truth ** 2).sum(axis=(2, 3, 4)).mean())
     assert (tmp_path / "e.png").stat().st_size > 10_000

@@ -39,7 +39,9 @@ def test_squares_targets_are_clean_inputs_one_frame_later():
     x, y = data.moving_squares(50, seed=1)
     assert set(np.unique(y)) <= {0.0, 1.0}                       # no noise on targets
     assert np.isclose(np.abs(x - np.round(x)), 0.1, atol=1e-6).any()  # the +/-0.1 ring on inputs
-    assert x.min() < 0 and x.max() == 1.0                        # negatives kept, >= 1 clipped
+    assert x.min() == 0 and x.max() == 1.0                       # the clip contract: [0, 1]
+    raw, _ = data.moving_squares(50, seed=1, keras2_values=True)
+    assert raw.min() < 0 and np.array_equal(np.maximum(raw, 0), x)   # the script's values
     # Input t+1 rounded is the clean frame t+1, which is target t.
     agree = np.abs(x[:, 1:] - y[:, :-1]) < 0.35
     assert agree.mean() > 0.999
@@ -121,23 +123,10 @@ def test_fetch_fails_fast_with_a_clear_message_offline(monkeypatch):
         data.fetch_moving_mnist(timeout=0.1)
 
 
-def test_batches_pairs_and_seeds():
-    train = data.SequenceBatches("mnist", batch_size=3, steps=4, seed=7)
-    assert len(train) == 4
-    x, y = train[0]
-    assert x.shape == y.shape == (3, 19, 64, 64, 1)
-    assert np.array_equal(x[:, 1:], y[:, :-1])               # target = input shifted by one
-    first = train[1][0]
-    assert np.array_equal(first, train[1][0])                # same batch index, same movies
-    train.on_epoch_end()
-    assert not np.array_equal(first, train[1][0])            # a new epoch brings new movies
+def test_importing_data_needs_no_keras():
+    import subprocess
+    import sys
 
-    val = data.SequenceBatches("squares", batch_size=2, steps=2, seed=7, fixed=True)
-    before = val[0][0]
-    val.on_epoch_end()
-    assert np.array_equal(before, val[0][0])                 # validation never changes
-    assert val[0][0].shape == (2, 15, 40, 40, 1)
-    with pytest.raises(IndexError):
-        val[2]
-    with pytest.raises(ValueError, match="dataset"):
-        data.SequenceBatches("cifar", batch_size=2, steps=1)
+    code = "import sys, frameprophet.data; print('keras' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -135,7 +135,7 @@ def test_hf_uri_loads_through_the_real_snapshot_download(prophet, hub_cache, mon
     np.testing.assert_allclose(future, Predictor(model).rollout(context, 8), atol=1e-6)
     assert predictor.rollout(np.stack([context, clip(7, 1)]), 3).shape == (2, 3, 40, 40, 1)
     # Naming the file in the URI works too, and short repo ids resolve to hf:// first.
-    named = hub.load_predictor("hf://owner/name/prophet.keras")
+    named = frameprophet.load_predictor("hf://owner/name/prophet.keras")
     np.testing.assert_allclose(named.rollout(context, 2), future[:2], atol=1e-6)
     assert saving.resolve("owner/name") == "hf://owner/name"
 
@@ -175,7 +175,7 @@ def test_gated_missing_and_unauthorized_repos_say_what_to_do(prophet, monkeypatc
         monkeypatch.setattr(huggingface_hub, "snapshot_download",
                             raising(hub_error(kind, status)))
         with pytest.raises(saving.ModelFileError, match="could not fetch hf://a/b.*" + message):
-            hub.load_predictor("hf://a/b")
+            frameprophet.load_predictor("hf://a/b")
 
     class Refusing(FakeApi):
         def upload_folder(self, **kwargs):
@@ -188,19 +188,19 @@ def test_gated_missing_and_unauthorized_repos_say_what_to_do(prophet, monkeypatc
 def test_bad_repos_and_uris_are_refused(prophet, hub_cache):
     _, path, _ = prophet
     cache_repo(hub_cache, "owner/readme-only", {"README.md": b"# nothing here"})
-    with pytest.raises(saving.ModelFileError, match="no .keras model file"):
-        hub.load_predictor("hf://owner/readme-only")
+    with pytest.raises(saving.ModelFileError, match="has no Keras model: expected a .keras file"):
+        frameprophet.load_predictor("hf://owner/readme-only")
     cache_repo(hub_cache, "owner/two", {"a.keras": path, "b.keras": path})
     with pytest.raises(saving.ModelFileError, match="several model files.*a.keras"):
-        hub.load_predictor("hf://owner/two")
+        frameprophet.load_predictor("hf://owner/two")
     data = bytearray(path.read_bytes())
     data[200] ^= 1
     cache_repo(hub_cache, "owner/tampered", {"prophet.keras": bytes(data),
                                              "prophet.json": saving.sidecar_path(path)})
     with pytest.raises(saving.ModelFileError, match="sha256"):
-        hub.load_predictor("hf://owner/tampered")
+        frameprophet.load_predictor("hf://owner/tampered")
     with pytest.raises(saving.ModelFileError, match="no file missing.keras"):
-        hub.load_predictor("hf://owner/two/missing.keras")
+        frameprophet.load_predictor("hf://owner/two/missing.keras")
     assert hub.parse_uri("hf://a/b") == ("a/b", None)
     assert hub.parse_uri("hf://a/b/dir/m.keras") == ("a/b", "dir/m.keras")
     for bad in ("hf://a", "hf://a/b/m.h5", "hf://a--b/c"):
@@ -249,7 +249,7 @@ def test_push_publishes_model_sidecar_and_card(prophet, tmp_path, hub_cache):
     # What was uploaded loads back both ways: our hf:// loader and plain Keras hf://.
     cache_repo(hub_cache, "me/frameprophet-squares", savedmodel_files(repo))
     context = clip(4)
-    ours = hub.load_predictor("hf://me/frameprophet-squares").rollout(context, 2)
+    ours = frameprophet.load_predictor("hf://me/frameprophet-squares").rollout(context, 2)
     plain = keras.saving.load_model("hf://me/frameprophet-squares", compile=False)
     np.testing.assert_allclose(Predictor(plain).rollout(context, 2), ours, atol=1e-6)
 
@@ -273,7 +273,7 @@ def test_push_validates_its_inputs(prophet, tmp_path):
 # -- the original keras-io model (a TF SavedModel) ---------------------------------------------
 def test_savedmodel_adapter_rolls_out_and_is_labelled(savedmodel):
     model, folder = savedmodel
-    predictor = hub.load_savedmodel_predictor(folder)
+    predictor = Predictor(*hub.load_savedmodel(folder))
     assert predictor.name == "keras-io/conv-lstm (original Keras 2 model)"
     assert predictor.info["recipe"].startswith("keras3-mnist example's original model")
     assert not predictor.stepwise and predictor.method.startswith("re-run")
@@ -301,14 +301,14 @@ def test_keras2_style_savedmodel_with_unknown_frame_size(tmp_path):
 
     module = Keras2Like()
     tf.saved_model.save(module, str(tmp_path / "k2"), signatures={"serving_default": module.serve})
-    assert hub.load_savedmodel_predictor(tmp_path / "k2").frame_size == (64, 64)
-    predictor = hub.load_savedmodel_predictor(tmp_path / "k2", frame_size=(16, 16))
+    assert Predictor(*hub.load_savedmodel(tmp_path / "k2")).frame_size == (64, 64)
+    predictor = Predictor(*hub.load_savedmodel(tmp_path / "k2", frame_size=(16, 16)))
     out = predictor.rollout(np.zeros((2, 16, 16, 1), np.float32), 2)
     assert out.shape == (2, 16, 16, 1)
     np.testing.assert_allclose(out[0], 0.5, atol=1e-6)   # sigmoid(conv(zeros))
     assert (out[1] > 0.5).all()                          # fed back: conv(0.5) > 0
     with pytest.raises(saving.ModelFileError, match="saved_model.pb"):
-        hub.load_savedmodel_predictor(tmp_path)
+        Predictor(*hub.load_savedmodel(tmp_path))
 
 
 def test_keras_io_original_through_the_hub_cache(savedmodel, hub_cache):
@@ -316,14 +316,14 @@ def test_keras_io_original_through_the_hub_cache(savedmodel, hub_cache):
     with pytest.raises(saving.ModelFileError, match="only on the Hub.*local copy"):
         hub.load_keras_io_original()
     cache_repo(hub_cache, "keras-io/conv-lstm", {**savedmodel_files(folder), "README.md": b"x"})
-    predictor = hub.load_keras_io_original()
+    predictor = Predictor(*hub.load_keras_io_original())
     assert "original Keras 2" in predictor.name and predictor.rollout(clip(2), 2).shape[0] == 2
     assert "original" in frameprophet.load_predictor("hf://keras-io/conv-lstm").name
-    assert hub.load_keras_io_original(str(folder)).frame_size == (40, 40)   # a local copy
+    assert Predictor(*hub.load_keras_io_original(str(folder))).frame_size == (40, 40)
     cache_repo(hub_cache, "someone/savedmodel", savedmodel_files(folder))
     with pytest.raises(saving.ModelFileError, match="allow_savedmodel=True"):
-        hub.load_predictor("hf://someone/savedmodel")
-    trusted = hub.load_predictor("hf://someone/savedmodel", allow_savedmodel=True)
+        frameprophet.load_predictor("hf://someone/savedmodel")
+    trusted = frameprophet.load_predictor("hf://someone/savedmodel", allow_savedmodel=True)
     assert "original" not in trusted.name and not trusted.stepwise
 
 
@@ -404,3 +404,22 @@ def test_importing_frameprophet_and_hub_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60)
     assert out.stdout.strip() == "[]"
+
+
+def test_keras_native_repos_load_as_keras_writes_them(prophet, hub_cache, tmp_path):
+    """What `keras.saving.save_model(model, "hf://owner/repo")` uploads: config.json +
+    model.weights.h5 + metadata.json, no .keras file. Written here by Keras' own saver."""
+    model, _, _ = prophet
+    folder = tmp_path / "native"
+    keras.saving.save_model(model, str(folder), zipped=False)
+    assert {p.name for p in folder.iterdir()} >= {"config.json", "model.weights.h5"}
+    cache_repo(hub_cache, "owner/native", savedmodel_files(folder))
+    predictor = frameprophet.load_predictor("hf://owner/native")
+    assert predictor.stepwise and predictor.info["source"] == "hf://owner/native"
+    assert "config.json" in predictor.info["format"]
+    context = clip(5)
+    np.testing.assert_allclose(predictor.rollout(context, 3), Predictor(model).rollout(context, 3),
+                               atol=1e-6)
+    cache_repo(hub_cache, "owner/empty", {"README.md": b"# nothing here"})
+    with pytest.raises(saving.ModelFileError, match="config.json \\+ model.weights.h5"):
+        frameprophet.load_predictor("hf://owner/empty")

@@ -1,5 +1,8 @@
 """Recipes build and train; Prophet is causal, the Keras examples' head is not."""
 
+import json
+import zipfile
+
 import keras
 import numpy as np
 import pytest
@@ -91,3 +94,102 @@ def test_prophet_closed_loop_training_feeds_predictions_back():
     # Outputs 0 and 1 read true frames; from t = context on, input t is output t-1.
     assert np.allclose(free[:, :2], teacher[:, :2], atol=1e-5)
     assert np.abs(free[:, 2:] - teacher[:, 2:]).max() > 1e-4
+
+
+# -- the fused cell and precision ------------------------------------------------------------
+
+def _reference_convlstm_step(x, h, c, kernel, bias):
+    """A ConvLSTM step written out: separate input and recurrent convolutions, i, f, g, o."""
+    filters = h.shape[-1]
+    conv = keras.ops.conv
+    gates = (conv(x, kernel[:, :, :x.shape[-1]], padding="same")
+             + conv(h, kernel[:, :, x.shape[-1]:], padding="same") + bias)
+    gates = np.asarray(gates)
+    i, f, g, o = (gates[..., k * filters:(k + 1) * filters] for k in range(4))
+
+    def sigmoid(v):
+        return 1 / (1 + np.exp(-v))
+
+    c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+    return sigmoid(o) * np.tanh(c), c
+
+
+def test_fused_cell_matches_a_reference_convlstm_step():
+    rng = np.random.default_rng(0)
+    cell = models.ConvLSTMCell(5, 3)
+    cell.build((None, 8, 8, 3))
+    kernel = rng.normal(0, 0.3, (3, 3, 3 + 5, 20)).astype(np.float32)
+    bias = rng.normal(0, 0.3, 20).astype(np.float32)
+    cell.conv.kernel.assign(kernel)
+    cell.conv.bias.assign(bias)
+    x, h, c = (rng.normal(size=(2, 8, 8, n)).astype(np.float32) for n in (3, 5, 5))
+    out, (h2, c2) = cell(x, [h, c])
+    want_h, want_c = _reference_convlstm_step(x, h, c, kernel, bias)
+    np.testing.assert_allclose(np.asarray(h2), want_h, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(c2), want_c, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(out), want_h, atol=1e-5)
+    fresh = models.ConvLSTMCell(4)
+    fresh.build((None, 8, 8, 2))                      # forget gate starts open (bias 1)
+    assert np.asarray(fresh.conv.bias).tolist() == [0.0] * 4 + [1.0] * 4 + [0.0] * 8
+
+
+@pytest.fixture
+def bfloat16_policy():
+    previous = keras.config.dtype_policy().name
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    yield
+    keras.config.set_dtype_policy(previous)
+
+
+def test_prophet_runs_and_stays_causal_under_mixed_bfloat16(bfloat16_policy):
+    model = models.build("prophet", (16, 16), context=2, **TINY["prophet"])
+    assert model.lstms[0].compute_dtype == "bfloat16"
+    past, future = _future_influence(model)
+    assert past == 0.0 and future > 0.0
+    x = _clip(n=2, t=6)
+    model.feedback.assign(1.0)
+    out = model(x, training=True)                      # the closed-loop training path
+    assert keras.backend.standardize_dtype(out.dtype) == "float32"
+    assert np.isfinite(np.asarray(out)).all()
+    assert np.isfinite(model.train_on_batch(x, np.roll(x, -1, axis=1)))
+    frame, states = model.step(x[:, 0], model.initial_state(2))
+    assert tuple(frame.shape) == (2, 16, 16, 1)
+
+
+def test_a_bfloat16_model_saves_and_loads_in_float32(tmp_path, bfloat16_policy):
+    from frameprophet import saving
+    from frameprophet.predict import Predictor
+
+    model = models.build("prophet", (16, 16), **TINY["prophet"])
+    x = _clip(n=1, t=5)
+    model.train_on_batch(x, np.roll(x, -1, axis=1))
+    saving.save(model, tmp_path / "m.keras")
+    keras.config.set_dtype_policy("float32")
+    loaded, _ = saving.load(tmp_path / "m.keras")
+    assert {w.dtype for w in loaded.weights} == {"float32"}
+    assert loaded.lstms[0].compute_dtype == "float32"
+    rolled = Predictor(loaded).rollout(x[0, :3], 4)
+    assert rolled.dtype == np.float32 and rolled.shape == (4, 16, 16, 1)
+    # float32 inference of bf16-trained weights: close to the bf16 model's own output
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    np.testing.assert_allclose(rolled, Predictor(model).rollout(x[0, :3], 4), atol=0.05)
+
+
+def test_files_from_before_the_fused_cell_still_load(tmp_path):
+    from frameprophet import saving
+
+    old = models.build("prophet", (16, 16), cell="keras", **TINY["prophet"])
+    saving.save(old, tmp_path / "old.keras")
+    with zipfile.ZipFile(tmp_path / "old.keras") as z:        # as written before `cell` existed
+        config = json.loads(z.read("config.json"))
+    config["config"].pop("cell")
+    with zipfile.ZipFile(tmp_path / "old.keras") as z, \
+            zipfile.ZipFile(tmp_path / "older.keras", "w") as out:
+        for item in z.infolist():
+            data = json.dumps(config).encode() if item.filename == "config.json" \
+                else z.read(item.filename)
+            out.writestr(item, data)
+    loaded, _ = saving.load(tmp_path / "older.keras")
+    assert loaded.cell == "keras"
+    x = _clip(n=1, t=4)
+    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(old(x)), atol=1e-6)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from frameprophet import models
-from frameprophet.predict import Predictor, copy_last
+from frameprophet.forecast import baseline
+from frameprophet.predict import Predictor
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +81,7 @@ def test_bad_inputs_get_clear_errors(prophet):
 
 def test_copy_last_baseline():
     clips = _clips()
-    out = copy_last(clips[:, :4], 3)
+    out = baseline(clips[:, :4], clips[:, 4:], 3, "closed_loop")
     assert out.shape == (2, 3, 16, 16, 1)
     assert all(np.array_equal(out[:, k], clips[:, 3]) for k in range(3))
-    assert copy_last(clips[0, :4], 2).shape == (2, 16, 16, 1)
+    assert baseline(clips[0, :4], clips[0, 4:], 2, "closed_loop").shape == (2, 16, 16, 1)

@@ -108,17 +108,43 @@ def test_frame_strip_layout():
 
 def test_frame_strip_wraps_long_predictions():
     one_row = render.frame_strip(clip(5), clip(10), clip(10), scale=1)
-    three_rows = render.frame_strip(clip(5), clip(10), clip(25), scale=1)
-    assert three_rows.shape[1] == one_row.shape[1]               # 10 predicted columns wide
-    assert three_rows.shape[0] > 2.5 * one_row.shape[0]          # in 3 (prediction, truth) pairs
+    paired = render.frame_strip(clip(5), clip(25), clip(25), scale=1)    # truth for all 25
+    compact = render.frame_strip(clip(5), clip(10), clip(25), scale=1)   # truth for 10 of 25
+    assert paired.shape[1] == compact.shape[1] == one_row.shape[1]    # 10 predicted columns wide
+    assert paired.shape[0] > 2.5 * one_row.shape[0]              # in 3 (prediction, truth) pairs
+    # past the truth: one compact "prediction only" row per 10 frames, no empty truth boxes
+    assert one_row.shape[0] < compact.shape[0] < 0.8 * paired.shape[0]
+    assert colour_count(compact, render.MISSING_FILL) == 0
     four = render.frame_strip(clip(5), clip(10), clip(4), per_row=2, scale=1)
     assert four.shape[0] > 1.5 * render.frame_strip(clip(5), clip(10), clip(2), scale=1).shape[0]
 
 
 def test_frame_strip_with_clip_ended():
     strip = render.frame_strip(clip(3), clip(1), clip(4))
-    assert colour_count(strip, render.MISSING_FILL) > 0
-    assert colour_count(render.frame_strip(clip(3), clip(4), clip(4)), render.MISSING_FILL) == 0
+    full = render.frame_strip(clip(3), clip(4), clip(4))
+    assert strip.shape == full.shape
+    assert colour_count(strip, render.MISSING_FILL) == 0         # no empty grey boxes
+    assert colour_count(strip, render.NEUTRAL) < colour_count(full, render.NEUTRAL)  # left out
+
+
+def test_quality_plot_covers_the_horizon_and_marks_where_truth_ends():
+    curves = {"model": {"mse": np.arange(10.0), "ssim": np.linspace(1, 0.5, 10)}}
+    fig = render.quality_plot(curves, horizon=30)
+    for ax in fig.axes:
+        assert ax.get_xlim() == (0.5, 30.5)
+        assert any("truth ends" in t.get_text() for t in ax.texts)
+    plain = render.quality_plot(curves)
+    assert plain.axes[0].get_xlim() == (0.5, 10.5) and not plain.axes[0].texts
+
+
+def test_teacher_forced_frames_are_labelled_as_such():
+    closed = render.side_by_side(clip(2), clip(3), clip(3))
+    teacher = render.side_by_side(clip(2), clip(3), clip(3), teacher_forced=True)
+    assert closed.shape == teacher.shape
+    assert not np.array_equal(closed[2:], teacher[2:])          # other badge and panel title
+    np.testing.assert_array_equal(closed[:2, 40:], teacher[:2, 40:])  # context frames alike
+    strip = render.frame_strip(clip(2), clip(3), clip(3), teacher_forced=True)
+    assert strip.shape[0] == render.frame_strip(clip(2), clip(3), clip(3)).shape[0]
 
 
 def test_quality_plot_file_and_figure(tmp_path):

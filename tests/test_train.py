@@ -7,17 +7,17 @@ import keras
 import numpy as np
 import pytest
 
-from frameprophet import data, evaluate, load_predictor, train
+from frameprophet import data, load_predictor, train
 
 TINY = {"hidden": 4, "depth": 1}
 
 
-def _train(tmp_path, **kwargs):
+def _train(tmp_path, extra_callbacks=None, **kwargs):
     args = dict(dataset="squares", minutes=5, out=str(tmp_path / "tiny.keras"), batch=2,
-                steps_per_epoch=2, val_clips=2, test_clips_n=3, ramp_steps=2,
-                run_dir=str(tmp_path / "run"), verbose=0, options=TINY)
+                steps_per_epoch=2, val_clips=2, test_clips=3, ramp=1e-6, precision="float32",
+                run_dir=str(tmp_path / "run"), options=TINY)
     args.update(kwargs)
-    return train.train(**args)
+    return train.train(train.TrainConfig(**args), verbose=0, extra_callbacks=extra_callbacks)
 
 
 class StopAfter(keras.callbacks.Callback):
@@ -60,38 +60,39 @@ def test_a_short_run_writes_model_sidecar_and_card(tmp_path):
     side = json.loads((tmp_path / "tiny.json").read_text())
     assert side["training"]["steps"] == 4 and side["training"]["sequences_seen"] == 8
     assert side["training"]["feedback"] == 1.0                 # ramp reached closed loop
+    assert side["training"]["runs"][0]["precision"] == "float32"
     assert set(side["metrics"]["model"]) == {"mse", "mae", "ssim", "psnr", "iou"}
     assert len(side["metrics"]["copy_last"]["mse"]["per_step"]) == 8
     card = (tmp_path / "tiny.md").read_text()
-    for words in ["prophet", "squares", "wall time", "hardware", "copy last frame", "IOU",
-                  "shared the CPU with a test"]:
+    for words in ["prophet", "squares", "wall", "hardware", "copy last frame", "IOU",
+                  "shared the CPU with a test", "float32", "steps_per_epoch"]:
         assert words in card
     assert meta["sha256"] == side["sha256"]
     assert _epochs_logged(tmp_path) == [0, 1]
 
 
-def test_ramp_steps_zero_trains_one_step_only(tmp_path):
+def test_ramp_zero_trains_one_step_only(tmp_path):
     # The ablation baseline: teacher forcing throughout, and the card says so.
-    meta = _train(tmp_path, ramp_steps=0, extra_callbacks=[StopAfter(1)])
+    meta = _train(tmp_path, ramp=0, extra_callbacks=[StopAfter(1)])
     assert meta["training"]["feedback"] == 0.0
     assert "teacher forcing only" in (tmp_path / "tiny.md").read_text()
 
 
 def test_the_wall_clock_budget_stops_training(tmp_path):
     meta = _train(tmp_path, minutes=1e-4, steps_per_epoch=50)
-    assert meta["training"]["stopped_by"] == "time budget"
+    assert meta["training"]["runs"][-1]["stopped_by"] == "time budget"
     assert meta["training"]["steps"] == 1                      # stopped after the first batch
     assert (tmp_path / "tiny.keras").exists()
 
 
 def test_a_killed_run_resumes_where_it_stopped(tmp_path):
     meta = _train(tmp_path, extra_callbacks=[KillDuringEpoch(1)])
-    assert meta["training"]["stopped_by"] == "interrupt"       # Ctrl-C still saves
+    assert meta["training"]["runs"][-1]["stopped_by"] == "interrupt"   # Ctrl-C still saves
     assert (tmp_path / "tiny.keras").exists()
     assert _epochs_logged(tmp_path) == [0]
     meta = _train(tmp_path, resume=True, extra_callbacks=[StopAfter(3)])
     assert _epochs_logged(tmp_path) == [0, 1, 2]               # epoch 0 was not redone
-    assert meta["training"]["resumes"] == 1
+    assert meta["training"]["runs"][-1]["resumes"] == 1
 
 
 def test_training_never_draws_test_digits(tmp_path, monkeypatch):
@@ -104,11 +105,11 @@ def test_training_never_draws_test_digits(tmp_path, monkeypatch):
         def on_train_batch_begin(self, batch, logs=None):
             seen.append(batches[batch][0].max())
 
-    batches = data.SequenceBatches("mnist", 2, 2, seed=0)
-    monkeypatch.setattr(data, "SequenceBatches", lambda *a, **k: batches)
+    batches = train.SequenceBatches("mnist", 2, 2, seed=0)
+    monkeypatch.setattr(train, "SequenceBatches", lambda *a, **k: batches)
     _train(tmp_path, dataset="mnist", extra_callbacks=[Spy(), StopAfter(1)])
     assert seen and max(seen) <= 4000 / 10000 + 1e-6
-    ctx, truth = evaluate.clips("mnist", 4)                  # held-out metrics: test digits
+    ctx, truth = data.clips("mnist", 4)                  # held-out metrics: test digits
     values = np.concatenate([ctx.ravel(), truth.ravel()])
     assert values[values > 0].min() >= 4001 / 10000 - 1e-6
 
@@ -118,3 +119,92 @@ def test_bad_arguments_are_refused(tmp_path):
         _train(tmp_path, dataset="cifar")
     with pytest.raises(ValueError, match="strategy"):
         _train(tmp_path, strategy="tpu")
+    with pytest.raises(ValueError, match="precision must be one of auto, float32"):
+        _train(tmp_path, precision="bfloat16")
+
+
+def test_hardware_that_cannot_do_it_gets_one_line(monkeypatch):
+    monkeypatch.setattr(train, "accelerators", lambda: [])
+    monkeypatch.setattr(train, "_cpu_flags", lambda: {"sse2", "avx2"})
+    with pytest.raises(ValueError, match="needs a GPU or a CPU with AMX or AVX512-BF16.*"
+                                         "float32") as info:
+        train.resolve_precision("mixed_bfloat16")
+    assert "\n" not in str(info.value)
+    assert train.resolve_precision("auto") == "float32"
+    monkeypatch.setattr(train, "_cpu_flags", lambda: {"avx512_bf16"})
+    assert train.resolve_precision("auto") == "mixed_bfloat16"
+    with pytest.raises(ValueError, match="needs GPUs and this machine has none"):
+        train.distribution_scope("data-parallel")
+
+
+def test_the_schedule_is_sized_to_the_budget():
+    budget = train.Budget(600, peak_lr=1e-3, warmup=0.05, ramp=0.4)
+    lr = [budget.learning_rate(f) for f in np.linspace(0, 1, 101)]
+    assert lr[0] <= 0.2 * max(lr) and np.isclose(max(lr), 1e-3) and np.argmax(lr) == 5  # warm-up
+    assert all(a >= b for a, b in zip(lr[5:], lr[6:], strict=False))           # then down
+    assert np.isclose(lr[-1], 1e-5)                    # 1% of the peak when the budget ends
+    assert budget.feedback(0.0) == 0.0 and budget.feedback(0.2) == 0.5
+    assert budget.feedback(0.4) == 1.0 and budget.feedback(0.9) == 1.0
+    assert train.Budget(600, 1e-3, ramp=0).feedback(0.5) == 0.0
+
+
+def test_the_budget_drives_the_optimizer_and_stops(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(train.time, "monotonic", lambda: clock[0])
+    model = keras.Model()
+    model.optimizer = keras.optimizers.Adam(1e-3)
+    model.feedback = keras.Variable(0.0)
+    model.stop_training = False
+    budget = train.Budget(60, peak_lr=1e-3, warmup=0.1, ramp=0.5, elapsed=15)  # resumed at 25%
+    budget.set_model(model)
+    budget.on_train_begin()
+    budget.on_epoch_begin(0)
+    assert np.isclose(float(model.feedback.numpy()), 0.5)
+    assert np.isclose(float(model.optimizer.learning_rate.numpy()), budget.learning_rate(0.25))
+    clock[0] += 44
+    budget.on_train_batch_end(0)
+    assert not model.stop_training
+    clock[0] += 1
+    budget.on_train_batch_end(1)
+    assert model.stop_training and budget.expired
+
+
+def test_init_continues_and_the_card_adds_up_the_runs(tmp_path):
+    first = _train(tmp_path, extra_callbacks=[StopAfter(1)], note="first run")
+    out2 = str(tmp_path / "second.keras")
+    second = _train(tmp_path, init=str(tmp_path / "tiny.keras"), out=out2,
+                    run_dir=str(tmp_path / "run2"), extra_callbacks=[StopAfter(2)])
+    runs = second["training"]["runs"]
+    assert len(runs) == 2 and runs[0]["note"] == "first run"
+    assert "init" not in runs[0]["config"]
+    assert runs[1]["config"]["init"] == str(tmp_path / "tiny.keras")
+    assert second["training"]["sequences_seen"] == (first["training"]["sequences_seen"]
+                                                    + runs[1]["sequences"]) == 4 + 8
+    assert second["training"]["steps"] == 2 + 4
+    card = (tmp_path / "second.md").read_text()
+    assert "over 2 run(s)" in card and "first run" in card
+    assert (tmp_path / "second_curve.png").stat().st_size > 5_000
+    # the curve is in total sequences seen: the second run's points start after the first's
+    assert runs[1]["curve"][0][0] > runs[0]["curve"][-1][0]
+
+
+def test_batches_pairs_and_seeds():
+    batches = train.SequenceBatches("mnist", batch_size=3, steps=4, seed=7)
+    assert len(batches) == 4
+    x, y = batches[0]
+    assert x.shape == y.shape == (3, 19, 64, 64, 1)
+    assert np.array_equal(x[:, 1:], y[:, :-1])               # target = input shifted by one
+    first = batches[1][0]
+    assert np.array_equal(first, batches[1][0])                # same batch index, same movies
+    batches.on_epoch_end()
+    assert not np.array_equal(first, batches[1][0])            # a new epoch brings new movies
+
+    val = train.SequenceBatches("squares", batch_size=2, steps=2, seed=7, fixed=True)
+    before = val[0][0]
+    val.on_epoch_end()
+    assert np.array_equal(before, val[0][0])                 # validation never changes
+    assert val[0][0].shape == (2, 15, 40, 40, 1)
+    with pytest.raises(IndexError):
+        val[2]
+    with pytest.raises(ValueError, match="dataset"):
+        train.SequenceBatches("cifar", batch_size=2, steps=1)

@@ -26,7 +26,9 @@ _PREDICTORS: dict[tuple[int, int], Predictor] = {}
 def tiny_predictor(size: tuple[int, int]) -> Predictor:
     """A small untrained prophet model, one per frame size for the whole session."""
     if size not in _PREDICTORS:
-        _PREDICTORS[size] = Predictor(models.build("prophet", size, hidden=8, depth=1))
+        dataset = "squares" if size == (40, 40) else "mnist"
+        _PREDICTORS[size] = Predictor(models.build("prophet", size, hidden=8, depth=1),
+                                      {"dataset": dataset})
     return _PREDICTORS[size]
 
 
@@ -136,7 +138,7 @@ def test_horizon_past_the_end_of_the_clip():
     gif, strip, plot, info = ui.run_prediction(ui.SOURCE_SQUARES, 1, None, n - 4, 9,
                                                "closed_loop", "squares")
     assert gif_frames(gif) == n + 5                 # all 9 predicted, 4 of them with truth
-    assert "clip ended" in info and "4 scored frames" in info
+    assert f"truth ends at frame {n}" in info and "4 scored frames" in info
 
 
 def test_teacher_forced_stops_where_the_clip_ends():
@@ -144,7 +146,7 @@ def test_teacher_forced_stops_where_the_clip_ends():
     gif, *_, info = ui.run_prediction(ui.SOURCE_MNIST, 1, None, n - 3, 8, "teacher_forced",
                                       "mnist")
     assert gif_frames(gif) == n + 1                 # 3 true inputs -> 4 predictions
-    assert "teacher-forced needs true input frames" in info
+    assert "teacher-forced reads the true frames, so it stops after 4" in info
 
 
 def test_context_is_cut_to_the_clip():
@@ -197,8 +199,8 @@ def test_model_names():
     for bad in ["", "../weights/x.keras", "a/b/c", "/abs/path.keras", "x y"]:
         with pytest.raises(gr.Error):
             ui.resolve_model(bad)
-    assert ui.model_choices()[:2] == ["mnist", "squares"]
-    assert ui.model_choices()[-1] == ui.CUSTOM_MODEL
+    values = [value for _, value in ui.model_choices()]
+    assert values[:2] == ["mnist", "squares"] and values[-1] == ui.CUSTOM_MODEL
 
 
 def test_custom_model_uses_the_hub_repo_box():
@@ -216,7 +218,8 @@ def test_real_loader_falls_back_to_an_untrained_model(monkeypatch, tmp_path):
     loaded = _ORIGINAL_LOAD_MODEL("squares")
     assert loaded.untrained and "untrained (weights not found)" in loaded.label
     assert loaded.predictor.frame_size == (40, 40)
-    assert ui.model_choices() == ["mnist", "squares", "keras-io/conv-lstm", ui.CUSTOM_MODEL]
+    assert [value for _, value in ui.model_choices()] == [
+        "mnist", "squares", "keras-io/conv-lstm", ui.CUSTOM_MODEL]
 
 
 def test_hub_errors_are_friendly_and_offline():
@@ -291,7 +294,108 @@ def test_api_bad_upload_reports_the_clip_error(client, clips):
 
 def test_the_original_keras_io_model_is_offered_and_fails_clearly_offline(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert "keras-io/conv-lstm" in ui.model_choices()
+    assert "keras-io/conv-lstm" in [value for _, value in ui.model_choices()]
     assert ui.resolve_model("keras-io/conv-lstm") == "hf://keras-io/conv-lstm"
-    with pytest.raises(gr.Error, match="(?i)hub"):
+    with pytest.raises(gr.Error) as info:
         _ORIGINAL_LOAD_MODEL("hf://keras-io/conv-lstm")
+    message = info.value.message                    # one sentence, no machine paths or advice
+    assert message == ("Could not load keras-io/conv-lstm: this server cannot reach the Hugging "
+                       "Face Hub and has no copy of it. Choose one of the shipped models.")
+
+
+# --------------------------------------------------------------------------------------------
+# What a person sees: labels, notes, errors that keep the last result
+# --------------------------------------------------------------------------------------------
+
+def test_an_upload_updates_the_context_slider_with_one_update(clips):
+    # One output, so one update: a 1-tuple here once became the slider's value in the browser.
+    update = ui._on_upload(ui.SOURCE_UPLOAD, str(clips["gif"]), 10)
+    assert isinstance(update, dict) and update["maximum"] == 11 and update["value"] == 10
+    assert ui._on_upload(ui.SOURCE_UPLOAD, None, 10) == gr.update()
+    hidden, shown, slider = ui._on_source(ui.SOURCE_UPLOAD, str(clips["npy"]), 20)
+    assert slider["maximum"] == 13 and slider["value"] == 13
+
+
+def test_teacher_forced_says_so_and_uses_the_one_step_baseline():
+    *_, info = ui.run_prediction(ui.SOURCE_MNIST, 7, None, 10, 10, "teacher_forced", "mnist")
+    assert info.startswith("ONE-STEP (teacher-forced)")
+    assert "vs copy previous true frame" in info and "copy last frame" not in info
+    *_, closed = ui.run_prediction(ui.SOURCE_MNIST, 7, None, 10, 10, "closed_loop", "mnist")
+    assert "vs copy last frame" in closed and "ONE-STEP" not in closed
+
+
+def test_baselines_are_marked_and_explained(monkeypatch, tmp_path):
+    for name, recipe in [("mnist", "prophet"), ("mnist-keras3", "keras3-mnist")]:
+        (tmp_path / f"{name}.keras").write_bytes(b"x")
+        (tmp_path / f"{name}.json").write_text(f'{{"recipe": "{recipe}"}}')
+    monkeypatch.setattr(saving, "WEIGHTS_DIR", tmp_path)
+    labels = dict((value, label) for label, value in ui.model_choices())
+    assert labels["mnist"] == "mnist"
+    assert labels["mnist-keras3"] == "mnist-keras3 (Keras example recipe, for comparison)"
+    note = ui.baseline_note("mnist-keras3")
+    assert note.startswith("mnist-keras3 is the Keras 3 example's recipe, kept for comparison")
+    assert ui.baseline_note("mnist") is None
+
+
+def test_uploads_that_do_not_suit_the_model_get_notes(tmp_path):
+    rng = np.random.default_rng(0)
+    colour = (rng.random((70, 32, 32, 3)) * 255).astype(np.uint8)
+    colour[..., 0] = 255                              # red-ish and bright: unlike MNIST
+    path = tmp_path / "long_colour.npy"
+    np.save(path, colour)
+    *_, info = ui.run_prediction(ui.SOURCE_UPLOAD, 0, str(path), 10, 5, "closed_loop", "mnist")
+    assert f"only its first {ui.MAX_UPLOAD_FRAMES} frames are used" in info
+    assert "colour dropped" in info and "background is bright" in info
+
+
+def test_a_refused_request_keeps_the_previous_result_on_the_page(monkeypatch):
+    warnings = []
+    monkeypatch.setattr(ui.gr, "Warning", warnings.append)
+    result = ui.predict_on_page(ui.SOURCE_MNIST, 0, None, 0, 3, "closed_loop", "mnist")
+    assert result[:3] == (gr.skip(), gr.skip(), gr.skip())     # the pictures stay
+    assert result[3].startswith("Not predicted: Use at least one context frame.")
+    assert warnings == ["Use at least one context frame."]
+
+
+def test_expected_errors_log_one_line_and_bugs_a_traceback(caplog, monkeypatch, clips):
+    caplog.set_level("INFO", logger="frameprophet.ui")
+    with pytest.raises(gr.Error) as info:
+        ui.run_prediction(ui.SOURCE_UPLOAD, 0, str(clips["text"]), 5, 4, "closed_loop", "mnist")
+    assert info.value.print_exception is False            # Gradio prints no traceback
+    refused = [r for r in caplog.records if r.getMessage().startswith("refused:")]
+    assert len(refused) == 1 and refused[0].exc_info is None
+    caplog.clear()
+    monkeypatch.setattr(ui.render, "frame_strip", lambda *a, **k: 1 / 0)
+    with pytest.raises(gr.Error):
+        ui.run_prediction(ui.SOURCE_MNIST, 0, None, 5, 4, "closed_loop", "mnist")
+    assert any(r.exc_info for r in caplog.records)         # our bug: the traceback is logged
+
+
+# --------------------------------------------------------------------------------------------
+# The API takes the documented values and their aliases; the queue holds a crowd
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("source, mode", [("mnist", "closed-loop"), ("Moving MNIST", "closed_loop"),
+                                          ("squares", "teacher-forced"), ("mnist", "one-step")])
+def test_api_accepts_documented_values_and_aliases(client, source, mode):
+    *_, info = client.predict(source=source, seed=3, upload=None, context=4, horizon=3,
+                              mode=mode, model="mnist", api_name="/predict")
+    assert "4 context + 3 predicted" in info
+
+
+def test_api_refuses_other_values_listing_the_accepted_ones(client):
+    with pytest.raises(Exception, match="closed_loop.*teacher_forced"):
+        client.predict(source="mnist", seed=3, upload=None, context=4, horizon=3,
+                       mode="sideways", model="mnist", api_name="/predict")
+    with pytest.raises(Exception, match="Moving squares.*Moving MNIST"):
+        client.predict(source="webcam", seed=3, upload=None, context=4, horizon=3,
+                       mode="closed_loop", model="mnist", api_name="/predict")
+
+
+def test_32_people_at_once_all_get_an_answer(client):
+    jobs = [client.submit(source="squares", seed=i, upload=None, context=3, horizon=2,
+                          mode="closed_loop", model="squares", api_name="/predict")
+            for i in range(32)]
+    answers = [job.result(timeout=300) for job in jobs]
+    assert len(answers) == 32 and all("3 context + 2 predicted" in a[3] for a in answers)
+    assert ui.QUEUE_SETTINGS["max_size"] >= 64
