@@ -170,7 +170,14 @@ def info_text(page) -> str:
 
 
 def upload(page, path) -> None:
+    """Choose "Upload", clear a file chosen before (the widget then shows it, not a drop zone),
+    and give the file to the widget's own file input."""
     page.get_by_label(ui.SOURCE_UPLOAD).check()
+    page.locator("#fp-upload input[type=file], #fp-upload button[aria-label=Clear]").first \
+        .wait_for(state="attached")
+    clear = page.locator("#fp-upload button[aria-label=Clear]")
+    if clear.count():
+        clear.first.click()
     page.locator("#fp-upload input[type=file]").set_input_files(str(path))
 
 
@@ -192,7 +199,7 @@ def test_an_uploaded_clip_is_predicted(page, upload_files, kind, frames):
     context = min(ui.DEFAULT_CONTEXT, frames - 1)
     assert gif.n_frames == context + ui.DEFAULT_HORIZON
     assert f"({frames} frames)" in info_text(page) and "64x64" in info_text(page)
-    assert page.locator("text=Error").count() == 0
+    assert page.get_by_text("Error", exact=True).count() == 0    # Gradio's error badge
     page.screenshot(path=str(ARTIFACTS / f"upload-{kind}.png"), full_page=True)
 
 
