@@ -5,7 +5,27 @@ GRADIO_SERVER_NAME / GRADIO_SERVER_PORT choose where it listens (default 127.0.0
 
 import os
 
-from frameprophet.ui import CSS, QUEUE_SETTINGS, THEME, build_demo, warm_up
+
+def quiet_tensorflow_import() -> None:
+    """Load TensorFlow without its C++ start-up lines (an absl warning and a oneDNN notice, each
+    printed twice), which go to stderr before any log level applies. An import error still
+    raises, after stderr is back."""
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+quiet_tensorflow_import()
+
+from frameprophet.ui import CSS, QUEUE_SETTINGS, THEME, build_demo, warm_up  # noqa: E402
 
 demo = build_demo()
 

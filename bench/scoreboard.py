@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.run import markdown  # noqa: E402
-from frameprophet import saving  # noqa: E402
+from frameprophet import metrics, saving  # noqa: E402
 
 START, END = "<!-- scoreboard:start -->", "<!-- scoreboard:end -->"
 
@@ -41,7 +41,7 @@ def sidecar(model: str) -> dict:
 
 
 def eval_table(report: dict) -> list[str]:
-    keys = [k for k in ("mse", "mae", "ssim", "psnr", "iou")
+    keys = [k for k in metrics.NAMES
             if k in next(iter(report["results"].values()))]
     lines = ["| model | trained | clips | " + " | ".join(k.upper() for k in keys) + " |",
              "|---|---|---|" + "---|" * len(keys)]

@@ -27,11 +27,7 @@ def load_input(spec: str, frame_size: tuple[int, int], frames: int):
 
     kind, _, seed = spec.partition(":")
     if kind in ("squares", "mnist") and (seed.isdigit() or seed == ""):
-        seed = int(seed or 0)
-        if kind == "squares":                     # the clean movie, as the app shows it
-            clip = data.moving_squares(1, frames=frames, seed=seed)[1][0]
-        else:
-            clip = data.moving_mnist(1, frames=frames, seed=seed, split="test")[0]
+        clip = data.example_clip(kind, int(seed or 0), frames=frames)   # as the app shows it
         return io.resize_clip(clip, frame_size), []
     return io.read_clip_with_notes(spec, frame_size=frame_size)
 
@@ -60,12 +56,12 @@ def _predict(args) -> None:
 
 def _evaluate(args) -> None:
     from frameprophet import evaluate
+    from frameprophet.metrics import NAMES
 
     report = evaluate.run(args.model, args.dataset, n=args.n, context=args.context,
                           horizon=args.horizon, mode=args.mode, n_rerun=args.n_rerun)
     width = max(len(name) for name in report["results"])
-    keys = [k for k in ("mse", "mae", "ssim", "psnr", "iou")
-            if k in next(iter(report["results"].values()))]
+    keys = [k for k in NAMES if k in next(iter(report["results"].values()))]
     print(f"\n{report['dataset']} {report['context']}->{report['horizon']} {report['mode']}, "
           f"means over the horizon")
     print(f"{'':{width}}  " + "  ".join(f"{k.upper():>8}" for k in keys))

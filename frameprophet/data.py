@@ -248,6 +248,16 @@ def fetch_moving_mnist(timeout: float = 5.0) -> Path:
 # What training and evaluation draw: (input, target) pairs, (context, truth) clips
 # --------------------------------------------------------------------------------------------
 
+def example_clip(dataset: str, seed: int = 0, frames: int = 20) -> np.ndarray:
+    """One clip to show a person, (frames, H, W, 1): the clean moving-squares movie, or a Moving
+    MNIST clip of test digits. What the app and the CLI's `squares:SEED` / `mnist:SEED` use."""
+    if dataset == "squares":
+        return moving_squares(1, frames=frames, seed=seed)[1][0]
+    if dataset == "mnist":
+        return moving_mnist(1, frames=frames, seed=seed, split="test")[0]
+    raise ValueError(f"dataset must be 'squares' or 'mnist', got {dataset!r}")
+
+
 def clips(dataset: str, n: int, seed: int = TEST_SEED, split: str = "test",
           context: int | None = None, horizon: int | None = None
           ) -> tuple[np.ndarray, np.ndarray]:

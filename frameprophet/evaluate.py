@@ -87,7 +87,7 @@ def plot(report: dict, path: str | Path) -> Path:
         for name, entry in report["results"].items():
             dashed = name in (*BASELINES.values(), "zeros")
             ax.plot(steps, entry[key]["per_step"], "--" if dashed else "-o", ms=3, label=name)
-        ax.set_title(key.upper() + (" (summed over pixels)" if key in ("mse", "mae") else ""))
+        ax.set_title(key.upper() + (" (summed over pixels)" if key in metrics.SUMMED else ""))
         ax.set_xlabel("predicted frame")
         ax.grid(alpha=0.3)
     fig.axes[0].legend(fontsize=8)

@@ -18,7 +18,7 @@ import numpy as np
 SSIM_WINDOW = 7
 PSNR_CAP = 100.0
 NAMES = ("mse", "mae", "ssim", "psnr", "iou")        # every metric, in report order
-LOWER_IS_BETTER = {"mse", "mae"}
+SUMMED = ("mse", "mae")                              # summed over a frame's pixels
 
 
 def _as_batch(pred, truth) -> tuple[np.ndarray, np.ndarray]:

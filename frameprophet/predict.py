@@ -150,3 +150,12 @@ def load_predictor(name_or_path: str, allow_savedmodel: bool | None = None) -> P
         model, meta = saving.load(target)
         meta.setdefault("name", str(name_or_path))
     return Predictor(model, meta)
+
+
+def untrained_predictor(frame_size: tuple[int, int]) -> Predictor:
+    """An untrained `prophet` model of the right frame size: what the app shows, labelled, when
+    a shipped weights file is missing (a clone without weights still runs)."""
+    from frameprophet import models
+
+    return Predictor(models.build("prophet", tuple(frame_size)),
+                     {"name": "untrained (weights not found)"})

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -127,22 +128,37 @@ def load(path: str | os.PathLike) -> tuple[keras.Model, dict]:
     return model, meta
 
 
-def resolve(name: str | os.PathLike) -> str:
-    """Turn a model name into a path or an `hf://` URI, in the documented order."""
+def resolve(name: str | os.PathLike, allow_paths: bool = True) -> str:
+    """Turn a model name into a path or an `hf://` URI, in the documented order.
+
+    `allow_paths=False` (names typed into the web app) accepts only shipped short names and Hub
+    ids: `owner/name` or `owner/name/file.keras` (with or without `hf://`).
+    """
     name = str(name).strip()
     tried = []
     if name.startswith("hf://"):
         return name
-    if Path(name).exists():
-        return name
-    tried.append(f"path {name!r}")
+    if allow_paths:
+        if Path(name).exists():
+            return name
+        tried.append(f"path {name!r}")
     short = WEIGHTS_DIR / f"{name}.keras"
-    if "/" not in name and short.exists():
+    if _SHORT_NAME.fullmatch(name) and short.exists():
         return str(short)
-    tried.append(f"short name in {WEIGHTS_DIR}/ ({short.name})")
-    if name.count("/") == 1 and not name.endswith(".keras"):
+    tried.append(f"short name in {WEIGHTS_DIR.name}/ ({short.name})")
+    parts = name.split("/")
+    if all(_HUB_PART.fullmatch(p) for p in parts) and (
+            len(parts) == 2 and not name.endswith(".keras")
+            or len(parts) > 2 and name.endswith(".keras")):
         return f"hf://{name}"
     tried.append("Hub repo id owner/name")
-    shipped = sorted(p.stem for p in WEIGHTS_DIR.glob("*.keras")) if WEIGHTS_DIR.exists() else []
+    shipped = sorted(p.stem for p in WEIGHTS_DIR.glob("*.keras") if ".tmp" not in p.name) \
+        if WEIGHTS_DIR.exists() else []
     raise ModelFileError(f"no model called {name!r}: tried {', '.join(tried)}. Shipped models: "
-                         f"{', '.join(shipped) or 'none'}; or give a .keras path or hf://owner/repo")
+                         f"{', '.join(shipped) or 'none'}; or "
+                         + ("give a .keras path or " if allow_paths else "") + "a Hub repo id "
+                         "owner/name")
+
+
+_SHORT_NAME = re.compile(r"[A-Za-z0-9][\w.-]*")
+_HUB_PART = re.compile(r"[A-Za-z0-9][\w.-]*")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 import tempfile
 import threading
@@ -24,7 +23,7 @@ import gradio as gr
 import numpy as np
 
 from frameprophet import data, render, saving
-from frameprophet.predict import MODES, Predictor, load_predictor
+from frameprophet.predict import MODES, Predictor, load_predictor, untrained_predictor
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +57,6 @@ CUSTOM_MODEL = "Custom (Hub repo id)"
 #: Shipped model names and the frame size of their untrained stand-in when the file is missing.
 KNOWN_MODELS = {"mnist": (64, 64), "squares": (40, 40)}
 DEFAULT_MODEL = {SOURCE_SQUARES: "squares", SOURCE_MNIST: "mnist", SOURCE_UPLOAD: "mnist"}
-_HUB_ID = re.compile(r"(?:hf://)?([A-Za-z0-9][\w.-]*/[\w.-]+(?:/[\w./-]+\.keras)?)")
-_SHORT_NAME = re.compile(r"[A-Za-z0-9][\w.-]*")
 
 CLIP_FRAMES = 20            # generated clips (the Moving MNIST benchmark length)
 MAX_UPLOAD_FRAMES = 60      # uploads are cut to this many frames
@@ -135,18 +132,19 @@ def model_choices() -> list[tuple[str, str]]:
 
 
 def resolve_model(model: str | None) -> str:
-    """A shipped short name, or `hf://owner/name` for a Hub repo id; anything else is refused
-    (local paths are not accepted from the web)."""
+    """A shipped short name, or `hf://owner/name` for a Hub repo id, by `saving.resolve`'s one
+    order; local paths are not accepted from the web."""
     name = (model or "").strip()
     if not name or name == CUSTOM_MODEL:
         raise UserError("Type a Hugging Face Hub repo id (owner/name) for a custom model.")
-    if _SHORT_NAME.fullmatch(name) and name in shipped_models():
+    if name in KNOWN_MODELS:              # shown even without its file (then untrained)
         return name
-    match = _HUB_ID.fullmatch(name)
-    if match and (match.group(1).count("/") > 1 or not name.endswith(".keras")):
-        return f"hf://{match.group(1)}"
-    raise UserError(f"Unknown model {name!r}. Choose one of {', '.join(shipped_models())} or "
-                   "type a Hugging Face Hub repo id like owner/name.")
+    try:
+        resolved = saving.resolve(name, allow_paths=False)
+    except saving.ModelFileError as e:
+        raise UserError(f"Unknown model {name!r}. Choose one of {', '.join(shipped_models())} "
+                        "or type a Hugging Face Hub repo id like owner/name.") from e
+    return resolved if resolved.startswith("hf://") else Path(resolved).stem
 
 
 def _weights_file(name: str) -> Path:
@@ -169,7 +167,7 @@ def load_model(resolved: str) -> LoadedModel:
     if not _weights_file(resolved).exists():
         if resolved not in KNOWN_MODELS:
             raise UserError(f"The model file for {resolved!r} is missing.")
-        return LoadedModel(untrained_predictor(KNOWN_MODELS[resolved]),
+        return LoadedModel(untrained_predictor(KNOWN_MODELS[resolved]),  # labelled as such
                            f"{resolved} – untrained (weights not found)", untrained=True)
     try:
         predictor = load_predictor(resolved)
@@ -195,14 +193,6 @@ def hub_error_sentence(resolved: str, error: Exception) -> str:
         return (f"Could not load {repo}: it holds no single Keras model (a .keras file, or "
                 "config.json + model.weights.h5).")
     return f"Could not load {repo} from the Hugging Face Hub."
-
-
-def untrained_predictor(frame_size: tuple[int, int]) -> Predictor:
-    """An untrained `prophet` model: what the app shows when a weights file is missing."""
-    from frameprophet import models
-
-    return Predictor(models.build("prophet", tuple(frame_size)),
-                     {"name": "untrained (weights not found)"})
 
 
 def _cache_key(resolved: str) -> str:
@@ -287,12 +277,8 @@ def make_clip(source: str, seed, upload, frame_size: tuple[int, int]
             raise UserError("Upload a GIF, MP4, WebM or NPY clip first (or pick another source).")
         return io.read_clip_with_notes(path, frame_size=tuple(frame_size),
                                        max_frames=MAX_UPLOAD_FRAMES)
-    seed = normalise_seed(seed)
-    if source == SOURCE_SQUARES:
-        _, clean = data.moving_squares(1, frames=CLIP_FRAMES, seed=seed)
-        clip = clean[0]
-    else:
-        clip = data.moving_mnist(1, frames=CLIP_FRAMES, seed=seed, split="test")[0]
+    dataset = "squares" if source == SOURCE_SQUARES else "mnist"
+    clip = data.example_clip(dataset, normalise_seed(seed), frames=CLIP_FRAMES)
     return fit_clip(clip, frame_size), []
 
 

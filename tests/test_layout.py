@@ -1,0 +1,69 @@
+"""The house rules that code review keeps asking for, checked: data flows one way (no import
+circle between our modules, counting imports inside functions), and only the UI imports Gradio."""
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).parent.parent / "frameprophet"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def modules() -> dict[str, Path]:
+    return {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def imports(path: Path, known: set[str]) -> set[str]:
+    """Every frameprophet module `path` imports, at module level or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [f"{node.module}.{alias.name}" for alias in node.names] + [node.module]
+        for name in names:
+            while name and name not in known:
+                name = name.rpartition(".")[0]
+            if name and name != "frameprophet":        # the package root only re-exports lazily
+                found.add(name)
+    return found
+
+
+def test_our_modules_import_each_other_without_a_circle():
+    found = modules()
+    graph = {name: imports(path, set(found)) - {name} for name, path in found.items()}
+    # submodules of a package may use their package's siblings; the package re-exports them
+    graph = {name: {d for d in deps if not name.startswith(d + ".")}
+             for name, deps in graph.items()}
+    state: dict[str, str] = {}
+
+    def visit(node, stack):
+        state[node] = "open"
+        for dep in sorted(graph.get(node, ())):
+            if state.get(dep) == "open":
+                cycle = stack[stack.index(dep):] + [dep]
+                raise AssertionError("import circle: " + " -> ".join(cycle))
+            if dep not in state:
+                visit(dep, [*stack, dep])
+        state[node] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert "frameprophet.hub" not in graph["frameprophet.saving"]
+    assert "frameprophet.predict" not in graph["frameprophet.hub"]
+
+
+def test_only_the_ui_imports_gradio():
+    for name, path in modules().items():
+        tree = ast.parse(path.read_text())
+        uses = {alias.name.split(".")[0] for node in ast.walk(tree)
+                if isinstance(node, ast.Import | ast.ImportFrom)
+                for alias in (node.names if isinstance(node, ast.Import)
+                              else [ast.alias(node.module or "")])}
+        if name != "frameprophet.ui":
+            assert "gradio" not in uses, f"{name} imports gradio"
