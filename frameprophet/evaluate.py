@@ -77,24 +77,15 @@ def run(models: list[str], dataset: str, n: int = 1000, context: int | None = No
 
 
 def plot(report: dict, path: str | Path) -> Path:
-    """One panel per metric, metric vs horizon step, a line per model or baseline."""
-    from matplotlib.figure import Figure
+    """The scoreboard's picture: `render.quality_plot` with a panel per metric."""
+    from frameprophet.render import quality_plot
 
-    keys = [k for k in metrics.NAMES if k in next(iter(report["results"].values()))]
-    fig = Figure(figsize=(4 * len(keys), 3.4), layout="constrained")
-    steps = np.arange(1, report["horizon"] + 1)
-    for ax, key in zip(fig.subplots(1, len(keys), squeeze=False)[0], keys, strict=True):
-        for name, entry in report["results"].items():
-            dashed = name in (*BASELINES.values(), "zeros")
-            ax.plot(steps, entry[key]["per_step"], "--" if dashed else "-o", ms=3, label=name)
-        ax.set_title(key.upper() + (" (summed over pixels)" if key in metrics.SUMMED else ""))
-        ax.set_xlabel("predicted frame")
-        ax.grid(alpha=0.3)
-    fig.axes[0].legend(fontsize=8)
-    fig.suptitle(f"{report['dataset']}: {report['context']} -> {report['horizon']} frames, "
-                 f"{report['mode']}, {report['clips']} test clips")
-    fig.savefig(path, dpi=110)
-    return Path(path)
+    curves = {name: {k: v["per_step"] for k, v in entry.items() if k in metrics.NAMES}
+              for name, entry in report["results"].items()}
+    keys = tuple(k for k in metrics.NAMES if k in next(iter(curves.values())))
+    return quality_plot(curves, path, metrics=keys,
+                        title=f"{report['dataset']}: {report['context']} -> {report['horizon']} "
+                              f"frames, {report['mode']}, {report['clips']} test clips")
 
 
 def save_json(report: dict, path: str | Path) -> Path:

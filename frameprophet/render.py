@@ -339,25 +339,33 @@ _LINE_STYLES = {
 }
 
 
-def quality_plot(curves: dict[str, dict[str, np.ndarray]], path: str | os.PathLike | None = None,
-                 title: str | None = None, horizon: int | None = None):
-    """Per-frame MSE (summed over a frame's pixels) and SSIM, one line per name.
+_PANELS = {"mse": ("MSE per frame (sum over pixels)", "lower is better"),
+           "mae": ("MAE per frame (sum over pixels)", "lower is better"),
+           "ssim": ("SSIM per frame", "higher is better"),
+           "psnr": ("PSNR per frame (dB)", "higher is better"),
+           "iou": ("IoU per frame", "higher is better")}
 
-    `curves` maps a name ("model", "copy last frame", ...) to a metrics dict as returned by
-    `frameprophet.metrics.evaluate` (only "mse" and "ssim" are used); x is the predicted frame
-    index 1..horizon. Builds a `matplotlib.figure.Figure` (no pyplot state). With `path`, saves a
-    PNG there and returns the path; otherwise returns the figure. Empty curves (no ground truth)
-    give a figure that says so. With `horizon` longer than the curves, the x axis covers every
+
+def quality_plot(curves: dict[str, dict[str, np.ndarray]], path: str | os.PathLike | None = None,
+                 title: str | None = None, horizon: int | None = None,
+                 metrics: tuple[str, ...] = ("mse", "ssim")):
+    """Per-frame quality, a panel per metric (MSE and SSIM by default), one line per name.
+
+    The one quality plot: the app draws it per request, `evaluate` for the scoreboard (every
+    metric). `curves` maps a name ("model", "copy last frame", ...) to a metrics dict as returned
+    by `frameprophet.metrics.evaluate`; x is the predicted frame index 1..horizon. Builds a
+    `matplotlib.figure.Figure` (no pyplot state). With `path`, saves a PNG there and returns
+    the path; otherwise returns the figure. Empty curves (no ground truth) give a figure that
+    says so. With `horizon` longer than the curves, the x axis covers every
     predicted frame and a line marks where the truth ends.
     """
     # Fixed margins instead of layout="constrained": the layout solver was a third of the
     # plot's time, and this figure's labels never change size.
-    fig = Figure(figsize=(9.0, 3.4), dpi=100)
-    fig.subplots_adjust(left=0.065, right=0.985, bottom=0.15, top=0.84 if title else 0.9,
-                        wspace=0.2)
-    axes = fig.subplots(1, 2)
-    panels = (("mse", "MSE per frame (sum over pixels)", "lower is better"),
-              ("ssim", "SSIM per frame", "higher is better"))
+    fig = Figure(figsize=(4.5 * len(metrics), 3.4), dpi=100)
+    fig.subplots_adjust(left=0.13 / len(metrics), right=0.985, bottom=0.15,
+                        top=0.84 if title else 0.9, wspace=0.2)
+    axes = fig.subplots(1, len(metrics), squeeze=False)[0]
+    panels = [(key, *_PANELS[key]) for key in metrics]
     have_data = False
     for ax, (key, label, hint) in zip(axes, panels, strict=True):
         longest = 0
@@ -368,7 +376,9 @@ def quality_plot(curves: dict[str, dict[str, np.ndarray]], path: str | os.PathLi
             have_data = True
             longest = max(longest, values.size)
             x = np.arange(1, values.size + 1)
-            style = _LINE_STYLES.get(name, {"marker": "o"})
+            style = _LINE_STYLES.get(name) or (
+                {"linestyle": "--", "marker": "s", "linewidth": 1.4} if name == "zeros"
+                else {"marker": "o"})
             ax.plot(x, values, label=name, markersize=4, **style)
         ax.set_title(f"{label} ({hint})", fontsize=10)
         ax.set_xlabel("predicted frame")
@@ -383,13 +393,13 @@ def quality_plot(curves: dict[str, dict[str, np.ndarray]], path: str | os.PathLi
             ax.axvspan(longest + 0.5, span + 0.5, color="#999999", alpha=0.12, linewidth=0)
             ax.text(longest + 0.7, 0.97, f"truth ends\nafter frame {longest}", fontsize=8,
                     va="top", ha="left", transform=ax.get_xaxis_transform(), color="#555555")
-        if key == "ssim" and longest:
+        if key in ("ssim", "iou") and longest:
             low, high = ax.get_ylim()
             ax.set_ylim(min(low, 0.0), max(high, 1.0))
         elif longest:
             ax.set_ylim(bottom=0.0)
     if have_data:
-        axes[1].legend(loc="best", fontsize=9)
+        axes[-1].legend(loc="best", fontsize=9)
     else:
         for ax in axes:
             ax.text(0.5, 0.5, "no ground truth for\nthe predicted frames", ha="center",
