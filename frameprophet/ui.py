@@ -334,25 +334,90 @@ def _progress(progress, fraction: float, desc: str) -> None:
         progress(fraction, desc=desc)
 
 
+def _answer(run, upload=None):
+    """Run a request; every failure becomes a `gr.Error` with a message for the person.
+    Input problems (ValueError: ClipError, ModelFileError, bad settings) are said in words;
+    anything else is our bug: logged with its traceback, and a generic message."""
+    try:
+        return run()
+    except gr.Error:
+        raise
+    except ValueError as e:
+        raise UserError(_without_upload_dir(str(e), upload)) from e
+    except Exception as e:
+        log.exception("prediction failed")
+        raise gr.Error(GENERIC_ERROR) from e
+
+
 def run_prediction(source, seed, upload, context, horizon, mode, model, hub_repo=None,
                    progress=None, out_dir: str | Path | None = None):
     """Predict `horizon` frames of a clip and draw the result.
 
     `source` is one of SOURCES (or "squares" / "mnist" / "upload"); `upload` a file path for
     uploads; `model` a shipped name, CUSTOM_MODEL (then `hub_repo` is used) or a Hub repo id.
-    Returns `(gif_path, strip_png, plot_png, info)`. Every failure is a `gr.Error` with a message
-    for the user; unexpected ones are logged with their traceback and get a generic message.
+    Returns `(gif_path, strip_png, plot_png, info)`.
     """
+    def run():
+        started = time.perf_counter()
+        src, how = normalise_source(source), normalise_mode(mode)
+        c, h = _lengths(context, horizon)
+        loaded = _load(model, hub_repo, progress)
+        _progress(progress, 0.2, "Reading the clip")
+        clip, notes = make_clip(src, seed, upload, loaded.predictor.frame_size)
+        name = (f"upload {Path(_upload_path(upload)).name}" if src == SOURCE_UPLOAD
+                else f"{src} seed {normalise_seed(seed)}")
+        return _forecast_and_draw(loaded, clip, notes, name, c, h, how, progress, out_dir,
+                                  started)
+
+    return _answer(run, upload)
+
+
+def run_scene(world, objects, speed, digits, seed, context, horizon, mode, model,
+              progress=None, out_dir: str | Path | None = None):
+    """Build a scene with `frameprophet.data.scene` and forecast it like `run_prediction`."""
+    def run():
+        started = time.perf_counter()
+        how = normalise_mode(mode)
+        c, h = _lengths(context, horizon)
+        kind = {"mnist": "mnist", "moving mnist": "mnist", "squares": "squares",
+                "moving squares": "squares"}.get(str(world or "").strip().lower())
+        if kind is None:
+            raise UserError(f"Unknown world {world!r}; choose mnist or squares.")
+        try:
+            count = int(objects) if objects not in (None, "") else None
+            pace = float(speed) if speed not in (None, "") else None
+        except (TypeError, ValueError) as e:
+            raise UserError("Objects and speed must be numbers.") from e
+        loaded = _load(model, None, progress)
+        clip, notes = data.scene(kind, count, pace, (digits or "").strip() or None,
+                                 normalise_seed(seed), frames=CLIP_FRAMES)
+        clip = fit_clip(clip, loaded.predictor.frame_size)
+        name = f"{kind} scene seed {normalise_seed(seed)}"
+        if notes:
+            name += " (out of distribution)"
+        return _forecast_and_draw(loaded, clip, notes, name, c, h, how, progress, out_dir,
+                                  started)
+
+    return _answer(run)
+
+
+def _lengths(context, horizon) -> tuple[int, int]:
     try:
-        return _run(source, seed, upload, context, horizon, mode, model, hub_repo, progress,
-                    out_dir)
-    except gr.Error:
-        raise
-    except ValueError as e:             # ClipError, ModelFileError: the input, said in words
-        raise UserError(_without_upload_dir(str(e), upload)) from e
-    except Exception as e:
-        log.exception("prediction failed")
-        raise gr.Error(GENERIC_ERROR) from e
+        context, horizon = int(context), int(horizon)
+    except (TypeError, ValueError) as e:
+        raise UserError("Context and frames to predict must be whole numbers.") from e
+    if context < 1:
+        raise UserError("Use at least one context frame.")
+    if not 1 <= horizon <= MAX_HORIZON:
+        raise UserError(f"Frames to predict must be between 1 and {MAX_HORIZON}.")
+    return context, horizon
+
+
+def _load(model, hub_repo, progress) -> LoadedModel:
+    if model == CUSTOM_MODEL or (not model and hub_repo):
+        model = hub_repo
+    _progress(progress, 0.05, "Loading the model")
+    return get_model(model)
 
 
 def _without_upload_dir(message: str, upload) -> str:
@@ -364,30 +429,15 @@ def _without_upload_dir(message: str, upload) -> str:
     return message
 
 
-def _run(source, seed, upload, context, horizon, mode, model, hub_repo, progress, out_dir):
+def _forecast_and_draw(loaded: LoadedModel, clip, notes, clip_name, context, horizon, mode,
+                       progress, out_dir, started):
+    """`frameprophet.forecast` on the clip, then the GIF, the strip, the plot and the info."""
     from frameprophet.forecast import forecast
 
-    started = time.perf_counter()
-    source, mode = normalise_source(source), normalise_mode(mode)
-    try:
-        context, horizon = int(context), int(horizon)
-    except (TypeError, ValueError) as e:
-        raise UserError("Context and frames to predict must be whole numbers.") from e
-    if context < 1:
-        raise UserError("Use at least one context frame.")
-    if not 1 <= horizon <= MAX_HORIZON:
-        raise UserError(f"Frames to predict must be between 1 and {MAX_HORIZON}.")
-    if model == CUSTOM_MODEL or (not model and hub_repo):
-        model = hub_repo
-    _progress(progress, 0.05, "Loading the model")
-    loaded = get_model(model)
     predictor = loaded.predictor
-
-    _progress(progress, 0.2, "Reading the clip")
-    clip, notes = make_clip(source, seed, upload, predictor.frame_size)
     _progress(progress, 0.35, f"Predicting {horizon} frames")
     result = forecast(predictor, clip, context, horizon, mode)
-    notes += result.notes
+    notes = [*notes, *result.notes]
     context, horizon = result.context.shape[0], result.prediction.shape[0]
 
     _progress(progress, 0.7, "Scoring and drawing")
@@ -402,12 +452,7 @@ def _run(source, seed, upload, context, horizon, mode, model, hub_repo, progress
     plot = render.quality_plot(result.curves, out / "quality.png", horizon=horizon,
                                title="one-step, teacher-forced: every prediction reads the true "
                                      "frames before it" if teacher else None)
-
     h, w = predictor.frame_size
-    if source == SOURCE_UPLOAD:
-        clip_name = f"upload {Path(_upload_path(upload)).name}"
-    else:
-        clip_name = f"{source} seed {normalise_seed(seed)}"
     ms = result.seconds * 1000
     parts = [f"Model: {loaded.label} ({predictor.method})",
              f"clip: {clip_name} ({clip.shape[0]} frames)",
@@ -485,11 +530,28 @@ def predict(source: str, seed: float, upload: str | None, context: int, horizon:
     return run_prediction(source, seed, upload, context, horizon, mode, model, progress=progress)
 
 
-def predict_on_page(source, seed, upload, context, horizon, mode, model,
-                    progress=gr.Progress()):  # noqa: B008 (Gradio's idiom)
-    """The page's Predict: like `predict`, but a refused request keeps the previous result on
+def scene(world: str, objects: float, speed: float, digits: str, seed: float, context: int,
+          horizon: int, mode: str, model: str, progress=gr.Progress()):  # noqa: B008
+    """Build a scene and predict its next frames.
+
+    world: "mnist" or "squares"; objects: 1..4 digits or squares; speed: px per frame (MNIST
+    learnt 3.6, up to 36; squares learnt 1, whole numbers up to 10); digits: classes like "37"
+    (empty: any; only 8s and 9s are held out of training); seed: the scene's seed; context,
+    horizon, mode, model: as for /predict. Settings the model never saw are allowed and noted
+    in the info line. Returns the animated GIF, the frame strip, the quality plot and the info.
+    """
+    return run_scene(world, objects, speed, digits, seed, context, horizon, mode, model,
+                     progress=progress)
+
+
+def predict_on_page(what, source, seed, upload, context, horizon, mode, model, world, objects,
+                    speed, digits, scene_seed, progress=gr.Progress()):  # noqa: B008
+    """The page's Predict, for the tab in use: a refused request keeps the previous result on
     screen and says why in the run-info box (where the person is looking) and a warning."""
     try:
+        if what == "scene":
+            return run_scene(world, objects, speed, digits, scene_seed, context, horizon, mode,
+                             model, progress=progress)
         return run_prediction(source, seed, upload, context, horizon, mode, model,
                               progress=progress)
     except gr.Error as e:
@@ -557,16 +619,42 @@ def build_demo() -> gr.Blocks:
                     "with simply repeating the last frame.")
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=320):
-                source_choice = gr.Radio(list(SOURCES), value=SOURCE_MNIST, label="Clip")
-                with gr.Row(visible=True) as seed_row:
-                    seed = gr.Number(value=DEFAULT_SEED, precision=0, minimum=0,
-                                     maximum=MAX_SEED, label="Seed", scale=2, min_width=100)
-                    dice = gr.Button("New random clip", scale=3, min_width=120)
-                upload = gr.File(label="Your clip: GIF, MP4, WebM or NPY (also APNG, MOV, "
-                                       "NPZ, a ZIP of frames); made grey and fitted to the "
-                                       "model's frame size",
-                                 file_types=upload_types(),
-                                 type="filepath", visible=False, elem_id="fp-upload")
+                what = gr.State("clip")                # which tab the Predict button serves
+                with gr.Tabs() as tabs:
+                    with gr.Tab("A clip", id="clip") as clip_tab:
+                        source_choice = gr.Radio(list(SOURCES), value=SOURCE_MNIST, label="Clip")
+                        with gr.Row(visible=True) as seed_row:
+                            seed = gr.Number(value=DEFAULT_SEED, precision=0, minimum=0,
+                                             maximum=MAX_SEED, label="Seed", scale=2,
+                                             min_width=100)
+                            dice = gr.Button("New random clip", scale=3, min_width=120)
+                        upload = gr.File(label="Your clip: GIF, MP4, WebM or NPY (also APNG, "
+                                               "MOV, NPZ, a ZIP of frames); made grey and fitted "
+                                               "to the model's frame size",
+                                         file_types=upload_types(), type="filepath",
+                                         visible=False, elem_id="fp-upload")
+                    with gr.Tab("Build a scene", id="scene", elem_id="fp-scene-tab") as scene_tab:
+                        gr.Markdown("Change the world and watch where the model breaks: "
+                                    "it learnt 2 digits at 3.6 px/frame (or 3-7 squares at "
+                                    "1 px/frame). Other settings are allowed, and labelled.")
+                        world = gr.Radio(["mnist", "squares"], value="mnist", label="World")
+                        with gr.Row():
+                            objects = gr.Slider(1, 4, value=2, step=1, label="Objects")
+                            speed = gr.Number(value=3.6, minimum=0, maximum=36,
+                                              label="Speed (px per frame)")
+                        with gr.Row():
+                            digits = gr.Textbox(value="", label="Digits (e.g. 37; empty: any)",
+                                                placeholder="any")
+                            scene_seed = gr.Number(value=0, precision=0, minimum=0,
+                                                   maximum=MAX_SEED, label="Seed")
+                        scene_examples = gr.Examples(
+                            examples=[["mnist", 2, 3.6, "", 0], ["mnist", 3, 3.6, "", 1],
+                                      ["mnist", 2, 7.2, "", 2], ["mnist", 1, 3.6, "9", 3],
+                                      ["squares", 2, 2, "", 4]],
+                            example_labels=["as trained", "3 digits", "double speed",
+                                            "one 9", "2 fast squares"],
+                            inputs=[world, objects, speed, digits, scene_seed],
+                            label="Scenes (click one to run it)", api_visibility="private")
                 context = gr.Slider(1, CLIP_FRAMES - 1, value=DEFAULT_CONTEXT, step=1,
                                     label="Context frames (what the model reads)",
                                     elem_id="fp-context")
@@ -628,17 +716,29 @@ def build_demo() -> gr.Blocks:
         model_choice.change(_on_model, [model_choice], [hub_repo], queue=False, **private)
 
         request = ([source_choice, mode_choice, model_choice, hub_repo], [source, mode, model])
+        everything = [what, *inputs, world, objects, speed, digits, scene_seed]
+        clip_tab.select(lambda: "clip", None, what, queue=False, **private)
+        scene_tab.select(lambda: "scene", None, what, queue=False, **private)
         button.click(_request, *request, queue=False, **private).then(
-            predict_on_page, inputs, outputs, **private, **shared)
+            predict_on_page, everything, outputs, **private, **shared)
         dice.click(_random_seed, None, [seed], queue=False, **private).then(
             _request, *request, queue=False, **private).then(
-            predict_on_page, inputs, outputs, **private, **shared)
-        examples.load_input_event.then(_request, *request, queue=False, **private).then(
-            predict_on_page, inputs, outputs, **private, **shared)
-        # The /predict endpoint: the same inputs, but errors are raised to the caller. Its
-        # trigger is never shown; clients call it by name.
+            predict_on_page, everything, outputs, **private, **shared)
+        examples.load_input_event.then(lambda: ("clip", gr.Tabs(selected="clip")), None,
+                                       [what, tabs], queue=False, **private).then(
+            _request, *request, queue=False, **private).then(
+            predict_on_page, everything, outputs, **private, **shared)
+        scene_examples.load_input_event.then(lambda: "scene", None, what, queue=False,
+                                             **private).then(
+            _request, *request, queue=False, **private).then(
+            predict_on_page, everything, outputs, **private, **shared)
+        # The API endpoints: the same inputs, but errors are raised to the caller. Their
+        # triggers are never shown; clients call them by name.
         api_trigger = gr.Button(visible=False)
         api_trigger.click(predict, inputs, outputs, api_name="predict", **shared)
+        scene_trigger = gr.Button(visible=False)
+        scene_trigger.click(scene, [world, objects, speed, digits, scene_seed, context, horizon,
+                                    mode, model], outputs, api_name="scene", **shared)
         demo.load(first_result, None, outputs, **private, **shared)
     demo.queue(**QUEUE_SETTINGS)
     return demo

@@ -217,3 +217,21 @@ def test_a_bad_upload_is_explained_and_the_last_result_stays(page, upload_files,
     assert "/tmp" not in info_text(page)
     assert animation_src(page) == before                 # the previous result is still shown
     page.get_by_label(ui.SOURCE_MNIST).check()
+
+
+def test_a_scene_is_built_and_forecast_in_the_browser(page):
+    before = animation_src(page)
+    page.get_by_role("tab", name="Build a scene").click()
+    objects = page.locator("#fp-scene-tab").get_by_label("number input for Objects",
+                                                         exact=False)
+    objects.fill("3")
+    objects.press("Enter")
+    page.get_by_role("button", name="Predict", exact=True).click()
+    page.wait_for_function("() => document.querySelector('#fp-info textarea').value"
+                           ".includes('mnist scene seed 0 (out of distribution)')")
+    page.wait_for_function(
+        "(old) => { const img = document.querySelector('#fp-animation img');"
+        " return img && img.src && img.src !== old && img.complete; }", arg=before)
+    assert "3 digit(s): the model learnt 2" in info_text(page)
+    page.screenshot(path=str(ARTIFACTS / "scene.png"), full_page=True)
+    page.get_by_role("tab", name="A clip").click()

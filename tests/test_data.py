@@ -130,3 +130,54 @@ def test_importing_data_needs_no_keras():
     code = "import sys, frameprophet.data; print('keras' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# -- scenes: the same generators with a person's settings -----------------------------------
+
+def test_scene_generators_with_default_settings_are_the_standard_ones():
+    standard = data.moving_mnist(4, frames=12, seed=5, split="test")
+    same = data.moving_mnist(4, frames=12, seed=5, split="test", digits=2, speed=3.6)
+    np.testing.assert_array_equal(standard, same)
+    x, y = data.moving_squares(3, seed=2)
+    x2, y2 = data.moving_squares(3, seed=2, speed=1)
+    np.testing.assert_array_equal(x, x2)
+    np.testing.assert_array_equal(y, y2)
+
+
+def test_scene_digits_speed_and_count():
+    labels = data.mnist_labels()
+    assert labels.shape == (5000,) and set(np.unique(labels)) == set(range(10))
+    fast = data.moving_mnist(8, frames=10, seed=1, split="test", digits=1, speed=7.2)
+    slow = data.moving_mnist(8, frames=10, seed=1, split="test", digits=1, speed=3.6)
+
+    def centre(movies):              # centre of brightness per frame
+        w = movies[..., 0].sum(axis=(2, 3)) + 1e-9
+        grid = np.arange(64)
+        return np.stack([(movies[..., 0].sum(3) * grid).sum(2) / w,
+                         (movies[..., 0].sum(2) * grid).sum(2) / w], -1)
+
+    step_fast = np.linalg.norm(np.diff(centre(fast), axis=1), axis=-1).mean()
+    step_slow = np.linalg.norm(np.diff(centre(slow), axis=1), axis=-1).mean()
+    assert 1.5 < step_fast / step_slow < 2.5
+    three = data.moving_mnist(2, frames=3, seed=0, split="train", digits=3, classes="37")
+    assert three.shape == (2, 3, 64, 64, 1)
+    nines = data.moving_mnist(1, frames=2, seed=0, split="test", digits=1, classes="9")
+    assert nines[0, 0].sum() > 0
+    with pytest.raises(ValueError, match="holds classes 89"):
+        data.moving_mnist(1, split="test", classes="37")
+    with pytest.raises(ValueError, match="classes 0-9"):
+        data.moving_mnist(1, classes="3a")
+    with pytest.raises(ValueError, match="speed must be between 0 and 36"):
+        data.moving_mnist(1, speed=50)
+    _, one = data.moving_squares(5, seed=3, squares=1)
+    assert (one[:, 0, ..., 0] > 0.5).sum(axis=(1, 2)).max() <= 36      # one square of <= 6x6
+    with pytest.raises(ValueError, match="squares must be 1 to 7"):
+        data.moving_squares(1, squares=0)
+
+
+def test_sprites_bounce_and_stay_inside_the_frame():
+    rng = np.random.default_rng(0)
+    corner = data.mnist_trajectories(50, 40, 2, 64, rng, speed=9.0)
+    assert corner.min() >= 0 and corner.max() <= 64 - 28
+    turns = np.diff(np.sign(np.diff(corner, axis=2)), axis=2)
+    assert (turns != 0).any()                                  # they bounce off the walls

@@ -257,7 +257,10 @@ def test_api_signature(client):
     names = [p["parameter_name"] for p in endpoint["parameters"]]
     assert names == ["source", "seed", "upload", "context", "horizon", "mode", "model"]
     assert len(endpoint["returns"]) == 4
-    assert set(info["named_endpoints"]) == {"/predict"}
+    assert set(info["named_endpoints"]) == {"/predict", "/scene"}
+    scene = info["named_endpoints"]["/scene"]
+    assert [p["parameter_name"] for p in scene["parameters"]] == [
+        "world", "objects", "speed", "digits", "seed", "context", "horizon", "mode", "model"]
 
 
 @pytest.mark.parametrize("mode", ["closed_loop", "teacher_forced"])
@@ -351,7 +354,8 @@ def test_uploads_that_do_not_suit_the_model_get_notes(tmp_path):
 def test_a_refused_request_keeps_the_previous_result_on_the_page(monkeypatch):
     warnings = []
     monkeypatch.setattr(ui.gr, "Warning", warnings.append)
-    result = ui.predict_on_page(ui.SOURCE_MNIST, 0, None, 0, 3, "closed_loop", "mnist")
+    result = ui.predict_on_page("clip", ui.SOURCE_MNIST, 0, None, 0, 3, "closed_loop", "mnist",
+                                "mnist", 2, 3.6, "", 0)
     assert result[:3] == (gr.skip(), gr.skip(), gr.skip())     # the pictures stay
     assert result[3].startswith("Not predicted: Use at least one context frame.")
     assert warnings == ["Use at least one context frame."]
@@ -399,3 +403,44 @@ def test_32_people_at_once_all_get_an_answer(client):
     answers = [job.result(timeout=300) for job in jobs]
     assert len(answers) == 32 and all("3 context + 2 predicted" in a[3] for a in answers)
     assert ui.QUEUE_SETTINGS["max_size"] >= 64
+
+
+# --------------------------------------------------------------------------------------------
+# Build a scene
+# --------------------------------------------------------------------------------------------
+
+def test_a_scene_as_trained_is_the_standard_clip_and_says_nothing_odd():
+    *_, info = ui.run_scene("mnist", 2, 3.6, "", 7, 10, 10, "closed_loop", "mnist")
+    *_, standard = ui.run_prediction(ui.SOURCE_MNIST, 7, None, 10, 10, "closed_loop", "mnist")
+    assert "mnist scene seed 7" in info and "Note:" not in info
+    mse = [line for line in info.split(" · ") if line.startswith("mean MSE")]
+    assert mse == [line for line in standard.split(" · ") if line.startswith("mean MSE")]
+
+
+def test_out_of_distribution_scenes_are_labelled():
+    *_, info = ui.run_scene("mnist", 3, 7.2, "37", 1, 10, 10, "closed_loop", "mnist")
+    assert "(out of distribution)" in info
+    assert "3 digit(s): the model learnt 2" in info and "speed 7.2" in info
+    assert "training-split digits" in info
+    *_, squares = ui.run_scene("squares", 2, 2, "", 1, 7, 8, "closed_loop", "squares")
+    assert "2 square(s)" in squares and "speed 2 px per frame" in squares
+
+
+@pytest.mark.parametrize("args, message", [
+    (("mnist", 0, 3.6, "", 0), "objects must be 1 to 4"),
+    (("mnist", 2, 99, "", 0), "speed must be 0 to 36"),
+    (("mnist", 2, 3.6, "3a", 0), "classes 0-9"),
+    (("squares", 2, 1.5, "", 0), "whole pixels"),
+    (("moon", 2, 3.6, "", 0), "choose mnist or squares"),
+])
+def test_bad_scenes_get_one_line(args, message):
+    with pytest.raises(gr.Error, match=message) as info:
+        ui.run_scene(*args, 10, 10, "closed_loop", "mnist")
+    assert "\n" not in info.value.message
+
+
+def test_api_scene(client):
+    gif, strip, plot, info = client.predict(world="mnist", objects=3, speed=3.6, digits="",
+                                            seed=2, context=5, horizon=4, mode="closed-loop",
+                                            model="mnist", api_name="/scene")
+    assert gif_frames(gif) == 9 and "3 digit(s)" in info
