@@ -227,6 +227,64 @@ def side_by_side(context, truth, prediction, scale: int | None = None,
     return frames
 
 
+def compare_frames(context, truth, predictions: dict[str, np.ndarray],
+                   scale: int | None = None) -> np.ndarray:
+    """Frames of one animation "Truth | model A | model B | ..." over context + predicted frames.
+
+    Every model's prediction is (K, H, W, 1) of the same clip. Context frames show the input in
+    every panel (blue-grey border), predicted frames an orange border; the footer counts frames.
+    Returns uint8 (C + K, H', W', 3).
+    """
+    names = list(predictions)
+    if not names:
+        raise ValueError("compare_frames needs at least one prediction")
+    first = predictions[names[0]]
+    context, truth, _ = _check_inputs(context, truth, first)
+    preds = [_check_clip(name, predictions[name]) for name in names]
+    if any(p.shape != first.shape for p in preds):
+        raise ValueError("every prediction must have the same shape")
+    n_context, n_pred = context.shape[0], first.shape[0]
+    s = int(scale) if scale else default_scale(context.shape[1:3], 200)
+    ph, pw = context.shape[1] * s, context.shape[2] * s
+    border, gap, margin, header, footer = max(3, s), 12, 12, 34, 36
+    titles = ["Truth", *names]
+    width = 2 * margin + len(titles) * (pw + 2 * border) + (len(titles) - 1) * gap
+    height = header + ph + 2 * border + footer
+    base = Image.fromarray(_fill(height, width, BACKGROUND))
+    draw = ImageDraw.Draw(base)
+    font, small = _font(15), _font(13)
+
+    def left(i: int) -> int:
+        return margin + i * (pw + 2 * border + gap)
+
+    for i, title in enumerate(titles):
+        _centre_text(draw, (left(i), 0, left(i) + pw + 2 * border, header), title[:28], font)
+    base = np.asarray(base).copy()
+    blank = _fill(ph, pw, MISSING_FILL)
+    frames = np.empty((n_context + n_pred, height, width, 3), np.uint8)
+    for t in range(n_context + n_pred):
+        canvas = base.copy()
+        k = t - n_context
+        if k < 0:
+            tiles = [_grey(context[t], s)] * len(titles)
+            colours = [NEUTRAL] + [CONTEXT_COLOUR] * len(names)
+        else:
+            tiles = [_grey(truth[k], s) if k < truth.shape[0] else blank]
+            tiles += [_grey(p[k], s) for p in preds]
+            colours = [NEUTRAL] + [PREDICTED_COLOUR] * len(names)
+        for i, (tile, colour) in enumerate(zip(tiles, colours, strict=True)):
+            _paste_bordered(canvas, tile, header, left(i), border, colour)
+        img = Image.fromarray(canvas)
+        draw = ImageDraw.Draw(img)
+        label = f"frame {t + 1}/{n_context + n_pred}: " + (
+            "context (input)" if k < 0 else f"predicted +{k + 1}"
+            + ("" if k < truth.shape[0] else " (no ground truth)"))
+        draw.text((margin, height - footer / 2), label, font=small, anchor="lm",
+                  fill=PREDICTED_COLOUR if k >= 0 else TEXT)
+        frames[t] = np.asarray(img)
+    return frames
+
+
 # --------------------------------------------------------------------------------------------
 # frame strip
 # --------------------------------------------------------------------------------------------

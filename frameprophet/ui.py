@@ -401,6 +401,65 @@ def run_scene(world, objects, speed, digits, seed, context, horizon, mode, model
     return _answer(run)
 
 
+def run_compare(source, seed, upload, context, horizon, mode, models,
+                progress=None, out_dir: str | Path | None = None):
+    """Forecast one clip with 2 to 4 models: one animation (truth and each model), one plot
+    (each model and the baseline). Returns `(gif_path, plot_png, info)`."""
+    def run():
+        from frameprophet.forecast import forecast
+
+        started = time.perf_counter()
+        src, how = normalise_source(source), normalise_mode(mode)
+        c, h = _lengths(context, horizon)
+        names = ([m.strip() for m in models.split(",")] if isinstance(models, str)
+                 else [str(m).strip() for m in models or []])
+        names = list(dict.fromkeys(n for n in names if n))
+        if not 2 <= len(names) <= 4:
+            raise UserError(f"Compare 2 to 4 models, e.g. mnist and mnist-keras3; got "
+                            f"{len(names)}. Shipped: {', '.join(shipped_models())}.")
+        loaded = [get_model(name) for name in names]
+        sizes = {m.predictor.frame_size for m in loaded}
+        if len(sizes) > 1:
+            raise UserError("These models predict frames of different sizes; compare models of "
+                            "one dataset (e.g. mnist with mnist-keras3).")
+        clip, notes = make_clip(src, seed, upload, loaded[0].predictor.frame_size)
+        results = {}
+        for i, (name, model) in enumerate(zip(names, loaded, strict=True)):
+            _progress(progress, 0.1 + 0.6 * i / len(names), f"Predicting with {name}")
+            results[name] = forecast(model.predictor, clip, c, h, how)
+        first = results[names[0]]
+        notes += first.notes
+        curves = {name: r.curves["model"] for name, r in results.items() if r.scored}
+        if first.scored:
+            curves[first.baseline] = first.curves[first.baseline]
+        out = Path(out_dir) if out_dir else _result_dir()
+        out.mkdir(parents=True, exist_ok=True)
+        gif = render.write_animation(render.compare_frames(
+            first.context, first.truth, {n: r.prediction for n, r in results.items()}),
+            out / "compare.gif", fps=FPS)
+        plot = render.quality_plot(curves, out / "compare.png",
+                                   horizon=first.prediction.shape[0])
+        lines = [f"{MODE_LABELS[how]}: {first.context.shape[0]} context + "
+                 f"{first.prediction.shape[0]} predicted frames of "
+                 + (f"upload {Path(_upload_path(upload)).name}" if src == SOURCE_UPLOAD
+                    else f"{src} seed {normalise_seed(seed)}")]
+        for name, r in results.items():
+            score = (f"mean MSE {r.mean('model'):.1f}, SSIM {r.mean('model', 'ssim'):.3f}"
+                     if r.scored else "no truth to score")
+            lines.append(f"{name}: {score} ({r.seconds * 1000:.0f} ms)")
+        if first.scored:
+            lines.append(f"{first.baseline}: mean MSE {first.mean(first.baseline):.1f}, SSIM "
+                         f"{first.mean(first.baseline, 'ssim'):.3f}")
+        lines += [m.baseline for m in loaded if m.baseline]
+        lines.append(f"total {(time.perf_counter() - started) * 1000:.0f} ms")
+        info = "\n".join(lines)
+        if notes:
+            info += "\nNote: " + "; ".join(notes) + "."
+        return str(gif), str(plot), info
+
+    return _answer(run, upload)
+
+
 def _lengths(context, horizon) -> tuple[int, int]:
     try:
         context, horizon = int(context), int(horizon)
@@ -544,11 +603,28 @@ def scene(world: str, objects: float, speed: float, digits: str, seed: float, co
                      progress=progress)
 
 
+def compare(source: str, seed: float, upload: str | None, context: int, horizon: int,
+            mode: str, models: list[str], progress=gr.Progress()):  # noqa: B008
+    """Predict the same clip with 2 to 4 models, side by side.
+
+    source, seed, upload, context, horizon, mode: as for /predict; models: 2 to 4 shipped model
+    names or Hub repo ids of one frame size, e.g. ["mnist", "mnist-keras3"]. Returns one
+    animated GIF (truth and each model), one plot (each model's per-frame MSE and SSIM and the
+    baseline's) and the info text.
+    """
+    return run_compare(source, seed, upload, context, horizon, mode, models, progress=progress)
+
+
 def predict_on_page(what, source, seed, upload, context, horizon, mode, model, world, objects,
-                    speed, digits, scene_seed, progress=gr.Progress()):  # noqa: B008
+                    speed, digits, scene_seed, compare_source, compare_seed, compare_models,
+                    progress=gr.Progress()):  # noqa: B008
     """The page's Predict, for the tab in use: a refused request keeps the previous result on
     screen and says why in the run-info box (where the person is looking) and a warning."""
     try:
+        if what == "compare":
+            gif, plot, info = run_compare(compare_source, compare_seed, None, context, horizon,
+                                          mode, compare_models, progress=progress)
+            return gif, None, plot, info               # no single-model strip for a compare
         if what == "scene":
             return run_scene(world, objects, speed, digits, scene_seed, context, horizon, mode,
                              model, progress=progress)
@@ -655,6 +731,20 @@ def build_demo() -> gr.Blocks:
                                             "one 9", "2 fast squares"],
                             inputs=[world, objects, speed, digits, scene_seed],
                             label="Scenes (click one to run it)", api_visibility="private")
+                    with gr.Tab("Compare models", id="compare", elem_id="fp-compare-tab") \
+                            as compare_tab:
+                        gr.Markdown("The same clip, 2 to 4 models side by side: ours against "
+                                    "the Keras examples' recipes.")
+                        compare_models = gr.CheckboxGroup(
+                            [(label, value) for label, value in model_choices()
+                             if value in shipped_models()],
+                            value=[m for m in ("mnist", "mnist-keras3") if m in shipped_models()],
+                            label="Models (2 to 4, of one frame size)")
+                        with gr.Row():
+                            compare_source = gr.Radio([SOURCE_MNIST, SOURCE_SQUARES],
+                                                      value=SOURCE_MNIST, label="Clip")
+                            compare_seed = gr.Number(value=0, precision=0, minimum=0,
+                                                     maximum=MAX_SEED, label="Seed")
                 context = gr.Slider(1, CLIP_FRAMES - 1, value=DEFAULT_CONTEXT, step=1,
                                     label="Context frames (what the model reads)",
                                     elem_id="fp-context")
@@ -716,9 +806,11 @@ def build_demo() -> gr.Blocks:
         model_choice.change(_on_model, [model_choice], [hub_repo], queue=False, **private)
 
         request = ([source_choice, mode_choice, model_choice, hub_repo], [source, mode, model])
-        everything = [what, *inputs, world, objects, speed, digits, scene_seed]
+        everything = [what, *inputs, world, objects, speed, digits, scene_seed, compare_source,
+                      compare_seed, compare_models]
         clip_tab.select(lambda: "clip", None, what, queue=False, **private)
         scene_tab.select(lambda: "scene", None, what, queue=False, **private)
+        compare_tab.select(lambda: "compare", None, what, queue=False, **private)
         button.click(_request, *request, queue=False, **private).then(
             predict_on_page, everything, outputs, **private, **shared)
         dice.click(_random_seed, None, [seed], queue=False, **private).then(
@@ -739,6 +831,13 @@ def build_demo() -> gr.Blocks:
         scene_trigger = gr.Button(visible=False)
         scene_trigger.click(scene, [world, objects, speed, digits, scene_seed, context, horizon,
                                     mode, model], outputs, api_name="scene", **shared)
+        # /compare takes any names (our check says what is accepted), not only the boxes'.
+        models_api = gr.Dropdown(shipped_models(), multiselect=True, allow_custom_value=True,
+                                 visible=False, label="models")
+        compare_trigger = gr.Button(visible=False)
+        compare_trigger.click(compare, [source, seed, upload, context, horizon, mode,
+                                        models_api], [animation, plot, info],
+                              api_name="compare", **shared)
         demo.load(first_result, None, outputs, **private, **shared)
     demo.queue(**QUEUE_SETTINGS)
     return demo

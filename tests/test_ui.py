@@ -257,7 +257,7 @@ def test_api_signature(client):
     names = [p["parameter_name"] for p in endpoint["parameters"]]
     assert names == ["source", "seed", "upload", "context", "horizon", "mode", "model"]
     assert len(endpoint["returns"]) == 4
-    assert set(info["named_endpoints"]) == {"/predict", "/scene"}
+    assert set(info["named_endpoints"]) == {"/predict", "/scene", "/compare"}
     scene = info["named_endpoints"]["/scene"]
     assert [p["parameter_name"] for p in scene["parameters"]] == [
         "world", "objects", "speed", "digits", "seed", "context", "horizon", "mode", "model"]
@@ -355,7 +355,7 @@ def test_a_refused_request_keeps_the_previous_result_on_the_page(monkeypatch):
     warnings = []
     monkeypatch.setattr(ui.gr, "Warning", warnings.append)
     result = ui.predict_on_page("clip", ui.SOURCE_MNIST, 0, None, 0, 3, "closed_loop", "mnist",
-                                "mnist", 2, 3.6, "", 0)
+                                "mnist", 2, 3.6, "", 0, ui.SOURCE_MNIST, 0, ["mnist"])
     assert result[:3] == (gr.skip(), gr.skip(), gr.skip())     # the pictures stay
     assert result[3].startswith("Not predicted: Use at least one context frame.")
     assert warnings == ["Use at least one context frame."]
@@ -444,3 +444,40 @@ def test_api_scene(client):
                                             seed=2, context=5, horizon=4, mode="closed-loop",
                                             model="mnist", api_name="/scene")
     assert gif_frames(gif) == 9 and "3 digit(s)" in info
+
+
+# --------------------------------------------------------------------------------------------
+# Compare models
+# --------------------------------------------------------------------------------------------
+
+def test_compare_two_models_on_one_clip():
+    gif, plot, info = ui.run_compare(ui.SOURCE_MNIST, 3, None, 5, 4, "closed_loop",
+                                     ["mnist", "mnist-keras3"])
+    assert gif_frames(gif) == 9
+    with Image.open(gif) as im:
+        assert im.size[0] > 3 * 128                      # truth and two models side by side
+    lines = info.splitlines()
+    assert lines[1].startswith("mnist: mean MSE") and lines[2].startswith("mnist-keras3: mean")
+    assert lines[3].startswith("copy last frame: mean MSE")
+    assert Image.open(plot).format == "PNG"
+
+
+@pytest.mark.parametrize("models, message", [
+    (["mnist"], "Compare 2 to 4 models"),
+    (["mnist", "a", "b", "c", "d"], "Compare 2 to 4 models"),
+    (["mnist", "not-a-model"], "Unknown model 'not-a-model'"),
+    (["mnist", "squares"], "different sizes"),
+])
+def test_bad_compares_get_one_line(models, message):
+    with pytest.raises(gr.Error, match=message):
+        ui.run_compare(ui.SOURCE_MNIST, 3, None, 5, 4, "closed_loop", models)
+
+
+def test_api_compare(client):
+    gif, plot, info = client.predict(source="mnist", seed=1, upload=None, context=4, horizon=3,
+                                     mode="closed-loop", models=["mnist", "mnist-keras3"],
+                                     api_name="/compare")
+    assert gif_frames(gif) == 7 and "mnist-keras3: mean MSE" in info
+    with pytest.raises(Exception, match="Compare 2 to 4 models"):
+        client.predict(source="mnist", seed=1, upload=None, context=4, horizon=3,
+                       mode="closed-loop", models=["mnist"], api_name="/compare")
