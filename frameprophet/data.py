@@ -362,6 +362,53 @@ def scene(world: str, objects: int | None = None, speed: float | None = None,
     return clip[0], notes
 
 
+def sprite_from_drawing(image: np.ndarray) -> np.ndarray:
+    """A person's drawing (H, W) or (H, W, C), any colours, -> a 28x28 float32 sprite in [0, 1]
+    like an MNIST digit: the ink (whatever differs from the background) cropped to its bounding
+    box, fitted into 20x20 keeping its aspect ratio and centred, as MNIST digits are.
+
+    Raises `ValueError` for a blank canvas or a drawing too small to move (a single dot).
+    """
+    from PIL import Image
+
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim == 3:
+        if image.shape[-1] == 4:                  # transparent canvas: the strokes are opaque
+            alpha = image[..., 3] / (255.0 if image.max() > 1 else 1.0)
+            image = image[..., :3].mean(-1) * alpha + (1 - alpha) * 255.0
+        else:
+            image = image[..., :3].mean(-1)
+    if image.ndim != 2 or min(image.shape) < 2:
+        raise ValueError("the drawing must be a picture (height x width)")
+    image = image / (255.0 if image.max() > 1 else 1.0)
+    ink = np.abs(image - np.median(image))            # the background is the commonest shade
+    ink = ink / ink.max() if ink.max() > 0.1 else np.zeros_like(ink)
+    rows, cols = np.flatnonzero((ink > 0.25).any(1)), np.flatnonzero((ink > 0.25).any(0))
+    if rows.size == 0:
+        raise ValueError("the canvas is blank: draw a shape or a digit")
+    box = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    if max(box.shape) < max(6, max(image.shape) // 40) or (ink > 0.25).sum() < 20:
+        raise ValueError("the drawing is a dot: draw a shape or a digit, bigger")
+    h, w = box.shape
+    scale = 20 / max(h, w)
+    small = Image.fromarray(box).resize((max(1, round(w * scale)), max(1, round(h * scale))),
+                                        Image.Resampling.BOX)
+    sprite = np.zeros((DIGIT_SIZE, DIGIT_SIZE), np.float32)
+    sh, sw = small.size[1], small.size[0]
+    top, left = (DIGIT_SIZE - sh) // 2, (DIGIT_SIZE - sw) // 2
+    sprite[top:top + sh, left:left + sw] = np.clip(np.asarray(small), 0, 1)
+    return sprite
+
+
+def sprite_clip(sprite: np.ndarray, frames: int = 20, speed: float = 3.6, seed: int = 0,
+                size: int = MNIST_SIZE) -> np.ndarray:
+    """A clip (frames, size, size, 1) of one 28x28 sprite moving and bouncing like a Moving
+    MNIST digit (`mnist_trajectories`)."""
+    rng = np.random.default_rng(seed)
+    corner = mnist_trajectories(1, frames, 1, size, rng, speed=speed)
+    return paste_sprites(np.asarray(sprite, np.float32)[None, None], corner, size)[0]
+
+
 def clips(dataset: str, n: int, seed: int = TEST_SEED, split: str = "test",
           context: int | None = None, horizon: int | None = None
           ) -> tuple[np.ndarray, np.ndarray]:

@@ -372,28 +372,41 @@ def run_prediction(source, seed, upload, context, horizon, mode, model, hub_repo
     return _answer(run, upload)
 
 
-def run_scene(world, objects, speed, digits, seed, context, horizon, mode, model,
+def run_scene(world, objects, speed, digits, seed, context, horizon, mode, model, sketch=None,
               progress=None, out_dir: str | Path | None = None):
-    """Build a scene with `frameprophet.data.scene` and forecast it like `run_prediction`."""
+    """Build a scene with `frameprophet.data.scene` (or, for world "drawing", a sprite made of
+    `sketch`) and forecast it like `run_prediction`."""
     def run():
         started = time.perf_counter()
         how = normalise_mode(mode)
         c, h = _lengths(context, horizon)
         kind = {"mnist": "mnist", "moving mnist": "mnist", "squares": "squares",
-                "moving squares": "squares"}.get(str(world or "").strip().lower())
+                "moving squares": "squares", "drawing": "drawing",
+                "my drawing": "drawing"}.get(str(world or "").strip().lower())
         if kind is None:
-            raise UserError(f"Unknown world {world!r}; choose mnist or squares.")
+            raise UserError(f"Unknown world {world!r}; choose mnist, squares or drawing.")
         try:
             count = int(objects) if objects not in (None, "") else None
             pace = float(speed) if speed not in (None, "") else None
         except (TypeError, ValueError) as e:
             raise UserError("Objects and speed must be numbers.") from e
         loaded = _load(model, None, progress)
-        clip, notes = data.scene(kind, count, pace, (digits or "").strip() or None,
-                                 normalise_seed(seed), frames=CLIP_FRAMES)
+        if kind == "drawing":
+            picture = _sketch_array(sketch)
+            if picture is None:
+                raise UserError("Draw a shape or a digit first (world 'drawing' moves your "
+                                "drawing).")
+            sprite = data.sprite_from_drawing(picture)
+            clip = data.sprite_clip(sprite, frames=CLIP_FRAMES, speed=3.6 if pace is None
+                                    else pace, seed=normalise_seed(seed))
+            notes = ["your drawing: the model learnt MNIST digits, so expect it to turn your "
+                     "shape into something digit-like"]
+        else:
+            clip, notes = data.scene(kind, count, pace, (digits or "").strip() or None,
+                                     normalise_seed(seed), frames=CLIP_FRAMES)
         clip = fit_clip(clip, loaded.predictor.frame_size)
         name = f"{kind} scene seed {normalise_seed(seed)}"
-        if notes:
+        if notes and kind != "drawing":
             name += " (out of distribution)"
         return _forecast_and_draw(loaded, clip, notes, name, c, h, how, progress, out_dir,
                                   started)
@@ -458,6 +471,30 @@ def run_compare(source, seed, upload, context, horizon, mode, models,
         return str(gif), str(plot), info
 
     return _answer(run, upload)
+
+
+def _sketch_array(sketch) -> np.ndarray | None:
+    """The picture in a Sketchpad value (a dict with 'composite'), an image array, or an image
+    file (the API); None when there is none."""
+    if sketch is None:
+        return None
+    if isinstance(sketch, dict):
+        if sketch.get("path"):                      # a file sent through the API
+            sketch = sketch["path"]
+        else:
+            sketch = sketch.get("composite")
+            if sketch is None:
+                return None
+    if isinstance(sketch, str | Path):
+        from PIL import Image
+
+        try:
+            with Image.open(sketch) as im:
+                im.thumbnail((1024, 1024))
+                return np.asarray(im.convert("RGBA"))
+        except (OSError, ValueError) as e:
+            raise UserError("The sketch is not a picture (PNG, JPG or WebP).") from e
+    return np.asarray(sketch)
 
 
 def _lengths(context, horizon) -> tuple[int, int]:
@@ -590,17 +627,20 @@ def predict(source: str, seed: float, upload: str | None, context: int, horizon:
 
 
 def scene(world: str, objects: float, speed: float, digits: str, seed: float, context: int,
-          horizon: int, mode: str, model: str, progress=gr.Progress()):  # noqa: B008
+          horizon: int, mode: str, model: str, sketch: str | None = None,
+          progress=gr.Progress()):  # noqa: B008
     """Build a scene and predict its next frames.
 
-    world: "mnist" or "squares"; objects: 1..4 digits or squares; speed: px per frame (MNIST
-    learnt 3.6, up to 36; squares learnt 1, whole numbers up to 10); digits: classes like "37"
-    (empty: any; only 8s and 9s are held out of training); seed: the scene's seed; context,
-    horizon, mode, model: as for /predict. Settings the model never saw are allowed and noted
-    in the info line. Returns the animated GIF, the frame strip, the quality plot and the info.
+    world: "mnist", "squares" or "drawing"; objects: 1..4 digits or squares; speed: px per frame
+    (MNIST learnt 3.6, up to 36; squares learnt 1, whole numbers up to 10); digits: classes like
+    "37" (empty: any; only 8s and 9s are held out of training); seed: the scene's seed; context,
+    horizon, mode, model: as for /predict; sketch: for world "drawing", a picture of a shape or
+    a digit (any colours on a plain background), moved and bounced like a Moving MNIST digit.
+    Settings the model never saw are allowed and noted in the info line. Returns the animated
+    GIF, the frame strip, the quality plot and the info.
     """
     return run_scene(world, objects, speed, digits, seed, context, horizon, mode, model,
-                     progress=progress)
+                     sketch=sketch, progress=progress)
 
 
 def compare(source: str, seed: float, upload: str | None, context: int, horizon: int,
@@ -616,8 +656,8 @@ def compare(source: str, seed: float, upload: str | None, context: int, horizon:
 
 
 def predict_on_page(what, source, seed, upload, context, horizon, mode, model, world, objects,
-                    speed, digits, scene_seed, compare_source, compare_seed, compare_models,
-                    progress=gr.Progress()):  # noqa: B008
+                    speed, digits, scene_seed, sketch, compare_source, compare_seed,
+                    compare_models, progress=gr.Progress()):  # noqa: B008
     """The page's Predict, for the tab in use: a refused request keeps the previous result on
     screen and says why in the run-info box (where the person is looking) and a warning."""
     try:
@@ -627,7 +667,7 @@ def predict_on_page(what, source, seed, upload, context, horizon, mode, model, w
             return gif, None, plot, info               # no single-model strip for a compare
         if what == "scene":
             return run_scene(world, objects, speed, digits, scene_seed, context, horizon, mode,
-                             model, progress=progress)
+                             model, sketch=sketch, progress=progress)
         return run_prediction(source, seed, upload, context, horizon, mode, model,
                               progress=progress)
     except gr.Error as e:
@@ -713,7 +753,8 @@ def build_demo() -> gr.Blocks:
                         gr.Markdown("Change the world and watch where the model breaks: "
                                     "it learnt 2 digits at 3.6 px/frame (or 3-7 squares at "
                                     "1 px/frame). Other settings are allowed, and labelled.")
-                        world = gr.Radio(["mnist", "squares"], value="mnist", label="World")
+                        world = gr.Radio(["mnist", "squares", "drawing"], value="mnist",
+                                         label="World (drawing: your sketch below moves)")
                         with gr.Row():
                             objects = gr.Slider(1, 4, value=2, step=1, label="Objects")
                             speed = gr.Number(value=3.6, minimum=0, maximum=36,
@@ -723,6 +764,9 @@ def build_demo() -> gr.Blocks:
                                                 placeholder="any")
                             scene_seed = gr.Number(value=0, precision=0, minimum=0,
                                                    maximum=MAX_SEED, label="Seed")
+                        sketchpad = gr.Sketchpad(type="numpy", label="Draw a shape or a digit "
+                                                 "(for world 'drawing')", height=220,
+                                                 elem_id="fp-sketch")
                         scene_examples = gr.Examples(
                             examples=[["mnist", 2, 3.6, "", 0], ["mnist", 3, 3.6, "", 1],
                                       ["mnist", 2, 7.2, "", 2], ["mnist", 1, 3.6, "9", 3],
@@ -806,8 +850,8 @@ def build_demo() -> gr.Blocks:
         model_choice.change(_on_model, [model_choice], [hub_repo], queue=False, **private)
 
         request = ([source_choice, mode_choice, model_choice, hub_repo], [source, mode, model])
-        everything = [what, *inputs, world, objects, speed, digits, scene_seed, compare_source,
-                      compare_seed, compare_models]
+        everything = [what, *inputs, world, objects, speed, digits, scene_seed, sketchpad,
+                      compare_source, compare_seed, compare_models]
         clip_tab.select(lambda: "clip", None, what, queue=False, **private)
         scene_tab.select(lambda: "scene", None, what, queue=False, **private)
         compare_tab.select(lambda: "compare", None, what, queue=False, **private)
@@ -829,8 +873,10 @@ def build_demo() -> gr.Blocks:
         api_trigger = gr.Button(visible=False)
         api_trigger.click(predict, inputs, outputs, api_name="predict", **shared)
         scene_trigger = gr.Button(visible=False)
+        sketch_api = gr.Image(type="filepath", visible=False, label="sketch")
         scene_trigger.click(scene, [world, objects, speed, digits, scene_seed, context, horizon,
-                                    mode, model], outputs, api_name="scene", **shared)
+                                    mode, model, sketch_api], outputs, api_name="scene",
+                            **shared)
         # /compare takes any names (our check says what is accepted), not only the boxes'.
         models_api = gr.Dropdown(shipped_models(), multiselect=True, allow_custom_value=True,
                                  visible=False, label="models")

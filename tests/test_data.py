@@ -181,3 +181,25 @@ def test_sprites_bounce_and_stay_inside_the_frame():
     assert corner.min() >= 0 and corner.max() <= 64 - 28
     turns = np.diff(np.sign(np.diff(corner, axis=2)), axis=2)
     assert (turns != 0).any()                                  # they bounce off the walls
+
+
+def test_a_drawing_becomes_a_bouncing_sprite():
+    canvas = np.full((200, 300, 3), 255, np.uint8)               # black ink on white
+    canvas[40:160, 140:150] = 0                                 # a tall bar: a "1"
+    sprite = data.sprite_from_drawing(canvas)
+    assert sprite.shape == (28, 28) and sprite.max() == 1.0
+    rows = np.flatnonzero(sprite.max(1) > 0.5)
+    assert rows[-1] - rows[0] + 1 == 20                          # fitted to 20 px, like MNIST
+    clip = data.sprite_clip(sprite, frames=30, speed=5, seed=1)
+    assert clip.shape == (30, 64, 64, 1) and 0 <= clip.min() and clip.max() <= 1
+    mass = clip[..., 0].sum(axis=(1, 2))
+    np.testing.assert_allclose(mass, mass[0], rtol=1e-5)         # always whole: inside the frame
+    with pytest.raises(ValueError, match="blank"):
+        data.sprite_from_drawing(np.full((100, 100), 255, np.uint8))
+    dot = np.full((100, 100), 255, np.uint8)
+    dot[50:52, 50:52] = 0
+    with pytest.raises(ValueError, match="a dot"):
+        data.sprite_from_drawing(dot)
+    transparent = np.zeros((100, 100, 4), np.uint8)             # a Sketchpad layer
+    transparent[20:80, 45:55] = (0, 0, 0, 255)
+    assert data.sprite_from_drawing(transparent).max() == 1.0

@@ -260,7 +260,8 @@ def test_api_signature(client):
     assert set(info["named_endpoints"]) == {"/predict", "/scene", "/compare"}
     scene = info["named_endpoints"]["/scene"]
     assert [p["parameter_name"] for p in scene["parameters"]] == [
-        "world", "objects", "speed", "digits", "seed", "context", "horizon", "mode", "model"]
+        "world", "objects", "speed", "digits", "seed", "context", "horizon", "mode", "model",
+        "sketch"]
 
 
 @pytest.mark.parametrize("mode", ["closed_loop", "teacher_forced"])
@@ -355,7 +356,7 @@ def test_a_refused_request_keeps_the_previous_result_on_the_page(monkeypatch):
     warnings = []
     monkeypatch.setattr(ui.gr, "Warning", warnings.append)
     result = ui.predict_on_page("clip", ui.SOURCE_MNIST, 0, None, 0, 3, "closed_loop", "mnist",
-                                "mnist", 2, 3.6, "", 0, ui.SOURCE_MNIST, 0, ["mnist"])
+                                "mnist", 2, 3.6, "", 0, None, ui.SOURCE_MNIST, 0, ["mnist"])
     assert result[:3] == (gr.skip(), gr.skip(), gr.skip())     # the pictures stay
     assert result[3].startswith("Not predicted: Use at least one context frame.")
     assert warnings == ["Use at least one context frame."]
@@ -481,3 +482,47 @@ def test_api_compare(client):
     with pytest.raises(Exception, match="Compare 2 to 4 models"):
         client.predict(source="mnist", seed=1, upload=None, context=4, horizon=3,
                        mode="closed-loop", models=["mnist"], api_name="/compare")
+
+
+def sketch_file(tmp_path, draw) -> str:
+    canvas = np.full((120, 160, 3), 255, np.uint8)
+    draw(canvas)
+    path = tmp_path / "sketch.png"
+    Image.fromarray(canvas).save(path)
+    return str(path)
+
+
+def test_a_drawing_is_moved_and_forecast(tmp_path):
+    def ring(c):
+        c[30:90, 50:60] = 0
+        c[30:40, 50:100] = 0
+
+    *_, info = ui.run_scene("drawing", None, 5, "", 2, 10, 10, "closed_loop", "mnist",
+                            sketch=sketch_file(tmp_path, ring))
+    assert "drawing scene seed 2" in info and "your drawing" in info
+    page_value = {"background": None, "layers": [], "composite": np.asarray(
+        Image.open(sketch_file(tmp_path, ring)))}
+    *_, again = ui.run_scene("drawing", None, 5, "", 2, 10, 10, "closed_loop", "mnist",
+                             sketch=page_value)
+    assert "drawing scene seed 2" in again
+
+
+@pytest.mark.parametrize("draw, message", [
+    (None, "Draw a shape or a digit first"),
+    (lambda c: None, "the canvas is blank"),
+    (lambda c: c.__setitem__((slice(60, 62), slice(80, 82)), 0), "the drawing is a dot"),
+])
+def test_bad_sketches_get_one_line(tmp_path, draw, message):
+    sketch = None if draw is None else sketch_file(tmp_path, draw)
+    with pytest.raises(gr.Error, match=message):
+        ui.run_scene("drawing", None, 3.6, "", 0, 10, 10, "closed_loop", "mnist", sketch=sketch)
+
+
+def test_api_scene_with_a_sketch(client, tmp_path):
+    from gradio_client import handle_file
+
+    path = sketch_file(tmp_path, lambda c: c.__setitem__((slice(20, 100), slice(70, 82)), 0))
+    gif, *_, info = client.predict(world="drawing", objects=1, speed=3.6, digits="", seed=0,
+                                   context=5, horizon=5, mode="closed_loop", model="mnist",
+                                   sketch=handle_file(path), api_name="/scene")
+    assert gif_frames(gif) == 10 and "your drawing" in info
