@@ -50,7 +50,8 @@ def eval_table(report: dict) -> list[str]:
         if side := sidecar(entry.get("model", name)):
             t = side.get("training", {})
             objective = "closed-loop" if t.get("feedback", 0.0) > 0 else "one-step"
-            hardware = t.get("hardware", "").split(" (")[0]      # details are in the card
+            last = (t.get("runs") or [t])[-1]
+            hardware = (last.get("hardware") or "").split(" (")[0]  # details are in the card
             trained = (f"{side.get('recipe')}, {objective}, {t.get('wall_minutes')} min "
                        f"{hardware}, {t.get('sequences_seen')} seqs")
         cells = " | ".join(f"{entry[k]['mean']:.3f}" if k in ("ssim", "iou")
