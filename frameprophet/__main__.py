@@ -88,12 +88,12 @@ def _pull(args) -> None:
 
 
 def _space(args) -> None:
-    from frameprophet import hub
+    from frameprophet import space
 
-    folder = hub.build_space(args.out)
+    folder = space.build_space(args.out)
     print(f"assembled the Space in {folder}")
     if args.repo_id:
-        print(hub.upload_space(folder, args.repo_id, token=args.token))
+        print(space.upload_space(folder, args.repo_id, token=args.token))
 
 
 def parser() -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""The Hugging Face Hub: load `hf://` models, publish model files, pull repos, bundle a Space.
+"""The Hugging Face Hub: load `hf://` models, publish model files, pull repos.
 
     load("hf://owner/repo")              # (model, sidecar): the repo's one .keras file, or
                                          # Keras' own layout (config.json + model.weights.h5)
@@ -8,7 +8,6 @@
 
 Every loader returns what `frameprophet.saving.load` returns, `(keras.Model, dict)`;
 `frameprophet.load_predictor` wraps either in a `Predictor`.
-    build_space("space_build"); upload_space("space_build", "owner/frameprophet")
 
 Downloads go through `huggingface_hub.snapshot_download`, which honours HF_HUB_OFFLINE, HF_HOME,
 HF_HUB_CACHE and HF_TOKEN by itself. We download the snapshot and load the local `.keras` file
@@ -20,8 +19,6 @@ resolved by `frameprophet.saving.resolve`; this module only handles what it retu
 
 from __future__ import annotations
 
-import fnmatch
-import importlib.metadata
 import os
 import shutil
 import tempfile
@@ -29,7 +26,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 KERAS_IO_REPO = "keras-io/conv-lstm"
 # A TF SavedModel is a TensorFlow graph that Keras safe_mode cannot vet; only these repos (or an
 # explicit allow_savedmodel=True) may be loaded as one.
@@ -42,10 +38,6 @@ KERAS_IO_INFO = {"name": "keras-io/conv-lstm (original Keras 2 model)",
 TAGS = ["keras", "convlstm", "video-prediction", "next-frame-prediction", "frameprophet"]
 DATASETS = {"mnist": ("moving-mnist", "Moving MNIST (generated on the fly)"),
             "squares": ("moving-squares", "Moving squares (the Keras 2 conv_lstm.py generator)")}
-SPACE_PACKAGE = "frameprophet"
-SECRET_PATTERNS = [".env", "*.env", ".env.*", "*token*", "*.pem", "id_rsa*", "*.key",
-                   "*secret*", ".netrc", "*credentials*"]
-SKIP_DIRS = {"__pycache__", ".venv", "runs", "tests", ".git", ".pytest_cache", ".ruff_cache"}
 
 
 # -- names and errors -----------------------------------------------------------------------
@@ -382,111 +374,3 @@ def push(weights: str, repo_id: str, private: bool = False, token: str | None = 
             raise saving.ModelFileError(f"could not push {path.name} to hf://{repo_id}: "
                                         f"{_hub_reason(e, repo_id)}") from e
     return str(url or f"https://huggingface.co/{repo_id}")
-
-
-# -- the Space ----------------------------------------------------------------------------------
-def _secret(name: str) -> bool:
-    return any(fnmatch.fnmatch(name.lower(), p) for p in SECRET_PATTERNS)
-
-
-def _front_matter(text: str) -> tuple[dict | None, str]:
-    """(YAML front matter or None, body) of a README."""
-    import yaml
-
-    if text.startswith("---\n"):
-        head, sep, body = text[4:].partition("\n---")
-        if sep:
-            data = yaml.safe_load(head) or {}
-            return (data if isinstance(data, dict) else {}), body.split("\n", 1)[-1]
-    return None, text
-
-
-def space_front_matter() -> dict:
-    """The Space settings used when the repo README has none (or lacks some)."""
-    meta = {"title": "FrameProphet", "emoji": "🔮", "colorFrom": "indigo", "colorTo": "purple",
-            "sdk": "gradio", "app_file": "app.py", "python_version": "3.11",
-            "suggested_hardware": "cpu-basic", "pinned": False, "license": "apache-2.0",
-            "short_description": "Next-frame video prediction with causal ConvLSTMs"}
-    try:
-        meta["sdk_version"] = importlib.metadata.version("gradio")
-    except importlib.metadata.PackageNotFoundError:
-        pass
-    return meta
-
-
-def build_space(out_dir: str | os.PathLike, repo_root: str | os.PathLike = REPO_ROOT) -> Path:
-    """Assemble a Hugging Face Space in `out_dir` from the repo at `repo_root`; returns it.
-
-    Copies `app.py`, `requirements.txt`, the package's .py files, `weights/` (*.keras, *.json,
-    *.md) and `README.md`, whose front matter gets the Space settings it lacks. Caches, .venv,
-    runs/, tests and anything that looks like a secret are left out. `out_dir` must be empty,
-    new, or an earlier bundle (then it is replaced). Raises `ValueError` listing what is missing.
-    """
-    import yaml
-
-    root, out = Path(repo_root).resolve(), Path(out_dir).resolve()
-    needed = {"app.py": "the Gradio app", "requirements.txt": "the pip requirements",
-              f"{SPACE_PACKAGE}/__init__.py": "the package"}
-    missing = [f"{name} ({why})" for name, why in needed.items() if not (root / name).is_file()]
-    if missing:
-        raise ValueError(f"cannot build the Space from {root}: missing {', '.join(missing)}")
-    if out.exists() and any(out.iterdir()):
-        if out == root or root.is_relative_to(out) or (out / ".git").exists() \
-                or not (out / "app.py").is_file():
-            raise ValueError(f"{out} is not empty and not an earlier Space bundle; choose a new "
-                             "or empty folder")
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(root / "app.py", out / "app.py")
-    shutil.copy2(root / "requirements.txt", out / "requirements.txt")
-    for src in sorted((root / SPACE_PACKAGE).rglob("*.py")):
-        rel = src.relative_to(root)
-        if not (SKIP_DIRS & set(rel.parts) or _secret(src.name)):
-            (out / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, out / rel)
-    weights = [p for ext in ("*.keras", "*.json", "*.md") for p in (root / "weights").glob(ext)
-               if p.is_file() and not _secret(p.name) and ".tmp." not in p.name]
-    for src in sorted(weights):
-        (out / "weights").mkdir(exist_ok=True)
-        shutil.copy2(src, out / "weights" / src.name)
-    readme = root / "README.md"
-    text = readme.read_text() if readme.is_file() else "# FrameProphet\n"
-    front, body = _front_matter(text)
-    settings = {**space_front_matter(), **(front or {})}
-    settings.update(sdk="gradio", app_file="app.py")
-    (out / "README.md").write_text("---\n" + yaml.safe_dump(settings, sort_keys=False,
-                                                            allow_unicode=True)
-                                   + "---\n" + body.lstrip("\n"))
-    return out
-
-
-def upload_space(out_dir: str | os.PathLike, repo_id: str, token: str | None = None,
-                 api: Any = None, private: bool = False) -> str:
-    """Create (if needed) the Gradio Space `repo_id` and upload the bundle `out_dir` to it.
-
-    Refuses a folder that is not a bundle or holds secret-looking files. Returns the Space URL.
-    """
-    check_repo_id(repo_id)
-    out = Path(out_dir)
-    if not (out / "app.py").is_file() or not (out / "README.md").is_file():
-        raise ValueError(f"{out} is not a Space bundle (no app.py / README.md); run build_space")
-    front, _ = _front_matter((out / "README.md").read_text())
-    if not front or front.get("sdk") != "gradio":
-        raise ValueError(f"{out}/README.md has no Space front matter with sdk: gradio")
-    secrets = [str(p.relative_to(out)) for p in out.rglob("*") if _secret(p.name)]
-    if secrets:
-        raise ValueError(f"{out} holds files that look like secrets: {', '.join(secrets)}")
-    if api is None:
-        from huggingface_hub import HfApi
-
-        api = HfApi(token=token)
-    try:
-        url = api.create_repo(repo_id, repo_type="space", space_sdk="gradio", private=private,
-                              exist_ok=True)
-        api.upload_folder(folder_path=str(out), repo_id=repo_id, repo_type="space",
-                          commit_message="Upload the FrameProphet Space",
-                          ignore_patterns=["__pycache__/*", "*.pyc", ".*"])
-    except Exception as e:
-        raise ValueError(f"could not upload the Space to {repo_id}: "
-                         f"{_hub_reason(e, repo_id)}") from e
-    return str(url or f"https://huggingface.co/spaces/{repo_id}")

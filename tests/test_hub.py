@@ -21,7 +21,7 @@ import tensorflow as tf
 import yaml
 
 import frameprophet
-from frameprophet import hub, models, saving
+from frameprophet import hub, models, saving, space
 from frameprophet.predict import Predictor
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -348,7 +348,7 @@ def fake_repo(root: Path, readme: str | None = "# FrameProphet\n\nDemo.\n") -> P
 
 def test_space_bundle_has_what_a_space_needs_and_no_more(tmp_path):
     root = fake_repo(tmp_path / "repo")
-    out = hub.build_space(tmp_path / "space", repo_root=root)
+    out = space.build_space(tmp_path / "space", repo_root=root)
     files = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
     assert files == {"app.py", "requirements.txt", "README.md", "frameprophet/__init__.py",
                      "frameprophet/models.py", "weights/mnist.keras", "weights/mnist.json",
@@ -362,12 +362,12 @@ def test_space_bundle_has_what_a_space_needs_and_no_more(tmp_path):
 
     # A README with its own front matter keeps it; rebuilding replaces the earlier bundle.
     (root / "README.md").write_text("---\ntitle: Mine\nsdk: gradio\n---\n# Body\n")
-    out = hub.build_space(tmp_path / "space", repo_root=root)
+    out = space.build_space(tmp_path / "space", repo_root=root)
     front = yaml.safe_load((out / "README.md").read_text().split("---\n")[1])
     assert front["title"] == "Mine" and front["app_file"] == "app.py"
 
     api = FakeApi(tmp_path / "uploaded")
-    assert hub.upload_space(out, "me/frameprophet", api=api) == \
+    assert space.upload_space(out, "me/frameprophet", api=api) == \
         "https://huggingface.co/spaces/me/frameprophet"
     assert api.created[0] == ("me/frameprophet", {"repo_type": "space", "space_sdk": "gradio",
                                                   "private": False, "exist_ok": True})
@@ -375,26 +375,26 @@ def test_space_bundle_has_what_a_space_needs_and_no_more(tmp_path):
     assert (tmp_path / "uploaded" / "app.py").is_file()
     (out / "my.env").write_text("x")
     with pytest.raises(ValueError, match="secrets: my.env"):
-        hub.upload_space(out, "me/frameprophet", api=FakeApi(tmp_path / "again"))
+        space.upload_space(out, "me/frameprophet", api=FakeApi(tmp_path / "again"))
 
 
 def test_space_bundle_says_what_is_missing(tmp_path):
     root = fake_repo(tmp_path / "repo", readme=None)
     (root / "app.py").unlink()
     with pytest.raises(ValueError, match=r"missing app.py \(the Gradio app\)"):
-        hub.build_space(tmp_path / "space", repo_root=root)
+        space.build_space(tmp_path / "space", repo_root=root)
     (root / "app.py").write_text("")
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "keep.txt").write_text("mine")
     with pytest.raises(ValueError, match="not empty"):
-        hub.build_space(tmp_path / "busy", repo_root=root)
+        space.build_space(tmp_path / "busy", repo_root=root)
     assert (tmp_path / "busy" / "keep.txt").exists()
     with pytest.raises(ValueError, match="not empty"):
-        hub.build_space(root, repo_root=root)
-    out = hub.build_space(tmp_path / "space", repo_root=root)     # no README: one is generated
+        space.build_space(root, repo_root=root)
+    out = space.build_space(tmp_path / "space", repo_root=root)     # no README: one is generated
     assert yaml.safe_load((out / "README.md").read_text().split("---\n")[1])["sdk"] == "gradio"
     with pytest.raises(ValueError, match="not a Space bundle"):
-        hub.upload_space(tmp_path / "busy", "me/x", api=FakeApi(tmp_path / "u"))
+        space.upload_space(tmp_path / "busy", "me/x", api=FakeApi(tmp_path / "u"))
 
 
 def test_importing_frameprophet_and_hub_stays_light():
