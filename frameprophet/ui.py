@@ -764,9 +764,13 @@ def build_demo() -> gr.Blocks:
                                                 placeholder="any")
                             scene_seed = gr.Number(value=0, precision=0, minimum=0,
                                                    maximum=MAX_SEED, label="Seed")
-                        sketchpad = gr.Sketchpad(type="numpy", label="Draw a shape or a digit "
-                                                 "(for world 'drawing')", height=220,
-                                                 elem_id="fp-sketch")
+                        sketchpad = gr.Sketchpad(
+                            type="numpy", image_mode="RGB", canvas_size=(280, 280),
+                            fixed_canvas=True, height=360, layers=False, transforms=(),
+                            brush=gr.Brush(default_size=16, colors=["#000000"],
+                                           color_mode="fixed"),
+                            label="Draw a shape or a digit (for world 'drawing'): pick the "
+                                  "brush, then draw", elem_id="fp-sketch")
                         scene_examples = gr.Examples(
                             examples=[["mnist", 2, 3.6, "", 0], ["mnist", 3, 3.6, "", 1],
                                       ["mnist", 2, 7.2, "", 2], ["mnist", 1, 3.6, "9", 3],
