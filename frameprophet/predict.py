@@ -88,6 +88,32 @@ class Predictor:
             outputs.append(prediction)
         return np.stack([keras.ops.convert_to_numpy(o) for o in outputs], axis=1)
 
+    def memory(self, context: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+        """A closed-loop rollout of one clip and what the ConvLSTM carried while doing it.
+
+        Returns `(prediction (horizon, H, W, 1), memory (C + horizon - 1, layers, h, w))`:
+        memory[t] is the root-mean-square over channels of each layer's hidden state after
+        reading input t (the context frames, then the model's own predictions), on the model's
+        patch grid. Stepwise models only.
+        """
+        if not self.stepwise:
+            raise ValueError(f"{self.name} has no carried state to show: only stepwise models "
+                             "(prophet) remember from frame to frame")
+        context = np.asarray(context, dtype=np.float32)
+        if context.ndim != 4 or tuple(context.shape[1:3]) != self.frame_size or horizon < 1:
+            raise ValueError(f"memory takes one clip (T, {self.frame_size[0]}, "
+                             f"{self.frame_size[1]}, 1) and horizon >= 1")
+        states = self.model.initial_state(1)
+        seen, outputs, prediction = [], [], None
+        for t in range(context.shape[0] + horizon - 1):
+            frame = context[t:t + 1] if t < context.shape[0] else prediction
+            prediction, states = self._step(frame, states)
+            seen.append([np.sqrt((keras.ops.convert_to_numpy(h).astype(np.float32) ** 2)
+                                 .mean(-1))[0] for h, _ in states])
+            if t >= context.shape[0] - 1:
+                outputs.append(keras.ops.convert_to_numpy(prediction)[0])
+        return np.stack(outputs), np.asarray(seen, np.float32)
+
     def _rollout_rerun(self, batch, horizon, future):
         sequence = batch
         outputs = []

@@ -285,6 +285,56 @@ def compare_frames(context, truth, predictions: dict[str, np.ndarray],
     return frames
 
 
+def memory_strip(inputs, memory, n_context: int, cell: int = 72) -> np.ndarray:
+    """What a ConvLSTM carries: the frames it read (top row: the context, then its own
+    predictions) and under each, one heat map per layer of its hidden state's size after
+    reading that frame (`Predictor.memory`). Each layer's maps share one colour scale (its
+    minimum to maximum over the rollout), so memory can be compared across frames.
+    Returns uint8 (H, W, 3).
+    """
+    inputs = _check_clip("inputs", inputs)
+    memory = np.asarray(memory, dtype=np.float32)
+    if memory.ndim != 4 or memory.shape[0] != inputs.shape[0]:
+        raise ValueError(f"memory must be (T, layers, h, w) for the {inputs.shape[0]} inputs, "
+                         f"got {memory.shape}")
+    steps, layers = memory.shape[:2]
+    label_w, head, gap, number_h = 110, 30, 6, 20
+    width = label_w + steps * (cell + gap) + 56
+    height = head + number_h + (layers + 1) * (cell + gap) + 10
+    canvas = _fill(height, width, BACKGROUND)
+    top = head + number_h
+    for t in range(steps):
+        x = label_w + t * (cell + gap)
+        frame = inputs[t]
+        s = max(1, cell // max(frame.shape[:2]))
+        tile = np.asarray(Image.fromarray(_grey(frame, s)).resize((cell - 4, cell - 4)))
+        colour = CONTEXT_COLOUR if t < n_context else PREDICTED_COLOUR
+        _paste_bordered(canvas, tile, top, x, 2, colour)
+        for layer in range(layers):
+            low, high = float(memory[:, layer].min()), float(memory[:, layer].max())
+            heat = _heat((memory[t, layer][..., None] - low) / max(high - low, 1e-6), 1)
+            heat = np.asarray(Image.fromarray(heat).resize((cell - 4, cell - 4),
+                                                           Image.Resampling.NEAREST))
+            _paste_bordered(canvas, heat, top + (layer + 1) * (cell + gap), x, 2, NEUTRAL)
+    img = Image.fromarray(canvas)
+    draw = ImageDraw.Draw(img)
+    font = _font(15)
+    for t in range(steps):
+        x = label_w + t * (cell + gap)
+        _centre_text(draw, (x, head, x + cell, top), str(t + 1), _font(13), fill=MUTED_TEXT)
+    _centre_text(draw, (0, top, label_w - 6, top + cell), "input", font)
+    for layer in range(layers):
+        y = top + (layer + 1) * (cell + gap)
+        _centre_text(draw, (0, y, label_w - 6, y + cell), f"layer {layer + 1}\nmemory", font)
+    split = label_w + n_context * (cell + gap)
+    _centre_text(draw, (label_w, 0, split - gap, head), "context (true frames)", font,
+                 fill=CONTEXT_COLOUR)
+    if steps > n_context:
+        _centre_text(draw, (split, 0, label_w + steps * (cell + gap), head),
+                     "its own predictions, fed back", font, fill=PREDICTED_COLOUR)
+    return np.asarray(img)
+
+
 # --------------------------------------------------------------------------------------------
 # frame strip
 # --------------------------------------------------------------------------------------------

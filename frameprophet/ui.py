@@ -497,6 +497,37 @@ def _sketch_array(sketch) -> np.ndarray | None:
     return np.asarray(sketch)
 
 
+def run_memory(source, seed, upload, context, horizon, model, progress=None,
+               out_dir: str | Path | None = None):
+    """What a stepwise model remembers while it rolls a clip out (closed loop): the frames it
+    reads and, under each, its ConvLSTM layers' hidden-state size. Returns `(png, info)`."""
+    def run():
+        src = normalise_source(source)
+        c, h = _lengths(context, horizon)
+        loaded = _load(model, None, progress)
+        clip, _ = make_clip(src, seed, upload, loaded.predictor.frame_size)
+        return _memory_picture(loaded, clip, c, h, out_dir)
+
+    return _answer(run, upload)
+
+
+def _memory_picture(loaded: LoadedModel, clip, context, horizon, out_dir):
+    predictor = loaded.predictor
+    if not predictor.stepwise:
+        raise UserError(f"{loaded.label} re-runs the whole sequence for every frame, so it "
+                        "carries no memory to show; choose a prophet model (mnist, squares).")
+    context = min(context, clip.shape[0] - 1)
+    prediction, memory = predictor.memory(clip[:context], horizon)
+    inputs = np.concatenate([clip[:context], prediction[:-1]])
+    out = Path(out_dir) if out_dir else _result_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    png = render.write_png(render.memory_strip(inputs, memory, context), out / "memory.png")
+    info = (f"{loaded.label}: {memory.shape[1]} ConvLSTM layers, hidden state size per "
+            f"position (RMS over channels), after reading each of {context} context frames "
+            f"and {horizon - 1} of its own predictions")
+    return str(png), info
+
+
 def _lengths(context, horizon) -> tuple[int, int]:
     try:
         context, horizon = int(context), int(horizon)
@@ -655,11 +686,39 @@ def compare(source: str, seed: float, upload: str | None, context: int, horizon:
     return run_compare(source, seed, upload, context, horizon, mode, models, progress=progress)
 
 
+def memory(source: str, seed: float, upload: str | None, context: int, horizon: int,
+           model: str, progress=gr.Progress()):  # noqa: B008
+    """What the ConvLSTM remembers while it predicts a clip (closed loop).
+
+    source, seed, upload, context, horizon, model: as for /predict (stepwise models only: our
+    prophet models). Returns a picture (the frames read: context, then the model's own
+    predictions; under each, one heat map per layer of its hidden state's size) and the info.
+    """
+    return run_memory(source, seed, upload, context, horizon, model, progress=progress)
+
+
 def predict_on_page(what, source, seed, upload, context, horizon, mode, model, world, objects,
                     speed, digits, scene_seed, sketch, compare_source, compare_seed,
-                    compare_models, progress=gr.Progress()):  # noqa: B008
+                    compare_models, show_memory=False, progress=gr.Progress()):  # noqa: B008
     """The page's Predict, for the tab in use: a refused request keeps the previous result on
-    screen and says why in the run-info box (where the person is looking) and a warning."""
+    screen and says why in the run-info box (where the person is looking) and a warning.
+    With `show_memory` (the "A clip" tab), also what the model remembers."""
+    result = _page_result(what, source, seed, upload, context, horizon, mode, model, world,
+                          objects, speed, digits, scene_seed, sketch, compare_source,
+                          compare_seed, compare_models, progress)
+    hidden = gr.update(visible=False, value=None)
+    if not show_memory or what != "clip" or result[0] == gr.skip():
+        return (*result, hidden)
+    try:
+        png, _ = run_memory(source, seed, upload, context, horizon, model)
+    except gr.Error as e:
+        return (*result[:3], f"{result[3]}\nMemory not shown: {e.message}", hidden)
+    return (*result, gr.update(visible=True, value=png))
+
+
+def _page_result(what, source, seed, upload, context, horizon, mode, model, world, objects,
+                 speed, digits, scene_seed, sketch, compare_source, compare_seed, compare_models,
+                 progress):
     try:
         if what == "compare":
             gif, plot, info = run_compare(compare_source, compare_seed, None, context, horizon,
@@ -800,6 +859,8 @@ def build_demo() -> gr.Blocks:
                                     label="Frames to predict (past the clip's end there is no "
                                           "truth to compare)")
                 mode_choice = gr.Radio(MODE_CHOICES, value="closed_loop", label="Mode")
+                show_memory = gr.Checkbox(False, label="Also show what it remembers (the "
+                                          "ConvLSTM states, closed loop; 'A clip' tab)")
                 model_choice = gr.Dropdown(model_choices(), value=DEFAULT_MODEL[SOURCE_MNIST],
                                            label="Model")
                 hub_repo = gr.Textbox(label="Hugging Face Hub repo id",
@@ -840,6 +901,11 @@ def build_demo() -> gr.Blocks:
                 plot = gr.Image(type="filepath", interactive=False, show_label=False,
                                 label="Quality plot", buttons=["download", "fullscreen"],
                                 elem_id="fp-plot")
+                memory_image = gr.Image(type="filepath", interactive=False,
+                                        label="What it remembers: each ConvLSTM layer's hidden "
+                                              "state size under the frame it just read",
+                                        buttons=["download", "fullscreen"], visible=False,
+                                        elem_id="fp-memory")
 
         inputs = [source, seed, upload, context, horizon, mode, model]
         outputs = [animation, strip, plot, info]
@@ -855,23 +921,24 @@ def build_demo() -> gr.Blocks:
 
         request = ([source_choice, mode_choice, model_choice, hub_repo], [source, mode, model])
         everything = [what, *inputs, world, objects, speed, digits, scene_seed, sketchpad,
-                      compare_source, compare_seed, compare_models]
+                      compare_source, compare_seed, compare_models, show_memory]
+        page_outputs = [*outputs, memory_image]
         clip_tab.select(lambda: "clip", None, what, queue=False, **private)
         scene_tab.select(lambda: "scene", None, what, queue=False, **private)
         compare_tab.select(lambda: "compare", None, what, queue=False, **private)
         button.click(_request, *request, queue=False, **private).then(
-            predict_on_page, everything, outputs, **private, **shared)
+            predict_on_page, everything, page_outputs, **private, **shared)
         dice.click(_random_seed, None, [seed], queue=False, **private).then(
             _request, *request, queue=False, **private).then(
-            predict_on_page, everything, outputs, **private, **shared)
+            predict_on_page, everything, page_outputs, **private, **shared)
         examples.load_input_event.then(lambda: ("clip", gr.Tabs(selected="clip")), None,
                                        [what, tabs], queue=False, **private).then(
             _request, *request, queue=False, **private).then(
-            predict_on_page, everything, outputs, **private, **shared)
+            predict_on_page, everything, page_outputs, **private, **shared)
         scene_examples.load_input_event.then(lambda: "scene", None, what, queue=False,
                                              **private).then(
             _request, *request, queue=False, **private).then(
-            predict_on_page, everything, outputs, **private, **shared)
+            predict_on_page, everything, page_outputs, **private, **shared)
         # The API endpoints: the same inputs, but errors are raised to the caller. Their
         # triggers are never shown; clients call them by name.
         api_trigger = gr.Button(visible=False)
@@ -884,6 +951,9 @@ def build_demo() -> gr.Blocks:
         # /compare takes any names (our check says what is accepted), not only the boxes'.
         models_api = gr.Dropdown(shipped_models(), multiselect=True, allow_custom_value=True,
                                  visible=False, label="models")
+        memory_trigger = gr.Button(visible=False)
+        memory_trigger.click(memory, [source, seed, upload, context, horizon, model],
+                             [memory_image, info], api_name="memory", **shared)
         compare_trigger = gr.Button(visible=False)
         compare_trigger.click(compare, [source, seed, upload, context, horizon, mode,
                                         models_api], [animation, plot, info],

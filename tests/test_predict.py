@@ -85,3 +85,21 @@ def test_copy_last_baseline():
     assert out.shape == (2, 3, 16, 16, 1)
     assert all(np.array_equal(out[:, k], clips[:, 3]) for k in range(3))
     assert baseline(clips[0, :4], clips[0, 4:], 2, "closed_loop").shape == (2, 16, 16, 1)
+
+
+def test_memory_is_what_the_states_carry_during_a_rollout():
+    model = models.build("prophet", (16, 16), hidden=8, depth=2)
+    predictor = Predictor(model)
+    clip = _clips()[0]
+    prediction, memory = predictor.memory(clip[:4], 3)
+    np.testing.assert_allclose(prediction, predictor.rollout(clip[:4], 3), atol=1e-5)
+    assert memory.shape == (4 + 3 - 1, 2, 4, 4) and (memory >= 0).all()
+    # causal: what it holds after frame 2 does not depend on frame 3
+    changed = clip.copy()
+    changed[3] = 1 - changed[3]
+    _, other = predictor.memory(changed[:4], 3)
+    np.testing.assert_allclose(memory[:3], other[:3], atol=1e-6)
+    assert np.abs(memory[3] - other[3]).max() > 0
+    keras3 = Predictor(models.build("keras3-mnist", (16, 16), filters=4))
+    with pytest.raises(ValueError, match="only stepwise models"):
+        keras3.memory(clip[:4], 3)

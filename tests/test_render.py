@@ -169,3 +169,13 @@ def test_write_animation_keeps_every_frame(tmp_path):
         assert im.format == "GIF" and im.n_frames == 5 and im.size == frames.shape[2:0:-1]
     png = render.write_png(frames[0], tmp_path / "f.png")
     assert Image.open(png).size == frames.shape[2:0:-1]
+
+
+def test_memory_strip_has_a_row_per_layer_under_the_inputs():
+    memory = np.random.default_rng(0).random((6, 3, 10, 10)).astype(np.float32)
+    two = render.memory_strip(clip(6), memory[:, :2], n_context=4)
+    three = render.memory_strip(clip(6), memory, n_context=4)
+    assert three.shape[1] == two.shape[1] and three.shape[0] > two.shape[0] + 60
+    assert colour_count(three, render.PREDICTED_COLOUR) > 0       # the fed-back inputs
+    with pytest.raises(ValueError, match="layers"):
+        render.memory_strip(clip(5), memory, n_context=4)

@@ -257,7 +257,7 @@ def test_api_signature(client):
     names = [p["parameter_name"] for p in endpoint["parameters"]]
     assert names == ["source", "seed", "upload", "context", "horizon", "mode", "model"]
     assert len(endpoint["returns"]) == 4
-    assert set(info["named_endpoints"]) == {"/predict", "/scene", "/compare"}
+    assert set(info["named_endpoints"]) == {"/predict", "/scene", "/compare", "/memory"}
     scene = info["named_endpoints"]["/scene"]
     assert [p["parameter_name"] for p in scene["parameters"]] == [
         "world", "objects", "speed", "digits", "seed", "context", "horizon", "mode", "model",
@@ -358,6 +358,7 @@ def test_a_refused_request_keeps_the_previous_result_on_the_page(monkeypatch):
     result = ui.predict_on_page("clip", ui.SOURCE_MNIST, 0, None, 0, 3, "closed_loop", "mnist",
                                 "mnist", 2, 3.6, "", 0, None, ui.SOURCE_MNIST, 0, ["mnist"])
     assert result[:3] == (gr.skip(), gr.skip(), gr.skip())     # the pictures stay
+    assert result[4]["visible"] is False
     assert result[3].startswith("Not predicted: Use at least one context frame.")
     assert warnings == ["Use at least one context frame."]
 
@@ -526,3 +527,18 @@ def test_api_scene_with_a_sketch(client, tmp_path):
                                    context=5, horizon=5, mode="closed_loop", model="mnist",
                                    sketch=handle_file(path), api_name="/scene")
     assert gif_frames(gif) == 10 and "your drawing" in info
+
+
+# --------------------------------------------------------------------------------------------
+# What it remembers
+# --------------------------------------------------------------------------------------------
+
+def test_memory_view_on_the_page_and_through_the_api(client):
+    result = ui.predict_on_page("clip", ui.SOURCE_MNIST, 2, None, 6, 4, "closed_loop", "mnist",
+                                "mnist", 2, 3.6, "", 0, None, ui.SOURCE_MNIST, 0, [], True)
+    assert result[4]["visible"] is True
+    with Image.open(result[4]["value"]) as im:
+        assert im.size[0] > 9 * 60                     # a column for each of the 9 inputs
+    png, info = client.predict(source="mnist", seed=2, upload=None, context=6, horizon=4,
+                               model="mnist", api_name="/memory")
+    assert Image.open(png).format == "PNG" and "1 ConvLSTM layers" in info
