@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from frameprophet import data, models  # noqa: E402
+from frameprophet import data, models, saving  # noqa: E402
 from frameprophet.predict import Predictor, load_predictor  # noqa: E402
 
 RESULTS = {}
@@ -169,6 +169,38 @@ def bench_ui() -> None:
     record("ui_request_ms", seconds * 1000, "ms", "UI request 10->10 end to end, warm")
 
 
+def bench_views() -> None:
+    """The play views' requests, warm, end to end (10 -> 10): a scene, a drawing, a compare of
+    ours with the Keras 3 example (less that baseline's own O(T^2) prediction)."""
+    import re
+
+    try:
+        from frameprophet import ui
+    except ImportError as e:
+        print(f"views not benchmarked: {e}")
+        return
+    print("play views, 10 -> 10, warm", flush=True)
+    seconds = median_time(lambda: ui.run_scene("mnist", 3, 7.2, "", 1, 10, 10, "closed_loop",
+                                               "mnist"), repeats=5)
+    record("ui_scene_ms", seconds * 1000, "ms", "scene request 10->10 end to end, warm")
+    sketch = np.full((120, 120), 255, np.uint8)
+    sketch[20:100, 55:65] = 0
+    seconds = median_time(lambda: ui.run_scene("drawing", None, 3.6, "", 0, 10, 10,
+                                               "closed_loop", "mnist", sketch=sketch), repeats=5)
+    record("ui_sketch_ms", seconds * 1000, "ms", "drawing request 10->10 end to end, warm")
+    if not (saving.WEIGHTS_DIR / "mnist-keras3.keras").exists():
+        return
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        *_, info = ui.run_compare("Moving MNIST", 3, None, 10, 10, "closed_loop",
+                                  ["mnist", "mnist-keras3"])
+        baseline_ms = float(re.search(r"mnist-keras3: .*\((\d+) ms\)", info).group(1))
+        times.append((time.perf_counter() - start) * 1000 - baseline_ms)
+    record("ui_compare_ms", statistics.median(times[1:]), "ms",
+           "compare mnist with mnist-keras3, end to end less the baseline's own prediction")
+
+
 def bench_cold_start() -> None:
     print("cold start", flush=True)
     code = ("import time; t=time.perf_counter(); from frameprophet import load_predictor; "
@@ -207,8 +239,8 @@ def bench_cold_start() -> None:
 
 def main() -> None:
     started = time.perf_counter()
-    for part in (bench_data, bench_rollout, bench_backends, bench_ui, bench_training,
-                 bench_cold_start):
+    for part in (bench_data, bench_rollout, bench_backends, bench_ui, bench_views,
+                 bench_training, bench_cold_start):
         part()
     record("peak_rss_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "MB",
            "peak memory of this benchmark process")

@@ -852,6 +852,14 @@ def build_demo() -> gr.Blocks:
                                                       value=SOURCE_MNIST, label="Clip")
                             compare_seed = gr.Number(value=0, precision=0, minimum=0,
                                                      maximum=MAX_SEED, label="Seed")
+                        compare_examples = gr.Examples(
+                            examples=[[["mnist", "mnist-keras3"], SOURCE_MNIST, 3],
+                                      [["squares", "squares-keras2"], SOURCE_SQUARES, 5]],
+                            example_labels=["ours vs the Keras 3 example (MNIST)",
+                                            "ours vs the Keras 2 example (squares)"],
+                            inputs=[compare_models, compare_source, compare_seed],
+                            label="Comparisons (click one to run it)",
+                            api_visibility="private")
                 context = gr.Slider(1, CLIP_FRAMES - 1, value=DEFAULT_CONTEXT, step=1,
                                     label="Context frames (what the model reads)",
                                     elem_id="fp-context")
@@ -933,6 +941,10 @@ def build_demo() -> gr.Blocks:
             predict_on_page, everything, page_outputs, **private, **shared)
         examples.load_input_event.then(lambda: ("clip", gr.Tabs(selected="clip")), None,
                                        [what, tabs], queue=False, **private).then(
+            _request, *request, queue=False, **private).then(
+            predict_on_page, everything, page_outputs, **private, **shared)
+        compare_examples.load_input_event.then(lambda: "compare", None, what, queue=False,
+                                               **private).then(
             _request, *request, queue=False, **private).then(
             predict_on_page, everything, page_outputs, **private, **shared)
         scene_examples.load_input_event.then(lambda: "scene", None, what, queue=False,
