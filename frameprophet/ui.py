@@ -784,6 +784,15 @@ def _default_model(source: str):
     return gr.update(value=DEFAULT_MODEL[normalise_source(source)])
 
 
+def _api_example(component, value):
+    """Set the example the API page shows for `component` (Gradio's defaults are "Hello!!" for
+    text and a sample PDF for files). Set on the instance: subclassing a component makes Gradio
+    write a .pyi file beside this module at import time."""
+    component.example_payload = lambda: value
+    component.example_value = lambda: value
+    return component
+
+
 def build_demo() -> gr.Blocks:
     """The FrameProphet page. Launch with `demo.launch(theme=THEME, css=CSS)`."""
     with gr.Blocks(title="FrameProphet", delete_cache=(3600, 3600),
@@ -808,6 +817,7 @@ def build_demo() -> gr.Blocks:
                                                "to the model's frame size",
                                          file_types=upload_types(), type="filepath",
                                          visible=False, elem_id="fp-upload")
+                        _api_example(upload, None)      # optional: only for "upload" sources
                     with gr.Tab("Build a scene", id="scene", elem_id="fp-scene-tab") as scene_tab:
                         gr.Markdown("Change the world and watch where the model breaks: "
                                     "it learnt 2 digits at 3.6 px/frame (or 3-7 squares at "
@@ -876,10 +886,12 @@ def build_demo() -> gr.Blocks:
                                       visible=False)
                 # What the /predict endpoint receives: plain text, so the API takes the
                 # documented values and their aliases, and our own check lists what is accepted.
-                source = gr.Textbox(value=SOURCE_MNIST, visible=False, label="source")
-                mode = gr.Textbox(value="closed_loop", visible=False, label="mode")
-                model = gr.Textbox(value=DEFAULT_MODEL[SOURCE_MNIST], visible=False,
-                                   label="model")
+                source = _api_example(gr.Textbox(value=SOURCE_MNIST, visible=False,
+                                                 label="source"), SOURCE_MNIST)
+                mode = _api_example(gr.Textbox(value="closed_loop", visible=False,
+                                               label="mode"), "closed_loop")
+                model = _api_example(gr.Textbox(value=DEFAULT_MODEL[SOURCE_MNIST], visible=False,
+                                                label="model"), "mnist")
                 button = gr.Button("Predict", variant="primary", size="lg")
                 examples = gr.Examples(
                     examples=[[SOURCE_MNIST, 0, 10, 10, "closed_loop", "mnist"],

@@ -542,3 +542,11 @@ def test_memory_view_on_the_page_and_through_the_api(client):
     png, info = client.predict(source="mnist", seed=2, upload=None, context=6, horizon=4,
                                model="mnist", api_name="/memory")
     assert Image.open(png).format == "PNG" and "1 ConvLSTM layers" in info
+
+
+def test_the_api_page_examples_are_values_the_api_accepts(client):
+    info = client.view_api(print_info=False, return_format="dict")
+    examples = {p["parameter_name"]: p["example_input"]
+                for p in info["named_endpoints"]["/predict"]["parameters"]}
+    assert examples["source"] == ui.SOURCE_MNIST and examples["mode"] == "closed_loop"
+    assert examples["model"] == "mnist" and examples["upload"] is None   # not a sample PDF
