@@ -48,7 +48,9 @@ def app_url():
     def fake_load_model(resolved: str) -> ui.LoadedModel:
         size = ui.KNOWN_MODELS.get(resolved, (64, 64))
         if size not in predictors:
-            predictors[size] = Predictor(models.build("prophet", size, hidden=8, depth=1))
+            dataset = "squares" if size == (40, 40) else "mnist"
+            predictors[size] = Predictor(models.build("prophet", size, hidden=8, depth=1),
+                                         {"dataset": dataset})
         return ui.LoadedModel(predictors[size], f"test-{resolved}", untrained=True)
 
     with pytest.MonkeyPatch.context() as mp:
@@ -235,3 +237,20 @@ def test_a_scene_is_built_and_forecast_in_the_browser(page):
     assert "3 digit(s): the model learnt 2" in info_text(page)
     page.screenshot(path=str(ARTIFACTS / "scene.png"), full_page=True)
     page.get_by_role("tab", name="A clip").click()
+
+
+def test_an_upload_unlike_the_training_data_is_predicted_with_notes(page, tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    colour = (rng.random((70, 32, 32, 3)) * 255).astype(np.uint8)
+    colour[..., 0] = 255                                  # red-ish, bright, and too long
+    np.save(tmp_path / "bright_colour.npy", colour)
+    upload(page, tmp_path / "bright_colour.npy")
+    page.get_by_role("button", name="Predict", exact=True).click()
+    page.wait_for_function("() => document.querySelector('#fp-info textarea').value"
+                           ".includes('upload bright_colour.npy')", timeout=10_000)
+    notes = info_text(page)
+    assert f"only its first {ui.MAX_UPLOAD_FRAMES} frames are used" in notes
+    assert "colour dropped" in notes and "background is bright" in notes
+    page.get_by_label(ui.SOURCE_MNIST).check()
