@@ -40,9 +40,8 @@ def _predict(args) -> None:
     predictor = load_predictor(args.model)
     clip, notes = load_input(args.input, predictor.frame_size, args.context + args.horizon)
     result = forecast(predictor, clip, args.context, args.horizon, mode=args.mode)
-    teacher = args.mode == "teacher_forced"
     frames = render.side_by_side(result.context, result.truth, result.prediction,
-                                 teacher_forced=teacher)
+                                 teacher_forced=args.mode == "teacher_forced")
     io.write_gif(frames, args.out, fps=args.fps)
     horizon = result.prediction.shape[0]
     print(f"{predictor.name} ({predictor.method}): {horizon} frames from "

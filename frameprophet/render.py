@@ -528,6 +528,22 @@ def quality_plot(curves: dict[str, dict[str, np.ndarray]], path: str | os.PathLi
 # files
 # --------------------------------------------------------------------------------------------
 
+def forecast_files(result, out: str | os.PathLike, fps: float = 5) -> tuple[Path, Path, Path]:
+    """Draw a `frameprophet.forecast.Forecast` into `out`: the side-by-side GIF, the frame
+    strip and the quality plot (teacher-forced results are labelled as such in all three)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    teacher = result.mode == "teacher_forced"
+    gif = write_animation(side_by_side(result.context, result.truth, result.prediction,
+                                       teacher_forced=teacher), out / "rollout.gif", fps=fps)
+    strip = write_png(frame_strip(result.context, result.truth, result.prediction,
+                                  teacher_forced=teacher), out / "strip.png")
+    plot = quality_plot(result.curves, out / "quality.png", horizon=result.prediction.shape[0],
+                        title="one-step, teacher-forced: every prediction reads the true frames "
+                              "before it" if teacher else None)
+    return gif, strip, plot
+
+
 def write_animation(frames_uint8: np.ndarray, path: str | os.PathLike, fps: float = 5) -> Path:
     """Write uint8 RGB frames (T, H, W, 3) as a looping animated GIF (every frame kept)."""
     from frameprophet.io import write_gif

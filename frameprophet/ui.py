@@ -568,17 +568,8 @@ def _forecast_and_draw(loaded: LoadedModel, clip, notes, clip_name, context, hor
     context, horizon = result.context.shape[0], result.prediction.shape[0]
 
     _progress(progress, 0.7, "Scoring and drawing")
-    out = Path(out_dir) if out_dir else _result_dir()
-    out.mkdir(parents=True, exist_ok=True)
+    gif, strip, plot = render.forecast_files(result, out_dir or _result_dir(), fps=FPS)
     teacher = mode == "teacher_forced"
-    gif = render.write_animation(
-        render.side_by_side(result.context, result.truth, result.prediction,
-                            teacher_forced=teacher), out / "rollout.gif", fps=FPS)
-    strip = render.write_png(render.frame_strip(result.context, result.truth, result.prediction,
-                                                teacher_forced=teacher), out / "strip.png")
-    plot = render.quality_plot(result.curves, out / "quality.png", horizon=horizon,
-                               title="one-step, teacher-forced: every prediction reads the true "
-                                     "frames before it" if teacher else None)
     h, w = predictor.frame_size
     ms = result.seconds * 1000
     parts = [f"Model: {loaded.label} ({predictor.method})",

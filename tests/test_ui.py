@@ -433,7 +433,7 @@ def test_out_of_distribution_scenes_are_labelled():
     (("mnist", 2, 99, "", 0), "speed must be 0 to 36"),
     (("mnist", 2, 3.6, "3a", 0), "classes 0-9"),
     (("squares", 2, 1.5, "", 0), "whole pixels"),
-    (("moon", 2, 3.6, "", 0), "choose mnist or squares"),
+    (("moon", 2, 3.6, "", 0), "choose mnist, squares or drawing"),
 ])
 def test_bad_scenes_get_one_line(args, message):
     with pytest.raises(gr.Error, match=message) as info:
