@@ -63,8 +63,8 @@ def card_text(meta: dict, name: str, curve_dir: Path | None = None) -> str:
     if curve_dir is not None and any(r.get("curve") for r in runs):
         png = plot_curve(runs, Path(curve_dir) / f"{name}_curve.png")
         curve = f"\n![validation MSE against sequences seen]({png.name})\n"
-    split = ("MNIST digits 4000..4999 only" if meta.get("dataset") == "mnist"
-             else "an unseen seed")
+    split = ("MNIST digits 4000..4999 only: classes 8 and 9, never seen in training"
+             if meta.get("dataset") == "mnist" else "an unseen seed")
     return f"""# {name}
 
 Recipe `{meta.get('recipe')}` trained on **{meta.get('dataset')}** ({meta.get('frame_size')}
@@ -72,7 +72,7 @@ frames) by `python -m frameprophet train`. Predicts {meta.get('horizon')} frames
 {meta.get('context')} context frames. {meta.get('parameters', '?')} parameters.
 
 ## Training
-Data generated on the fly, train split only{' (MNIST digits 0..3999)'
+Data generated on the fly, train split only{' (MNIST digits 0..3999: classes 0-7)'
     if meta.get('dataset') == 'mnist' else ''}. In total: **{t.get('sequences_seen')}
 sequences, {t.get('steps')} steps, {t.get('wall_minutes')} min** over {len(runs)} run(s).
 Objective: {last.get('objective', t.get('objective'))}.
