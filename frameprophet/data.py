@@ -357,8 +357,8 @@ def scene(world: str, objects: int | None = None, speed: float | None = None,
     if digits and not set(digits) <= {"8", "9"}:
         split = "train"
         notes.append("only 8s and 9s are held out; these are training-split digits")
-    clip = moving_mnist(1, frames=frames, seed=seed, split=split, digits=objects,
-                        speed=None if abs(speed - 3.6) < 1e-9 else speed, classes=digits or None)
+    clip = moving_mnist(1, frames=frames, seed=seed, split=split, digits=objects, speed=speed,
+                        classes=digits or None)
     return clip[0], notes
 
 

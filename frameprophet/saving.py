@@ -143,11 +143,11 @@ def resolve(name: str | os.PathLike, allow_paths: bool = True) -> str:
             return name
         tried.append(f"path {name!r}")
     short = WEIGHTS_DIR / f"{name}.keras"
-    if _SHORT_NAME.fullmatch(name) and short.exists():
+    if _NAME.fullmatch(name) and short.exists():
         return str(short)
     tried.append(f"short name in {WEIGHTS_DIR.name}/ ({short.name})")
     parts = name.split("/")
-    if all(_HUB_PART.fullmatch(p) for p in parts) and (
+    if all(_NAME.fullmatch(p) for p in parts) and (
             len(parts) == 2 and not name.endswith(".keras")
             or len(parts) > 2 and name.endswith(".keras")):
         return f"hf://{name}"
@@ -160,5 +160,4 @@ def resolve(name: str | os.PathLike, allow_paths: bool = True) -> str:
                          "owner/name")
 
 
-_SHORT_NAME = re.compile(r"[A-Za-z0-9][\w.-]*")
-_HUB_PART = re.compile(r"[A-Za-z0-9][\w.-]*")
+_NAME = re.compile(r"[A-Za-z0-9][\w.-]*")        # a short name, or one part of a Hub id
