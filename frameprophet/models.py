@@ -279,6 +279,34 @@ class Prophet(keras.Model):
         return config
 
 
+def with_fused_cells(model: Prophet) -> Prophet:
+    """A `cell="fused"` copy of a Prophet built with Keras' `ConvLSTM2D` cell: the same function.
+
+    Keras' cell convolves the input with `kernel` and h with `recurrent_kernel`, both "same"
+    padded, gates in the order i, f, c, o; one convolution over concat(x, h) with the two kernels
+    stacked along the input channels computes exactly that sum. Used by `train --init` so a model
+    saved before the fused cell carries on as the class every shipped model now is.
+    """
+    if model.cell == "fused":
+        return model
+    config = model.get_config()
+    for key in ("name", "trainable", "dtype"):
+        config.pop(key, None)
+    fused = Prophet(**{**config, "cell": "fused"}, name=model.name)
+    fused.build((None, None, *model.frame_size, 1))
+    for old, new in zip(model.encoder + model.norms + model.decoder,
+                        fused.encoder + fused.norms + fused.decoder, strict=True):
+        new.set_weights(old.get_weights())
+    for old, new in zip(model.lstms, fused.lstms, strict=True):
+        kernel, recurrent_kernel, bias = (ops.convert_to_numpy(w) for w in
+                                          (old.cell.kernel, old.cell.recurrent_kernel,
+                                           old.cell.bias))
+        new.conv.set_weights([ops.convert_to_numpy(ops.concatenate([kernel, recurrent_kernel],
+                                                                   axis=2)), bias])
+    fused.feedback.assign(model.feedback)
+    return fused
+
+
 def _bce_plus_mse(y_true, y_pred):
     return (keras.losses.binary_crossentropy(y_true, y_pred)
             + keras.losses.mean_squared_error(y_true, y_pred))

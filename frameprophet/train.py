@@ -209,14 +209,18 @@ class Budget(keras.callbacks.Callback):
     """The clock of a run: sets the learning rate and the closed-loop feedback from the elapsed
     fraction of the budget at every epoch start, and stops training when the budget is spent.
 
-    `elapsed` carries the time of earlier attempts of the same run (`--resume`).
+    `elapsed` carries the time of earlier attempts of the same run (`--resume`). The feedback
+    ramps from `feedback_from`, where the model of `--init` left off: a model that already rolls
+    out closed loop is not taught with its own predictions hidden again.
     """
 
     def __init__(self, seconds: float, peak_lr: float, warmup: float = 0.03,
-                 ramp: float | None = None, schedule: str = "cosine", elapsed: float = 0.0):
+                 ramp: float | None = None, schedule: str = "cosine", elapsed: float = 0.0,
+                 feedback_from: float = 0.0):
         super().__init__()
         self.seconds, self.peak_lr, self.warmup = seconds, peak_lr, warmup
         self.ramp, self.schedule, self.before = ramp, schedule, elapsed
+        self.feedback_from = feedback_from
         self.start, self.expired = None, False
 
     def fraction(self) -> float:
@@ -230,7 +234,9 @@ class Budget(keras.callbacks.Callback):
         return self.peak_lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress)))
 
     def feedback(self, fraction: float) -> float:
-        return 0.0 if not self.ramp else min(1.0, fraction / self.ramp)
+        if not self.ramp:
+            return 0.0
+        return self.feedback_from + (1.0 - self.feedback_from) * min(1.0, fraction / self.ramp)
 
     def on_train_begin(self, logs=None):
         self.start = time.monotonic()
@@ -345,7 +351,7 @@ def train(config: TrainConfig, verbose: int | str = "auto",
             if c.lr is not None:
                 model.optimizer.learning_rate = c.lr
         if c.init:
-            model.load_weights(c.init)
+            _start_from(model, c.init)
         meta = _fit(c, model, run, prior, verbose, extra_callbacks, policy)
     finally:
         keras.config.set_dtype_policy(previous_policy)
@@ -368,7 +374,7 @@ def _fit(c: TrainConfig, model, run: Path, prior: dict, verbose, extra_callbacks
     peak_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
     budget = Budget(c.minutes * 60, peak_lr, warmup=c.warmup,
                     ramp=c.ramp if stepwise else None, schedule=c.schedule,
-                    elapsed=state.state["wall_seconds"])
+                    elapsed=state.state["wall_seconds"], feedback_from=prior["feedback"])
     # A resumed run only replaces best.keras when it beats the best epoch before the resume.
     before = [row["val_mse"] for row in read_log(run / "log.csv") if "val_mse" in row]
     callbacks = [
@@ -419,7 +425,7 @@ def _fit(c: TrainConfig, model, run: Path, prior: dict, verbose, extra_callbacks
         "resumes": state.state["resumes"], "wall_minutes": round(wall / 60, 1),
         "sequences_per_second": round(state.state["sequences"] / max(wall, 1e-9), 2),
         "validation_share": round(sum(r.get("val_seconds", 0) for r in log) / max(wall, 1e-9), 4),
-        "objective": _objective(stepwise, c.ramp, options_loss(model)),
+        "objective": _objective(stepwise, c.ramp, options_loss(model), prior["feedback"]),
         "curve": [[int(r["sequences"]), round(r["val_mse"], 3)] for r in log
                   if "sequences" in r and "val_mse" in r],
     }
@@ -459,10 +465,18 @@ def options_loss(model) -> str:
             "_bce_plus_mse": "bce+mse"}.get(name, name)
 
 
+def _start_from(model: keras.Model, path: str) -> None:
+    """Load the weights of `path` into `model`; a Prophet saved with Keras' cell is fused first."""
+    source, _ = saving.load(path)
+    if getattr(model, "cell", None) == "fused" and getattr(source, "cell", None) == "keras":
+        source = models.with_fused_cells(source)
+    model.set_weights(source.get_weights())
+
+
 def _prior_runs(init: str | None) -> dict:
     """What the sidecar of `--init` says about the runs that led to its weights."""
     if not init:
-        return {"runs": [], "sequences": 0}
+        return {"runs": [], "sequences": 0, "feedback": 0.0}
     training = saving.read_sidecar(init).get("training", {})
     runs = training.get("runs")
     if runs is None and training:           # a sidecar from before runs were listed
@@ -472,16 +486,19 @@ def _prior_runs(init: str | None) -> dict:
                  "hardware": training.get("hardware"), "note": training.get("note"),
                  "objective": training.get("objective"), "curve": []}]
     runs = runs or []
-    return {"runs": runs, "sequences": sum(r.get("sequences", 0) for r in runs)}
+    return {"runs": runs, "sequences": sum(r.get("sequences", 0) for r in runs),
+            "feedback": float(training.get("feedback") or 0.0)}
 
 
-def _objective(stepwise: bool, ramp: float, loss: str) -> str:
+def _objective(stepwise: bool, ramp: float, loss: str, feedback_from: float = 0.0) -> str:
     if not stepwise:
         return f"one-step {loss} (the recipe's own)"
     if ramp <= 0:
         return f"one-step {loss} on every output frame (teacher forcing only, no feedback)"
-    return (f"closed-loop {loss} on every output frame, scheduled sampling reaching full "
-            f"feedback at {ramp:.0%} of the budget")
+    if feedback_from >= 1.0:
+        return f"closed-loop {loss} on every output frame, full feedback throughout"
+    return (f"closed-loop {loss} on every output frame, scheduled sampling from feedback "
+            f"{feedback_from:.2g} to full at {ramp:.0%} of the budget")
 
 
 def read_log(path: Path) -> list[dict]:

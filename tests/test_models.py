@@ -193,3 +193,15 @@ def test_files_from_before_the_fused_cell_still_load(tmp_path):
     assert loaded.cell == "keras"
     x = _clip(n=1, t=4)
     np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(old(x)), atol=1e-6)
+
+
+def test_a_keras_cell_prophet_fuses_into_the_same_function():
+    old = models.build("prophet", (16, 16), cell="keras", **TINY["prophet"])
+    for lstm in old.lstms:                   # weights far from the initial ones, biases too
+        lstm.set_weights([np.random.default_rng(1).normal(0, 0.3, w.shape).astype("float32")
+                          for w in lstm.get_weights()])
+    fused = models.with_fused_cells(old)
+    assert fused.cell == "fused" and fused.count_params() == old.count_params()
+    x = _clip(n=2, t=6)
+    np.testing.assert_allclose(np.asarray(fused(x)), np.asarray(old(x)), atol=1e-5)
+    assert models.with_fused_cells(fused) is fused

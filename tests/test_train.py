@@ -146,6 +146,9 @@ def test_the_schedule_is_sized_to_the_budget():
     assert budget.feedback(0.0) == 0.0 and budget.feedback(0.2) == 0.5
     assert budget.feedback(0.4) == 1.0 and budget.feedback(0.9) == 1.0
     assert train.Budget(600, 1e-3, ramp=0).feedback(0.5) == 0.0
+    # continuing a closed-loop model (--init) stays closed loop; half-way models ramp on from there
+    assert train.Budget(600, 1e-3, ramp=0.4, feedback_from=1.0).feedback(0.0) == 1.0
+    assert train.Budget(600, 1e-3, ramp=0.4, feedback_from=0.5).feedback(0.2) == 0.75
 
 
 def test_the_budget_drives_the_optimizer_and_stops(monkeypatch):
@@ -178,6 +181,7 @@ def test_init_continues_and_the_card_adds_up_the_runs(tmp_path):
     assert len(runs) == 2 and runs[0]["note"] == "first run"
     assert "init" not in runs[0]["config"]
     assert runs[1]["config"]["init"] == str(tmp_path / "tiny.keras")
+    assert runs[1]["objective"].endswith("full feedback throughout")   # the first ended at 1
     assert second["training"]["sequences_seen"] == (first["training"]["sequences_seen"]
                                                     + runs[1]["sequences"]) == 4 + 8
     assert second["training"]["steps"] == 2 + 4
@@ -208,3 +212,15 @@ def test_batches_pairs_and_seeds():
         val[2]
     with pytest.raises(ValueError, match="dataset"):
         train.SequenceBatches("cifar", batch_size=2, steps=1)
+
+
+def test_init_from_a_keras_cell_model_trains_the_fused_cell(tmp_path):
+    from frameprophet import models, saving
+
+    old = models.build("prophet", (40, 40), cell="keras", context=7, **TINY)
+    saving.save(old, tmp_path / "old.keras", recipe="prophet", dataset="squares")
+    _train(tmp_path, init=str(tmp_path / "old.keras"), extra_callbacks=[StopAfter(1)], lr=0.0)
+    new, _ = saving.load(tmp_path / "tiny.keras")
+    assert new.cell == "fused"
+    clip = np.random.default_rng(0).random((1, 5, 40, 40, 1)).astype("float32")
+    np.testing.assert_allclose(np.asarray(new(clip)), np.asarray(old(clip)), atol=1e-4)
