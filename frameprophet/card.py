@@ -22,7 +22,8 @@ def plot_curve(runs: list[dict], path: str | os.PathLike) -> Path:
     for i, r in enumerate(runs):
         if r.get("curve"):
             x, y = zip(*r["curve"], strict=True)
-            ax.plot(x, y, "-", lw=1.2, label=f"run {i + 1}: {r.get('hardware', '?')[:40]}")
+            ax.plot(x, y, "-", lw=1.2, label=f"run {i + 1}: {r.get('started', '?')[:10]}, "
+                    f"{r.get('wall_minutes', '?')} min, {r.get('precision', '?')}")
     ax.set_xlabel("sequences seen")
     ax.set_ylabel("validation MSE (closed loop)")
     ax.set_yscale("log")
