@@ -298,11 +298,8 @@ def with_fused_cells(model: Prophet) -> Prophet:
                         fused.encoder + fused.norms + fused.decoder, strict=True):
         new.set_weights(old.get_weights())
     for old, new in zip(model.lstms, fused.lstms, strict=True):
-        kernel, recurrent_kernel, bias = (ops.convert_to_numpy(w) for w in
-                                          (old.cell.kernel, old.cell.recurrent_kernel,
-                                           old.cell.bias))
-        new.conv.set_weights([ops.convert_to_numpy(ops.concatenate([kernel, recurrent_kernel],
-                                                                   axis=2)), bias])
+        kernel = ops.concatenate([old.cell.kernel, old.cell.recurrent_kernel], axis=2)
+        new.conv.set_weights([ops.convert_to_numpy(kernel), ops.convert_to_numpy(old.cell.bias)])
     fused.feedback.assign(model.feedback)
     return fused
 
