@@ -122,19 +122,20 @@ def default_scale(frame_size: tuple[int, int], target: int = TARGET_PANEL) -> in
 # --------------------------------------------------------------------------------------------
 
 class _Layout:
-    """Pixel geometry of a `side_by_side` frame (shared by the renderer and the tests)."""
+    """Pixel geometry of an animation frame: a title row, `panels` bordered panels side by side
+    and a footer (shared by `side_by_side`, `compare_frames` and the tests)."""
 
-    def __init__(self, frame_size: tuple[int, int], scale: int):
+    def __init__(self, frame_size: tuple[int, int], scale: int, panels: int = 3):
         self.scale = scale
         self.panel_h, self.panel_w = frame_size[0] * scale, frame_size[1] * scale
         self.border = max(4, min(8, scale + 1))
         self.gap, self.margin = 14, 14
         self.header, self.footer = 34, 40
         outer_w = self.panel_w + 2 * self.border
-        self.width = 2 * self.margin + 3 * outer_w + 2 * self.gap
+        self.width = 2 * self.margin + panels * outer_w + (panels - 1) * self.gap
         self.height = self.header + self.panel_h + 2 * self.border + self.footer
         self.top = self.header
-        self.lefts = [self.margin + i * (outer_w + self.gap) for i in range(3)]
+        self.lefts = [self.margin + i * (outer_w + self.gap) for i in range(panels)]
 
     def panel_box(self, index: int) -> tuple[int, int, int, int]:
         """(x0, y0, x1, y1) of panel `index` including its border."""
@@ -245,23 +246,17 @@ def compare_frames(context, truth, predictions: dict[str, np.ndarray],
         raise ValueError("every prediction must have the same shape")
     n_context, n_pred = context.shape[0], first.shape[0]
     s = int(scale) if scale else default_scale(context.shape[1:3], 200)
-    ph, pw = context.shape[1] * s, context.shape[2] * s
-    border, gap, margin, header, footer = max(3, s), 12, 12, 34, 36
     titles = ["Truth", *names]
-    width = 2 * margin + len(titles) * (pw + 2 * border) + (len(titles) - 1) * gap
-    height = header + ph + 2 * border + footer
-    base = Image.fromarray(_fill(height, width, BACKGROUND))
+    lay = _Layout(context.shape[1:3], s, panels=len(titles))
+    base = Image.fromarray(_fill(lay.height, lay.width, BACKGROUND))
     draw = ImageDraw.Draw(base)
     font, small = _font(15), _font(13)
-
-    def left(i: int) -> int:
-        return margin + i * (pw + 2 * border + gap)
-
     for i, title in enumerate(titles):
-        _centre_text(draw, (left(i), 0, left(i) + pw + 2 * border, header), title[:28], font)
+        x0, _, x1, _ = lay.panel_box(i)
+        _centre_text(draw, (x0, 0, x1, lay.header), title[:28], font)
     base = np.asarray(base).copy()
-    blank = _fill(ph, pw, MISSING_FILL)
-    frames = np.empty((n_context + n_pred, height, width, 3), np.uint8)
+    blank = _fill(lay.panel_h, lay.panel_w, MISSING_FILL)
+    frames = np.empty((n_context + n_pred, lay.height, lay.width, 3), np.uint8)
     for t in range(n_context + n_pred):
         canvas = base.copy()
         k = t - n_context
@@ -273,13 +268,13 @@ def compare_frames(context, truth, predictions: dict[str, np.ndarray],
             tiles += [_grey(p[k], s) for p in preds]
             colours = [NEUTRAL] + [PREDICTED_COLOUR] * len(names)
         for i, (tile, colour) in enumerate(zip(tiles, colours, strict=True)):
-            _paste_bordered(canvas, tile, header, left(i), border, colour)
+            _paste_bordered(canvas, tile, lay.top, lay.lefts[i], lay.border, colour)
         img = Image.fromarray(canvas)
         draw = ImageDraw.Draw(img)
         label = f"frame {t + 1}/{n_context + n_pred}: " + (
             "context (input)" if k < 0 else f"predicted +{k + 1}"
             + ("" if k < truth.shape[0] else " (no ground truth)"))
-        draw.text((margin, height - footer / 2), label, font=small, anchor="lm",
+        draw.text((lay.margin, lay.height - lay.footer / 2), label, font=small, anchor="lm",
                   fill=PREDICTED_COLOUR if k >= 0 else TEXT)
         frames[t] = np.asarray(img)
     return frames

@@ -82,6 +82,31 @@ def test_missing_truth_frames():
     assert render.side_by_side(clip(2), None, clip(3)).shape[0] == 5
 
 
+def test_compare_shows_each_model_in_its_own_panel():
+    context, truth = clip(2), clip(3, seed=1)
+    predictions = {"a": clip(3, seed=2), "b": clip(3, seed=3)}
+    frames = render.compare_frames(context, truth, predictions, scale=2)
+    lay = render._Layout((40, 40), 2, panels=3)
+    assert frames.shape == (5, lay.height, lay.width, 3)
+
+    def panel(t, i):
+        return inside(frames[t], lay.panel_box(i), lay.border)[::2, ::2, 0]
+
+    def grey(frame):
+        return np.round(frame[..., 0] * 255).astype(np.uint8)
+
+    for i in range(3):                              # context: the input in every panel
+        assert np.array_equal(panel(1, i), grey(context[1]))
+    for k in range(3):                              # predicted: truth, then each model's frame
+        t = 2 + k
+        assert np.array_equal(panel(t, 0), grey(truth[k]))
+        assert np.array_equal(panel(t, 1), grey(predictions["a"][k]))
+        assert np.array_equal(panel(t, 2), grey(predictions["b"][k]))
+        assert colour_count(frames[t], render.PREDICTED_COLOUR) >= 2 * lay.panel_w * lay.border
+    with pytest.raises(ValueError, match="same shape"):
+        render.compare_frames(context, truth, {"a": clip(3), "b": clip(4)})
+
+
 def test_bad_shapes_are_refused():
     with pytest.raises(ValueError, match="truth"):
         render.side_by_side(clip(2, 40), clip(2, 64), clip(2, 40))
