@@ -342,7 +342,9 @@ def train(config: TrainConfig, verbose: int | str = "auto",
         options.setdefault("seed", c.seed)
         if c.loss:
             options["loss"] = c.loss
-    prior = _prior_runs(c.init)
+    # `--init`: read once, before the policy is set (the file carries none; it loads as float32).
+    source, source_side = saving.load(c.init) if c.init else (None, {})
+    prior = _prior_runs(source_side)
 
     keras.config.set_dtype_policy(policy)
     try:
@@ -350,8 +352,8 @@ def train(config: TrainConfig, verbose: int | str = "auto",
             model = models.build(c.recipe, proto["frame_size"], **options)
             if c.lr is not None:
                 model.optimizer.learning_rate = c.lr
-        if c.init:
-            _start_from(model, c.init)
+        if source is not None:
+            _start_from(model, source)
         meta = _fit(c, model, run, prior, verbose, extra_callbacks, policy)
     finally:
         keras.config.set_dtype_policy(previous_policy)
@@ -465,19 +467,16 @@ def options_loss(model) -> str:
             "_bce_plus_mse": "bce+mse"}.get(name, name)
 
 
-def _start_from(model: keras.Model, path: str) -> None:
-    """Load the weights of `path` into `model`; a Prophet saved with Keras' cell is fused first."""
-    source, _ = saving.load(path)
+def _start_from(model: keras.Model, source: keras.Model) -> None:
+    """Copy the weights of `source` into `model`; a Prophet with Keras' cell is fused first."""
     if getattr(model, "cell", None) == "fused" and getattr(source, "cell", None) == "keras":
         source = models.with_fused_cells(source)
     model.set_weights(source.get_weights())
 
 
-def _prior_runs(init: str | None) -> dict:
+def _prior_runs(sidecar: dict) -> dict:
     """What the sidecar of `--init` says about the runs that led to its weights."""
-    if not init:
-        return {"runs": [], "sequences": 0, "feedback": 0.0}
-    training = saving.read_sidecar(init).get("training", {})
+    training = sidecar.get("training", {})
     runs = training.get("runs")
     if runs is None and training:           # a sidecar from before runs were listed
         runs = [{"steps": training.get("steps", 0),
