@@ -15,9 +15,10 @@ Each epoch ends with a closed-loop validation on a fixed seeded set (`val_mse`, 
 per-frame MSE of a free-running rollout), which is what checkpoints watch: it is what users see.
 
 A run lives in `runs/NAME/` (NAME from `--out`): `backup/` (BackupAndRestore: a killed run
-continues with `--resume`, in the same schedule), `best.keras`, `log.csv`, `state.json`. The
-budget, Ctrl-C and SIGTERM all end training cleanly: the best weights are evaluated in float32 on
-held-out test clips and written to `--out` with a sidecar, a card and a validation curve.
+continues with `--resume`, in the same schedule), `best.keras`, `log.csv`, `state.json`. A second
+run started in a folder where one is training is refused. The budget, Ctrl-C and SIGTERM all end
+training cleanly: the best weights are evaluated in float32 on held-out test clips and written to
+`--out` with a sidecar, a card and a validation curve.
 """
 
 from __future__ import annotations
@@ -333,33 +334,53 @@ def train(config: TrainConfig, verbose: int | str = "auto",
     policy = resolve_precision(c.precision)
     previous_policy = keras.config.dtype_policy().name
     run = Path(c.run_dir or Path("runs") / Path(c.out).stem)
-    if not c.resume and run.exists():
-        shutil.rmtree(run)
-    run.mkdir(parents=True, exist_ok=True)
-    options = dict(c.options)
-    if c.recipe == "prophet":
-        options.setdefault("context", proto["context"])
-        options.setdefault("seed", c.seed)
-        if c.loss:
-            options["loss"] = c.loss
-    # `--init`: read once, before the policy is set (the file carries none; it loads as float32).
-    source, source_side = saving.load(c.init) if c.init else (None, {})
-    prior = _prior_runs(source_side)
+    with _only_run_in(run):
+        if not c.resume and run.exists():
+            shutil.rmtree(run)
+        run.mkdir(parents=True, exist_ok=True)
+        options = dict(c.options)
+        if c.recipe == "prophet":
+            options.setdefault("context", proto["context"])
+            options.setdefault("seed", c.seed)
+            if c.loss:
+                options["loss"] = c.loss
+        # `--init`: read once, before the policy is set (the file has none; it loads as float32).
+        source, source_side = saving.load(c.init) if c.init else (None, {})
+        prior = _prior_runs(source_side)
 
-    keras.config.set_dtype_policy(policy)
+        keras.config.set_dtype_policy(policy)
+        try:
+            with distribution_scope(c.strategy):
+                model = models.build(c.recipe, proto["frame_size"], **options)
+                if c.lr is not None:
+                    model.optimizer.learning_rate = c.lr
+            if source is not None:
+                _start_from(model, source)
+            return _fit(c, model, run, prior, verbose, extra_callbacks, policy)
+        finally:
+            keras.config.set_dtype_policy(previous_policy)
+            if c.strategy and keras.backend.backend() == "jax":
+                keras.distribution.set_distribution(None)
+
+
+@contextlib.contextmanager
+def _only_run_in(run: Path):
+    """Refuse a second run in the same run folder while one is training there: both would write
+    `log.csv`, `best.keras` and the backup, and the first start would delete the other's files.
+    The lock is an OS file lock beside the folder, so a killed run never leaves it held."""
     try:
-        with distribution_scope(c.strategy):
-            model = models.build(c.recipe, proto["frame_size"], **options)
-            if c.lr is not None:
-                model.optimizer.learning_rate = c.lr
-        if source is not None:
-            _start_from(model, source)
-        meta = _fit(c, model, run, prior, verbose, extra_callbacks, policy)
-    finally:
-        keras.config.set_dtype_policy(previous_policy)
-        if c.strategy and keras.backend.backend() == "jax":
-            keras.distribution.set_distribution(None)
-    return meta
+        import fcntl
+    except ImportError:                     # Windows: no advisory locks in the standard library
+        yield
+        return
+    run.parent.mkdir(parents=True, exist_ok=True)
+    with open(run.parent / f".{run.name}.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(f"another training run is writing to {run}; wait for it to end, "
+                             "or give this one its own --run-dir (or --out)") from None
+        yield
 
 
 def _fit(c: TrainConfig, model, run: Path, prior: dict, verbose, extra_callbacks, policy):

@@ -95,6 +95,25 @@ def test_a_killed_run_resumes_where_it_stopped(tmp_path):
     assert meta["training"]["runs"][-1]["resumes"] == 1
 
 
+def test_a_second_run_in_the_same_folder_is_refused_while_the_first_trains(tmp_path):
+    # Two runs in one folder once wrote into one log.csv and best.keras; the second start would
+    # also have deleted the first's folder.
+    refused = []
+
+    class StartAnother(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            with pytest.raises(ValueError, match="another training run is writing to") as e:
+                _train(tmp_path, out=str(tmp_path / "other.keras"))
+            refused.append(str(e.value))
+
+    _train(tmp_path, extra_callbacks=[StartAnother(), StopAfter(2)])
+    assert len(refused) == 2 and "--run-dir" in refused[0]
+    assert _epochs_logged(tmp_path) == [0, 1]                 # the first run's log is intact
+    assert (tmp_path / "tiny.keras").exists() and not (tmp_path / "other.keras").exists()
+    _train(tmp_path, extra_callbacks=[StopAfter(1)])           # once it ended, the folder is free
+    assert _epochs_logged(tmp_path) == [0]
+
+
 def test_training_never_draws_test_digits(tmp_path, monkeypatch):
     # Digit i is a flat image of value (i + 1) / 10000: a pixel says which digit it came from.
     fake = np.repeat(((np.arange(5000) + 1) / 10000).astype(np.float32), 28 * 28)
