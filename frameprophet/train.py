@@ -335,6 +335,10 @@ def train(config: TrainConfig, verbose: int | str = "auto",
     previous_policy = keras.config.dtype_policy().name
     run = Path(c.run_dir or Path("runs") / Path(c.out).stem)
     with _only_run_in(run):
+        # `--init` is read once, before the run folder is wiped (it may be that folder's
+        # best.keras) and before the policy is set (the file has none; it loads as float32).
+        source, source_side = saving.load(c.init) if c.init else (None, {})
+        prior = _prior_runs(source_side)
         if not c.resume and run.exists():
             shutil.rmtree(run)
         run.mkdir(parents=True, exist_ok=True)
@@ -344,9 +348,6 @@ def train(config: TrainConfig, verbose: int | str = "auto",
             options.setdefault("seed", c.seed)
             if c.loss:
                 options["loss"] = c.loss
-        # `--init`: read once, before the policy is set (the file has none; it loads as float32).
-        source, source_side = saving.load(c.init) if c.init else (None, {})
-        prior = _prior_runs(source_side)
 
         keras.config.set_dtype_policy(policy)
         try:

@@ -211,6 +211,15 @@ def test_init_continues_and_the_card_adds_up_the_runs(tmp_path):
     assert runs[1]["curve"][0][0] > runs[0]["curve"][-1][0]
 
 
+def test_init_from_the_best_checkpoint_of_the_run_folder_it_restarts(tmp_path):
+    # The new run wipes its folder; the model it starts from must be read before that.
+    _train(tmp_path, extra_callbacks=[StopAfter(1)])
+    meta = _train(tmp_path, init=str(tmp_path / "run" / "best.keras"),
+                  extra_callbacks=[StopAfter(1)])
+    assert meta["training"]["runs"][-1]["config"]["init"] == str(tmp_path / "run" / "best.keras")
+    assert _epochs_logged(tmp_path) == [0]
+
+
 def test_batches_pairs_and_seeds():
     batches = train.SequenceBatches("mnist", batch_size=3, steps=4, seed=7)
     assert len(batches) == 4
