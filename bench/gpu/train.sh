@@ -2,13 +2,14 @@
 # Train `mnist` on a lent GPU under JAX in mixed_bfloat16, writing weights, sidecar, card and
 # curve to $OUT (the device tool brings $OUT home). Rehearse it on a CPU with
 #   OUT=/tmp/gpu-out MINUTES=0.5 BATCH=4 PY=.venv/bin/python bash bench/gpu/train.sh
-# Environment: MINUTES (default 25), BATCH (128: fills an H100 with this model), LR (2e-3 for
-# batch 128), INIT (a .keras to continue from, default weights/mnist.keras if it exists),
-# PRECISION (auto: mixed_bfloat16 on a GPU), PY (python3).
+# Environment: MINUTES (default 7: a session's 15 device minutes hold one such call),
+# BATCH (128: fills an H100 with this model), LR (2e-3 for batch 128), INIT (a .keras to
+# continue from, default weights/mnist.keras if it exists), PRECISION (auto: mixed_bfloat16 on
+# a GPU), PY (python3).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 : "${OUT:?set OUT to the folder that comes back}"
-MINUTES=${MINUTES:-25}
+MINUTES=${MINUTES:-7}
 BATCH=${BATCH:-128}
 LR=${LR:-2e-3}
 PRECISION=${PRECISION:-auto}
