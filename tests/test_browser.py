@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
@@ -34,14 +33,8 @@ def chromium_path() -> str | None:
     return "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def app_url():
+def app_url(serve):
     """The demo on a free port, with small untrained models instead of weights files."""
     predictors: dict[tuple[int, int], Predictor] = {}
 
@@ -58,10 +51,9 @@ def app_url():
         ui.clear_model_cache()
         mp.setattr(ui, "_FIRST", {})
         demo = ui.build_demo()
-        demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(),
-                    theme=ui.THEME, css=ui.CSS, quiet=True)
+        url = serve(demo, theme=ui.THEME, css=ui.CSS)
         try:
-            yield demo.local_url
+            yield url
         finally:
             demo.close()
             ui.clear_model_cache()

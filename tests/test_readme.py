@@ -27,7 +27,7 @@ def port_in_use(port: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def app():
+def app(serve):
     if port_in_use(7860):
         urllib.request.urlopen(URL, timeout=10).read()       # someone's app: it must answer
         yield URL
@@ -35,7 +35,7 @@ def app():
     from frameprophet import ui
 
     demo = ui.build_demo()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=7860, quiet=True)
+    serve(demo, port=7860)
     try:
         yield URL
     finally:

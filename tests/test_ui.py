@@ -5,7 +5,6 @@ Models are small untrained `prophet` models built on the fly (no weights files n
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import gradio as gr
@@ -232,21 +231,14 @@ def test_hub_errors_are_friendly_and_offline():
 # The /predict API through gradio_client
 # --------------------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def client():
+def client(serve):
     from gradio_client import Client
 
     demo = ui.build_demo()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(),
-                quiet=True)
+    url = serve(demo)
     try:
-        yield Client(demo.local_url, verbose=False)
+        yield Client(url, verbose=False)
     finally:
         demo.close()
 
