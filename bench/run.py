@@ -124,6 +124,36 @@ def bench_training() -> None:
            "training sequences/s, prophet vs keras3-mnist")
 
 
+def bench_fit() -> None:
+    """Training as `train` runs it: `model.fit` on a `SequenceBatches` PyDataset, first with
+    TensorFlow's from_generator malloc patch in place, then with `RestoreMallocThresholds`
+    undoing it. TensorFlow applies the patch once per process, at the first generator run, so
+    the order measures both."""
+    import keras
+
+    from frameprophet.train import RestoreMallocThresholds, SequenceBatches, resolve_precision
+
+    print("training through fit (sequences/s after warm-up)", flush=True)
+    precision = resolve_precision("auto")
+    keras.config.set_dtype_policy(precision)
+    model = models.build("prophet", (64, 64))
+    keras.config.set_dtype_policy("float32")
+    model.feedback.assign(0.5)
+    batch, steps = 16, 3
+    model.fit(SequenceBatches("mnist", batch, 1, frames=20), verbose=0)   # traces; patches
+    for key, callbacks, label in [
+            ("fit_patched", [], "TensorFlow's malloc patch in place"),
+            ("fit", [RestoreMallocThresholds()], "malloc thresholds restored, as `train` runs")]:
+        batches = SequenceBatches("mnist", batch, steps, frames=20)
+        seconds = median_time(lambda b=batches, c=callbacks: model.fit(b, verbose=0, callbacks=c),
+                              repeats=3, warmup=0)
+        record(f"train_{key}_seq_per_s", batch * steps / seconds, "seq/s",
+               f"training prophet through fit ({precision}, batch {batch}), {label}")
+    record("train_fit_speedup", RESULTS["train_fit_seq_per_s"]["value"]
+           / RESULTS["train_fit_patched_seq_per_s"]["value"], "x",
+           "training through fit, malloc thresholds restored vs TensorFlow's patch")
+
+
 ROLLOUT_BY_BACKEND = """
 import time, numpy as np, keras
 from frameprophet import data, load_predictor
@@ -240,7 +270,7 @@ def bench_cold_start() -> None:
 def main() -> None:
     started = time.perf_counter()
     for part in (bench_data, bench_rollout, bench_backends, bench_ui, bench_views,
-                 bench_training, bench_cold_start):
+                 bench_fit, bench_training, bench_cold_start):
         part()
     record("peak_rss_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "MB",
            "peak memory of this benchmark process")
