@@ -277,10 +277,11 @@ class RestoreMallocThresholds(keras.callbacks.Callback):
     Under TensorFlow, `fit` feeds a `PyDataset` through `tf.data.Dataset.from_generator`, whose op
     sets glibc's M_TRIM_THRESHOLD to 128 KB ("Memory patch applied" in the log). Setting it also
     turns off glibc's adaptive mmap threshold, so every tensor over 128 KB is mapped and unmapped
-    at each step and the kernel zeroes its pages again. On a 2-core AMD VM that made a training
-    step 2.2x slower (2.6 against 5.9 sequences/s, a third of the CPU in the kernel). Tensors up
-    to 256 MB now stay in the heap (a step's unrolled activations reach ~60 MB), and the heap keeps
-    up to 512 MB free rather than give it back and fault it in again. Nothing to do off glibc."""
+    at each step and the kernel zeroes its pages again: on a 2-core AMD VM training ran at 2.3
+    instead of 6.1 sequences/s (`make bench`), a third of the CPU in the kernel. Tensors up to
+    256 MB now stay in the heap (a step's unrolled activations reach ~60 MB), and the heap keeps
+    up to 512 MB free rather than give it back and fault it in again. Nothing to do off glibc or
+    off TensorFlow."""
 
     M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 
@@ -288,20 +289,17 @@ class RestoreMallocThresholds(keras.callbacks.Callback):
         super().__init__()
         import ctypes
 
-        try:
-            self.mallopt = ctypes.CDLL(None).mallopt if sys.platform == "linux" else None
-        except (AttributeError, OSError):                 # musl and others: no mallopt
-            self.mallopt = None
-
-    def restore(self) -> None:
-        if self.mallopt is not None and keras.backend.backend() == "tensorflow":
-            self.mallopt(self.M_MMAP_THRESHOLD, 256 << 20)
-            self.mallopt(self.M_TRIM_THRESHOLD, 512 << 20)
+        self.mallopt = None
+        if sys.platform == "linux" and keras.backend.backend() == "tensorflow":
+            with contextlib.suppress(AttributeError, OSError):   # musl and others: no mallopt
+                self.mallopt = ctypes.CDLL(None).mallopt
 
     # TensorFlow patches when the generator first runs, inside a step; two libc calls per step
     # (microseconds against seconds) need no guess at when that is.
     def on_train_batch_begin(self, batch, logs=None):
-        self.restore()
+        if self.mallopt is not None:
+            self.mallopt(self.M_MMAP_THRESHOLD, 256 << 20)
+            self.mallopt(self.M_TRIM_THRESHOLD, 512 << 20)
 
 
 class ClosedLoopValidation(keras.callbacks.Callback):
