@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test lint bench scoreboard evaluate space clean
+.PHONY: run test lint bench scoreboard evaluate ship space clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ evaluate: $(VENV)/.installed
 	  --n 1000 --json bench/eval_squares.json --plot bench/eval_squares.png
 
 scoreboard: $(VENV)/.installed-dev
+	$(BIN)/python bench/scoreboard.py
+
+# make ship CANDIDATE=runs/NAME/mnist.keras: into weights/ only if it beats the shipped model.
+ship: $(VENV)/.installed-dev
+	$(BIN)/python bench/ship.py $(CANDIDATE)
 	$(BIN)/python bench/scoreboard.py
 
 space: $(VENV)/.installed

@@ -70,8 +70,10 @@ def run(models: list[str], dataset: str, n: int = 1000, context: int | None = No
         entry = summarise(result.curves["model"])
         entry.update(clips=count, method=predictor.method, recipe=predictor.info.get("recipe"),
                      model=name)
-        # A file path is labelled by its stem in tables and plots ("squares-onestep").
+        # A file path is labelled by its stem in tables and plots ("squares-onestep"), unless
+        # that would overwrite a row already there (weights/mnist.keras beside runs/x/mnist.keras).
         label = Path(name).stem if name.endswith(".keras") else name
+        label = name if label in report["results"] else label
         report["results"][label] = entry
     return report
 

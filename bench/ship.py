@@ -1,0 +1,91 @@
+"""Ship a trained candidate into weights/ only if it beats the shipped model on the test split.
+
+    make ship CANDIDATE=runs/mnist-s18/mnist.keras
+
+Both models are rolled out closed loop on the scoreboard's held-out clips (1000 by default). Only
+when the candidate's mean MSE is lower does this copy it to weights/NAME.keras (NAME is the file's
+stem), rewrite its sidecar and card (with the validation curve), and rewrite bench/eval_DATASET.json
+and .png with the candidate in the shipped model's row. Rows of other models in that report (the
+Keras example's baseline, ablations) are kept as they were: same clips, not re-run. `make ship` then
+regenerates the README scoreboard. A candidate that is not better leaves every file untouched and
+exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from frameprophet import card, evaluate, saving  # noqa: E402
+
+PROTOCOL = ("dataset", "clips", "context", "horizon", "mode", "seed")   # what makes rows comparable
+
+
+def ship(candidate: str | Path, root: str | Path = ROOT, n: int = 1000) -> dict | None:
+    """Evaluate `candidate` against root/weights/NAME.keras; ship it if its MSE is lower.
+
+    Returns the new evaluation report when shipped, None when not.
+    """
+    candidate, root = Path(candidate), Path(root)
+    meta = saving.read_sidecar(candidate)
+    if not candidate.is_file() or not meta.get("dataset"):
+        raise saving.ModelFileError(f"{candidate}: need a .keras file written by "
+                                    "`python -m frameprophet train`, with its sidecar beside it")
+    name, dataset = candidate.stem, meta["dataset"]
+    shipped = root / "weights" / f"{name}.keras"
+    if candidate.resolve() == shipped.resolve():
+        raise ValueError(f"{candidate} is the shipped file itself; pass the run's output")
+    first = not shipped.exists()                     # nothing to beat yet
+    report = evaluate.run([str(candidate)] + [str(shipped)] * (not first), dataset, n=n)
+    label = {entry.get("model"): key for key, entry in report["results"].items()}
+    new = report["results"].pop(label[str(candidate)])
+    old = None if first else report["results"].pop(label[str(shipped)])
+    print(f"held-out MSE: candidate {new['mse']['mean']:.2f}, shipped "
+          f"{'none' if first else format(old['mse']['mean'], '.2f')}")
+    if old is not None and new["mse"]["mean"] >= old["mse"]["mean"]:
+        return None
+
+    shipped.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(candidate, shipped)
+    meta["file"] = shipped.name
+    runs = meta.get("training", {}).get("runs") or [{}]
+    if "out" in runs[-1].get("config", {}):         # say where the run wrote it and where it went
+        runs[-1]["config"]["out"] += f" (copied to weights/{shipped.name})"
+    saving.sidecar_path(shipped).write_text(json.dumps(meta, indent=2) + "\n")
+    card.write_card(shipped, meta)
+
+    report["results"][name] = {**new, "model": name}
+    path = root / "bench" / f"eval_{dataset}.json"
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    if all(previous.get(k) == report[k] for k in PROTOCOL):
+        for label, entry in previous["results"].items():
+            report["results"].setdefault(label, entry)
+    path.parent.mkdir(exist_ok=True)
+    evaluate.save_json(report, path)
+    evaluate.plot(report, path.with_suffix(".png"))
+    print(f"shipped {candidate} as {shipped.relative_to(root)}; wrote {path.relative_to(root)}")
+    return report
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("candidate", help="a .keras file written by `python -m frameprophet train`")
+    p.add_argument("--n", type=int, default=1000, help="held-out test clips")
+    args = p.parse_args()
+    try:
+        shipped = ship(args.candidate, n=args.n)
+    except (ValueError, OSError) as e:               # ModelFileError is a ValueError
+        sys.exit(f"error: {e}")
+    if shipped is None:
+        sys.exit("not shipped: the candidate's held-out MSE is not lower; nothing was changed")
+
+
+if __name__ == "__main__":
+    main()

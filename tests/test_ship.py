@@ -1,0 +1,69 @@
+"""`make ship` puts a trained candidate into weights/ only when it beats the shipped model."""
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from frameprophet import models, saving
+from frameprophet.data import TEST_SEED
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("ship", ROOT / "bench" / "ship.py")
+ship = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ship)
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A repo whose shipped squares model is untrained, a run folder holding the real trained
+    one as the candidate, and an earlier report with a row that ship must carry over."""
+    saving.save(models.build("prophet", (40, 40), hidden=4, depth=1),
+                tmp_path / "weights" / "squares.keras", dataset="squares", context=7, horizon=8)
+    run = tmp_path / "runs" / "s1"
+    run.mkdir(parents=True)
+    for suffix in (".keras", ".json"):
+        shutil.copy(ROOT / "weights" / f"squares{suffix}", run / f"squares{suffix}")
+    (tmp_path / "bench").mkdir()
+    earlier = json.loads((ROOT / "bench" / "eval_squares.json").read_text())
+    earlier.update(clips=4, seed=TEST_SEED,
+                   results={"squares-keras2": earlier["results"]["squares-keras2"]})
+    (tmp_path / "bench" / "eval_squares.json").write_text(json.dumps(earlier))
+    return tmp_path, run / "squares.keras"
+
+
+def test_a_better_candidate_is_shipped_with_card_and_report(repo):
+    root, candidate = repo
+    report = ship.ship(candidate, root=root, n=4)
+    shipped = root / "weights" / "squares.keras"
+    assert shipped.read_bytes() == candidate.read_bytes()
+    meta = saving.read_sidecar(shipped)
+    assert meta["file"] == "squares.keras" and meta["sha256"] == saving.sha256(shipped)
+    assert meta["training"]["runs"][-1]["config"]["out"].endswith(
+        "(copied to weights/squares.keras)")
+    assert "Held-out metrics" in (root / "weights" / "squares.md").read_text()
+    assert (root / "weights" / "squares_curve.png").exists()
+    saved = json.loads((root / "bench" / "eval_squares.json").read_text())
+    assert saved == report
+    # The candidate takes the shipped row under the short name; other rows are kept, not re-run.
+    assert list(saved["results"]) == ["copy last frame", "zeros", "squares", "squares-keras2"]
+    assert saved["results"]["squares"]["model"] == "squares"
+    assert saved["results"]["squares"]["iou"]["mean"] > 0.5
+    assert (root / "bench" / "eval_squares.png").exists()
+
+
+def test_a_candidate_that_is_not_better_changes_nothing(repo):
+    root, candidate = repo
+    ship.ship(candidate, root=root, n=4)
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    assert ship.ship(candidate, root=root, n=4) is None           # equal is not better
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
+
+
+def test_a_file_without_a_sidecar_is_refused(repo, tmp_path):
+    root, candidate = repo
+    (candidate.parent / "squares.json").unlink()
+    with pytest.raises(saving.ModelFileError, match="sidecar"):
+        ship.ship(candidate, root=root, n=4)
