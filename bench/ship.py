@@ -57,15 +57,19 @@ def ship(candidate: str | Path, root: str | Path = ROOT, n: int = 1000) -> dict 
     runs = meta.get("training", {}).get("runs") or [{}]
     if "out" in runs[-1].get("config", {}):         # say where the run wrote it and where it went
         runs[-1]["config"]["out"] += f" (copied to weights/{shipped.name})"
-    saving.sidecar_path(shipped).write_text(json.dumps(meta, indent=2) + "\n")
+    saving.write_sidecar(shipped, meta)
     card.write_card(shipped, meta)
 
     report["results"][name] = {**new, "model": name}
     path = root / "bench" / f"eval_{dataset}.json"
     previous = json.loads(path.read_text()) if path.exists() else {}
+    kept = {key: entry for key, entry in previous.get("results", {}).items()
+            if key not in report["results"]}
     if all(previous.get(k) == report[k] for k in PROTOCOL):
-        for label, entry in previous["results"].items():
-            report["results"].setdefault(label, entry)
+        report["results"].update(kept)
+    elif kept:
+        print(f"dropped rows {list(kept)} of {path.name}: measured on other clips; "
+              "`make evaluate` re-runs them")
     path.parent.mkdir(exist_ok=True)
     evaluate.save_json(report, path)
     evaluate.plot(report, path.with_suffix(".png"))

@@ -66,7 +66,12 @@ def save(model: keras.Model, path: str | os.PathLike, **info: Any) -> dict:
     }
     if meta["frame_size"] is None and hasattr(model, "frame_size"):
         meta["frame_size"] = list(model.frame_size)
-    sidecar_path(path).write_text(json.dumps(meta, indent=2, default=_jsonable) + "\n")
+    return write_sidecar(path, meta)
+
+
+def write_sidecar(model_path: str | os.PathLike, meta: dict) -> dict:
+    """Write `meta` as the sidecar of `model_path` (NumPy values as lists); returns `meta`."""
+    sidecar_path(model_path).write_text(json.dumps(meta, indent=2, default=_jsonable) + "\n")
     return meta
 
 

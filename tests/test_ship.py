@@ -62,7 +62,7 @@ def test_a_candidate_that_is_not_better_changes_nothing(repo):
     assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
 
 
-def test_a_file_without_a_sidecar_is_refused(repo, tmp_path):
+def test_a_file_without_a_sidecar_is_refused(repo):
     root, candidate = repo
     (candidate.parent / "squares.json").unlink()
     with pytest.raises(saving.ModelFileError, match="sidecar"):
