@@ -5,10 +5,10 @@
 Both models are rolled out closed loop on the scoreboard's held-out clips (1000 by default). Only
 when the candidate's mean MSE is lower does this copy it to weights/NAME.keras (NAME is the file's
 stem), rewrite its sidecar and card (with the validation curve), and rewrite bench/eval_DATASET.json
-and .png with the candidate in the shipped model's row. Rows of other models in that report (the
-Keras example's baseline, ablations) are kept as they were: same clips, not re-run. `make ship` then
-regenerates the README scoreboard. A candidate that is not better leaves every file untouched and
-exits with status 1.
+and .png with the candidate in the shipped model's row; the card's held-out metrics are this
+evaluation's. Rows of other models in that report (the Keras example's baseline, ablations) are
+kept as they were: same clips, not re-run. `make ship` then regenerates the README scoreboard.
+A candidate that is not better leaves every file untouched and exits with status 1.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ def ship(candidate: str | Path, root: str | Path = ROOT, n: int = 1000) -> dict 
     first = not shipped.exists()                     # nothing to beat yet
     report = evaluate.run([str(candidate)] + [str(shipped)] * (not first), dataset, n=n)
     label = {entry.get("model"): key for key, entry in report["results"].items()}
+    # The card quotes this measurement (1000 clips) rather than the run's own smaller test.
+    meta["metrics"] = evaluate.row_metrics(report, label[str(candidate)])
     new = report["results"].pop(label[str(candidate)])
     old = None if first else report["results"].pop(label[str(shipped)])
     print(f"held-out MSE: candidate {new['mse']['mean']:.2f}, shipped "

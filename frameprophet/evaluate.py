@@ -35,6 +35,19 @@ def score(predictor: Predictor, dataset: str, context, truth) -> dict:
             "horizon": int(truth.shape[1]), "mode": "closed_loop"}
 
 
+def row_metrics(report: dict, label: str) -> dict:
+    """Row `label` of a `run` report in the sidecar's `metrics` form (the form `score` returns),
+    so a card can quote the scoreboard's own measurement."""
+    def metric_keys(entry):
+        return {k: v for k, v in entry.items() if k in metrics.NAMES}
+
+    results = report["results"]
+    return {"model": metric_keys(results[label]),
+            "copy_last": metric_keys(results[BASELINES[report["mode"]]]),
+            "clips": int(results[label].get("clips", report["clips"])),
+            "context": report["context"], "horizon": report["horizon"], "mode": report["mode"]}
+
+
 def run(models: list[str], dataset: str, n: int = 1000, context: int | None = None,
         horizon: int | None = None, mode: str = "closed_loop", n_rerun: int = 100,
         verbose: bool = True) -> dict:

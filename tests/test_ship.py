@@ -44,6 +44,12 @@ def test_a_better_candidate_is_shipped_with_card_and_report(repo):
     assert meta["training"]["runs"][-1]["config"]["out"].endswith(
         "(copied to weights/squares.keras)")
     assert "Held-out metrics" in (root / "weights" / "squares.md").read_text()
+    # The card quotes the evaluation ship just made, the same numbers as the report's row.
+    assert meta["metrics"]["clips"] == 4
+    assert meta["metrics"]["model"]["mse"] == report["results"]["squares"]["mse"]
+    assert meta["metrics"]["copy_last"] == {
+        k: v for k, v in report["results"]["copy last frame"].items() if k != "model"}
+    assert "4 test clips" in (root / "weights" / "squares.md").read_text()
     assert (root / "weights" / "squares_curve.png").exists()
     saved = json.loads((root / "bench" / "eval_squares.json").read_text())
     assert saved == report
