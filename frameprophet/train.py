@@ -466,7 +466,8 @@ def _fit(c: TrainConfig, model, run: Path, prior: dict, verbose, extra_callbacks
         signal.signal(signal.SIGTERM, previous)
         state.save()
 
-    if (run / "best.keras").exists():
+    steps = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    if (run / "best.keras").exists():    # its weights and its optimizer state, iterations too
         model.load_weights(run / "best.keras")
     log = read_log(run / "log.csv")
     wall = state.state["wall_seconds"]
@@ -477,7 +478,7 @@ def _fit(c: TrainConfig, model, run: Path, prior: dict, verbose, extra_callbacks
         "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "stopped_by": "interrupt" if interrupted else "time budget" if budget.expired
         else "early stopping or epochs",
-        "steps": int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
+        "steps": steps,
         "sequences": state.state["sequences"], "epochs": state.state["epochs"],
         "resumes": state.state["resumes"], "wall_minutes": round(wall / 60, 1),
         "sequences_per_second": round(state.state["sequences"] / max(wall, 1e-9), 2),

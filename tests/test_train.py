@@ -71,6 +71,12 @@ def test_a_short_run_writes_model_sidecar_and_card(tmp_path):
     assert _epochs_logged(tmp_path) == [0, 1]
 
 
+def test_steps_count_the_whole_run_not_just_up_to_the_best_epoch(tmp_path):
+    # lr 0: no epoch beats the first, so best.keras (optimizer state included) is epoch 0's
+    meta = _train(tmp_path, lr=0.0, extra_callbacks=[StopAfter(3)])
+    assert meta["training"]["steps"] == 6 and meta["training"]["sequences_seen"] == 12
+
+
 def test_ramp_zero_trains_one_step_only(tmp_path):
     # The ablation baseline: teacher forcing throughout, and the card says so.
     meta = _train(tmp_path, ramp=0, extra_callbacks=[StopAfter(1)])
