@@ -15,22 +15,31 @@ from frameprophet import metrics
 
 def plot_curve(runs: list[dict], path: str | os.PathLike) -> Path:
     """Validation MSE against sequences seen, one colour per run."""
+    curve_figure(runs).savefig(path, dpi=100)
+    return Path(path)
+
+
+def curve_figure(runs: list[dict]):
+    """The figure `plot_curve` saves: runs coloured in order along viridis, so a colour never
+    repeats (matplotlib's default cycle does after 10) and later runs read as later; the
+    legend sits outside the axes, where it hides no curve however many runs there are."""
+    from matplotlib import colormaps
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6, 3.4), layout="constrained")
+    fig = Figure(figsize=(8.5, 3.4), layout="constrained")
     ax = fig.subplots()
-    for i, r in enumerate(runs):
-        if r.get("curve"):
-            x, y = zip(*r["curve"], strict=True)
-            ax.plot(x, y, "-", lw=1.2, label=f"run {i + 1}: {r.get('started', '?')[:10]}, "
-                    f"{r.get('wall_minutes', '?')} min, {r.get('precision', '?')}")
+    drawn = [(i, r) for i, r in enumerate(runs) if r.get("curve")]
+    for k, (i, r) in enumerate(drawn):
+        x, y = zip(*r["curve"], strict=True)
+        ax.plot(x, y, "-", lw=1.2, color=colormaps["viridis"](0.9 * k / max(1, len(drawn) - 1)),
+                label=f"run {i + 1}: {r.get('started', '?')[:10]}, "
+                f"{r.get('wall_minutes', '?')} min, {r.get('precision', '?')}")
     ax.set_xlabel("sequences seen")
     ax.set_ylabel("validation MSE (closed loop)")
     ax.set_yscale("log")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
-    fig.savefig(path, dpi=100)
-    return Path(path)
+    fig.legend(loc="outside right upper", fontsize=7, ncols=1 + max(0, len(drawn) - 1) // 16)
+    return fig
 
 
 def write_card(model_path: str | os.PathLike, meta: dict) -> Path:

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from frameprophet import data, load_predictor, train
+from frameprophet import card, data, load_predictor, train
 
 TINY = {"hidden": 4, "depth": 1}
 
@@ -63,10 +63,10 @@ def test_a_short_run_writes_model_sidecar_and_card(tmp_path):
     assert side["training"]["runs"][0]["precision"] == "float32"
     assert set(side["metrics"]["model"]) == {"mse", "mae", "ssim", "psnr", "iou"}
     assert len(side["metrics"]["copy_last"]["mse"]["per_step"]) == 8
-    card = (tmp_path / "tiny.md").read_text()
+    card_text = (tmp_path / "tiny.md").read_text()
     for words in ["prophet", "squares", "wall", "hardware", "copy last frame", "IOU",
                   "shared the CPU with a test", "float32", "steps_per_epoch"]:
-        assert words in card
+        assert words in card_text
     assert meta["sha256"] == side["sha256"]
     assert _epochs_logged(tmp_path) == [0, 1]
 
@@ -210,11 +210,20 @@ def test_init_continues_and_the_card_adds_up_the_runs(tmp_path):
     assert second["training"]["sequences_seen"] == (first["training"]["sequences_seen"]
                                                     + runs[1]["sequences"]) == 4 + 8
     assert second["training"]["steps"] == 2 + 4
-    card = (tmp_path / "second.md").read_text()
-    assert "over 2 run(s)" in card and "first run" in card
+    card_text = (tmp_path / "second.md").read_text()
+    assert "over 2 run(s)" in card_text and "first run" in card_text
     assert (tmp_path / "second_curve.png").stat().st_size > 5_000
     # the curve is in total sequences seen: the second run's points start after the first's
     assert runs[1]["curve"][0][0] > runs[0]["curve"][-1][0]
+
+
+def test_the_card_curve_gives_every_run_its_own_colour():
+    # matplotlib's default cycle repeats after 10 colours; the shipped mnist card has 12 runs
+    runs = [{"curve": [[100 * i, 90 - i], [100 * i + 50, 89 - i]], "started": "2026-12-02T00:00",
+             "wall_minutes": 130.0, "precision": "mixed_bfloat16"} for i in range(12)]
+    lines = card.curve_figure(runs).axes[0].get_lines()
+    assert len(lines) == 12
+    assert len({tuple(line.get_color()) for line in lines}) == 12
 
 
 def test_init_from_the_best_checkpoint_of_the_run_folder_it_restarts(tmp_path):
