@@ -9,8 +9,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from frameprophet import metrics
+
+if TYPE_CHECKING:    # matplotlib is imported only when a curve is drawn
+    from matplotlib.figure import Figure
 
 
 def plot_curve(runs: list[dict], path: str | os.PathLike) -> Path:
@@ -19,7 +23,7 @@ def plot_curve(runs: list[dict], path: str | os.PathLike) -> Path:
     return Path(path)
 
 
-def curve_figure(runs: list[dict]):
+def curve_figure(runs: list[dict]) -> Figure:
     """The figure `plot_curve` saves: runs coloured in order along viridis, so a colour never
     repeats (matplotlib's default cycle does after 10) and later runs read as later; the
     legend sits outside the axes, where it hides no curve however many runs there are."""
