@@ -70,7 +70,8 @@ class TrainConfig:
     ramp: float = field(default=0.3, metadata={
         "help": "prophet: fraction of the budget over which closed-loop feedback rises to 1 "
                 "(0: one-step teacher forcing only)"})
-    loss: str | None = field(default=None, metadata={"help": "prophet: bce, mse or bce+mse"})
+    loss: str | None = field(default=None, metadata={
+        "help": "prophet: bce, mse, bce+mse or bce+ssim"})
     precision: str = field(default="auto", metadata={
         "help": "auto (mixed_bfloat16 on a GPU or a CPU with AMX/AVX512-BF16), float32 or "
                 "mixed_bfloat16"})
@@ -520,7 +521,7 @@ def options_loss(model) -> str:
     loss = getattr(model, "loss", None)
     name = getattr(loss, "__name__", None) or str(loss)
     return {"binary_crossentropy": "bce", "mean_squared_error": "mse",
-            "_bce_plus_mse": "bce+mse"}.get(name, name)
+            "_bce_plus_mse": "bce+mse", "_bce_plus_ssim": "bce+ssim"}.get(name, name)
 
 
 def _start_from(model: keras.Model, source: keras.Model) -> None:

@@ -205,3 +205,26 @@ def test_a_keras_cell_prophet_fuses_into_the_same_function():
     x = _clip(n=2, t=6)
     np.testing.assert_allclose(np.asarray(fused(x)), np.asarray(old(x)), atol=1e-5)
     assert models.with_fused_cells(fused) is fused
+
+
+def test_the_ssim_loss_term_is_the_benchmark_ssim():
+    from frameprophet import metrics
+    rng = np.random.default_rng(2)
+    truth = rng.random((2, 3, 20, 20, 1)).astype(np.float32)
+    pred = np.clip(truth + rng.normal(0, 0.2, truth.shape), 0, 1).astype(np.float32)
+    per_frame = keras.ops.convert_to_numpy(models.ssim_map(truth, pred)).mean(axis=(2, 3, 4))
+    assert np.allclose(per_frame.mean(axis=0), metrics.ssim(pred, truth), atol=1e-5)
+    # the loss is BCE plus 1 - SSIM: a perfect frame leaves only BCE's own entropy term
+    bce = np.asarray(keras.losses.binary_crossentropy(truth, truth)).mean(axis=(1, 2, 3))
+    assert np.allclose(keras.ops.convert_to_numpy(models.LOSSES["bce+ssim"](truth, truth)), bce,
+                       atol=1e-5)
+    assert np.all(keras.ops.convert_to_numpy(models.LOSSES["bce+ssim"](truth, pred)) > bce + 0.1)
+
+
+def test_prophet_trains_on_bce_plus_ssim(tmp_path):
+    model = models.build("prophet", (16, 16), **TINY["prophet"], loss="bce+ssim")
+    x = _clip()
+    assert np.isfinite(model.train_on_batch(x, np.roll(x, -1, axis=1)))
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True, compile=False)
+    assert np.allclose(loaded(x, training=False), model(x, training=False), atol=1e-6)
