@@ -316,42 +316,55 @@ def ssim_map(y_true, y_pred, window: int = 7):
     y_true = ops.cast(y_true, "float32")
     y_pred = ops.cast(y_pred, "float32")
     shape = ops.shape(y_true)
-    frames = (-1, shape[2], shape[3], shape[4])
-    x, y = ops.reshape(y_pred, frames), ops.reshape(y_true, frames)
-
-    def mean(v):
-        return ops.average_pool(v, window, strides=1, padding="valid")
-
+    x = ops.reshape(y_pred, (-1, shape[2], shape[3], 1))
+    y = ops.reshape(y_true, (-1, shape[2], shape[3], 1))
+    # The five window means at once (as channels), as two 1-D box filters: on a CPU this
+    # trains ~6x faster than `average_pool`, whose gradient dominated the step.
+    box = ops.ones((window, 1, 5, 1)) / window
+    means = ops.depthwise_conv(ops.concatenate([x, y, x * x, y * y, x * y], axis=-1), box,
+                               strides=1, padding="valid")
+    means = ops.depthwise_conv(means, ops.reshape(box, (1, window, 5, 1)), strides=1,
+                               padding="valid")
+    ux, uy, xx, yy, xy = (means[..., i:i + 1] for i in range(5))
     n = window * window
     cov_norm = n / (n - 1)
-    ux, uy = mean(x), mean(y)
-    vx = cov_norm * (mean(x * x) - ux * ux)
-    vy = cov_norm * (mean(y * y) - uy * uy)
-    vxy = cov_norm * (mean(x * y) - ux * uy)
+    vx, vy, vxy = cov_norm * (xx - ux * ux), cov_norm * (yy - uy * uy), cov_norm * (xy - ux * uy)
     c1, c2 = 0.01 ** 2, 0.03 ** 2
     s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
     return ops.reshape(s, (shape[0], shape[1], *ops.shape(s)[1:]))
 
 
-def _bce_plus_ssim(y_true, y_pred):
-    """BCE per pixel plus (1 - SSIM) per frame: BCE alone is minimised by the blurred mean of
-    the futures a frame could have, which SSIM (the benchmark's structure term) penalises."""
-    bce = ops.mean(keras.losses.binary_crossentropy(y_true, y_pred), axis=(1, 2, 3))
-    return bce + 1.0 - ops.mean(ssim_map(y_true, y_pred), axis=(1, 2, 3, 4))
+@keras.saving.register_keras_serializable(package="frameprophet")
+class BCEPlusSSIM(keras.losses.Loss):
+    """BCE per pixel plus `ssim_weight` x (1 - SSIM) per frame. BCE alone is minimised by the
+    blurred mean of the futures a frame could have; SSIM (the benchmark's) penalises the blur."""
+
+    def __init__(self, ssim_weight: float = 1.0, name: str = "bce_plus_ssim", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.ssim_weight = ssim_weight
+
+    def call(self, y_true, y_pred):
+        bce = ops.mean(keras.losses.binary_crossentropy(y_true, y_pred), axis=(1, 2, 3))
+        return bce + self.ssim_weight * (1.0 - ops.mean(ssim_map(y_true, y_pred),
+                                                        axis=(1, 2, 3, 4)))
+
+    def get_config(self):
+        return {**super().get_config(), "ssim_weight": self.ssim_weight}
 
 
 LOSSES = {"bce": "binary_crossentropy", "mse": "mean_squared_error", "bce+mse": _bce_plus_mse,
-          "bce+ssim": _bce_plus_ssim}
+          "bce+ssim": BCEPlusSSIM}
 
 
 @recipe("prophet")
 def prophet(frame_size=(64, 64), patch: int = 4, hidden: int = 48, depth: int = 3,
             kernel: int = 3, context: int = 10, cell: str = "fused", loss: str = "bce",
-            learning_rate: float = 1e-3, seed: int | None = None) -> keras.Model:
+            ssim_weight: float = 1.0, learning_rate: float = 1e-3,
+            seed: int | None = None) -> keras.Model:
     """Our flagship: `Prophet`, trained with Adam (clipped) on every output frame.
 
     `loss` is "bce" (binary cross-entropy), "mse", "bce+mse" (their sum) or "bce+ssim" (BCE plus
-    1 - SSIM, the benchmark's SSIM); the training CLI
+    `ssim_weight` x (1 - SSIM), the benchmark's SSIM); the training CLI
     picks the default by measurement (see `train`).
     """
     if loss not in LOSSES:
@@ -359,7 +372,8 @@ def prophet(frame_size=(64, 64), patch: int = 4, hidden: int = 48, depth: int = 
     model = Prophet(frame_size, patch=patch, hidden=hidden, depth=depth, kernel=kernel,
                     context=context, cell=cell, seed=seed, name="prophet")
     model.build((None, None, *frame_size, 1))
-    model.compile(loss=LOSSES[loss], optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0))
+    objective = BCEPlusSSIM(ssim_weight) if loss == "bce+ssim" else LOSSES[loss]
+    model.compile(loss=objective, optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0))
     return model
 
 

@@ -519,9 +519,11 @@ def _model_options(model, c: TrainConfig) -> dict:
 
 def options_loss(model) -> str:
     loss = getattr(model, "loss", None)
+    if isinstance(loss, models.BCEPlusSSIM):       # its weight travels in the options
+        return "bce+ssim"
     name = getattr(loss, "__name__", None) or str(loss)
     return {"binary_crossentropy": "bce", "mean_squared_error": "mse",
-            "_bce_plus_mse": "bce+mse", "_bce_plus_ssim": "bce+ssim"}.get(name, name)
+            "_bce_plus_mse": "bce+mse"}.get(name, name)
 
 
 def _start_from(model: keras.Model, source: keras.Model) -> None:
