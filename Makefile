@@ -57,7 +57,7 @@ evaluate: $(VENV)/.installed
 scoreboard: $(VENV)/.installed-dev
 	$(BIN)/python bench/scoreboard.py
 
-# make ship CANDIDATE=runs/NAME/mnist.keras: into weights/ only if it beats the shipped model.
+# make ship CANDIDATE=runs/NAME/mnist.keras: into weights/ only if it is closer to the goal.
 ship: $(VENV)/.installed-dev
 	$(BIN)/python bench/ship.py $(CANDIDATE)
 	$(BIN)/python bench/scoreboard.py

@@ -73,3 +73,16 @@ def test_a_file_without_a_sidecar_is_refused(repo):
     (candidate.parent / "squares.json").unlink()
     with pytest.raises(saving.ModelFileError, match="sidecar"):
         ship.ship(candidate, root=root, n=4)
+
+
+def _result(mse, ssim):
+    return {"mse": {"mean": mse}, "ssim": {"mean": ssim}}
+
+
+def test_on_mnist_the_candidate_closer_to_the_goal_ships_even_at_a_higher_mse():
+    blurred, sharper = _result(63.06, 0.829), _result(65.0, 0.846)   # SSIM the binding metric
+    assert ship.goal_gap(sharper, "mnist") < ship.goal_gap(blurred, "mnist")
+    assert ship.goal_gap(_result(65.0, 0.86), "mnist") > ship.goal_gap(_result(62.0, 0.86), "mnist")
+    assert ship.goal_gap(_result(59.0, 0.86), "mnist") <= 1.0                      # goal met
+    # without a goal (squares) it is the MSE alone
+    assert ship.goal_gap(sharper, "squares") > ship.goal_gap(blurred, "squares")
