@@ -372,6 +372,8 @@ def train(config: TrainConfig, verbose: int | str = "auto",
         # best.keras) and before the policy is set (the file has none; it loads as float32).
         source, source_side = saving.load(c.init) if c.init else (None, {})
         prior = _prior_runs(source_side)
+        if c.recipe == "prophet" and not c.loss:
+            c = _continue_objective(c, source_side)
         if not c.resume and run.exists():
             shutil.rmtree(run)
         run.mkdir(parents=True, exist_ok=True)
@@ -395,6 +397,17 @@ def train(config: TrainConfig, verbose: int | str = "auto",
             keras.config.set_dtype_policy(previous_policy)
             if c.strategy and keras.backend.backend() == "jax":
                 keras.distribution.set_distribution(None)
+
+
+def _continue_objective(c: TrainConfig, side: dict) -> TrainConfig:
+    """Without `--loss`, a run from `--init` keeps the loss its model was last trained with (and
+    its SSIM weight), written into this run's config so the next continuation finds it too."""
+    last = ((side.get("training") or {}).get("runs") or [{}])[-1].get("config", {})
+    if not last.get("loss"):
+        return c
+    options = {**{k: v for k, v in last.get("options", {}).items() if k == "ssim_weight"},
+               **c.options}
+    return dataclasses.replace(c, loss=last["loss"], options=options)
 
 
 @contextlib.contextmanager

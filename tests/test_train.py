@@ -217,6 +217,19 @@ def test_init_continues_and_the_card_adds_up_the_runs(tmp_path):
     assert runs[1]["curve"][0][0] > runs[0]["curve"][-1][0]
 
 
+def test_init_without_loss_continues_the_models_objective(tmp_path):
+    first = _train(tmp_path, extra_callbacks=[StopAfter(1)], loss="bce+ssim",
+                   options={**TINY, "ssim_weight": 0.5})
+    assert first["training"]["runs"][0]["objective"].startswith("closed-loop bce+ssim")
+    second = _train(tmp_path, init=str(tmp_path / "tiny.keras"), out=str(tmp_path / "b.keras"),
+                    run_dir=str(tmp_path / "run2"), extra_callbacks=[StopAfter(1)])
+    config = second["training"]["runs"][1]["config"]
+    assert config["loss"] == "bce+ssim" and config["options"]["ssim_weight"] == 0.5
+    third = _train(tmp_path, init=str(tmp_path / "b.keras"), out=str(tmp_path / "c.keras"),
+                   run_dir=str(tmp_path / "run3"), extra_callbacks=[StopAfter(1)], loss="bce")
+    assert "bce+ssim" not in third["training"]["runs"][2]["objective"]     # --loss wins
+
+
 def test_the_card_curve_gives_every_run_its_own_colour():
     # matplotlib's default cycle repeats after 10 colours; the shipped mnist card has 12 runs
     runs = [{"curve": [[100 * i, 90 - i], [100 * i + 50, 89 - i]], "started": "2026-12-02T00:00",
