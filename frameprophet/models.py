@@ -16,6 +16,8 @@ from collections.abc import Callable
 import keras
 from keras import layers, ops
 
+from frameprophet.metrics import SSIM_WINDOW
+
 _RECIPES: dict[str, Callable[..., keras.Model]] = {}
 #: The Keras examples' recipes, reproduced as baselines: what a person should expect of them.
 BASELINES = {
@@ -309,7 +311,7 @@ def _bce_plus_mse(y_true, y_pred):
             + keras.losses.mean_squared_error(y_true, y_pred))
 
 
-def ssim_map(y_true, y_pred, window: int = 7):
+def ssim_map(y_true, y_pred, window: int = SSIM_WINDOW):
     """SSIM of every 7x7 window that fits in each frame, as `metrics.ssim` defines it (uniform
     window, sample covariance, K1=0.01, K2=0.03, data range 1), in `keras.ops` so it trains on
     every backend: `(N, T, H, W, 1)` -> `(N, T, H - 6, W - 6, 1)`, in float32."""
