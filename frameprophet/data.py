@@ -218,17 +218,23 @@ def mnist_trajectories(n: int, frames: int, digits: int, canvas: int,
 
 def moving_mnist(n: int, frames: int = 20, seed: int | None = None, split: str = "train",
                  digits: int = 2, size: int = MNIST_SIZE, speed: float | None = None,
-                 classes: str | None = None) -> np.ndarray:
+                 classes: str | None = None, flip: float = 0.0) -> np.ndarray:
     """Generate `n` Moving MNIST sequences, float32 `(n, frames, size, size, 1)` in [0, 1].
 
     `split="train"` draws digits 0..3999 only and `split="test"` 4000..4999 only. Digits are
     combined with `np.maximum`, as in the benchmark generator. For scenes: `speed` in px per
     frame (default 3.6 on 64x64) and `classes`, e.g. "37", to draw only 3s and 7s of the split;
     with the defaults the movies are exactly the benchmark generator's.
+
+    `flip` is a training augmentation: the probability that a digit is mirrored left-right,
+    upside down, or both (a 180-degree turn), the three equally likely. The train split holds
+    classes 0-7 only (see `digit_pool`), so new shapes (a turned 6 is a 9) teach the model to
+    carry shapes it has not seen. With `flip=0` no random number is drawn for it.
     """
-    if n < 0 or frames < 1 or digits < 1 or size < DIGIT_SIZE:
+    if n < 0 or frames < 1 or digits < 1 or size < DIGIT_SIZE or not 0 <= flip <= 1:
         raise ValueError(f"bad Moving MNIST arguments: n={n}, frames={frames}, digits={digits}, "
-                         f"size={size} (need n>=0, frames>=1, digits>=1, size>={DIGIT_SIZE})")
+                         f"size={size}, flip={flip} (need n>=0, frames>=1, digits>=1, "
+                         f"size>={DIGIT_SIZE}, 0<=flip<=1)")
     pool = digit_pool(split)
     rng = np.random.default_rng(seed)
     if classes:
@@ -245,6 +251,10 @@ def moving_mnist(n: int, frames: int = 20, seed: int | None = None, split: str =
         index = rng.integers(pool.start, pool.stop, size=(n, digits))
     images = mnist_digits()[index]                                                # (n,D,28,28)
     corner = mnist_trajectories(n, frames, digits, size, rng, speed=speed)          # (n,D,T,2)
+    if flip > 0:                    # drawn last, so flip=0 keeps the benchmark's movies
+        turn = rng.choice(4, size=(n, digits), p=[1 - flip, flip / 3, flip / 3, flip / 3])
+        images = np.where((turn & 1 == 1)[..., None, None], images[..., ::-1], images)
+        images = np.where((turn & 2 == 2)[..., None, None], images[..., ::-1, :], images)
     return paste_sprites(images, corner, size)
 
 
@@ -426,12 +436,15 @@ def clips(dataset: str, n: int, seed: int = TEST_SEED, split: str = "test",
 
 
 def make_pairs(dataset: str, n: int, frames: int, seed: int | None,
-               split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+               split: str = "train", flip: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """(inputs, targets) for training. Squares: the recipe's own noisy/clean pairs.
-    MNIST: inputs are frames 0..T-2 and targets frames 1..T-1 of `frames` generated frames."""
+    MNIST: inputs are frames 0..T-2 and targets frames 1..T-1 of `frames` generated frames,
+    each digit mirrored with probability `flip` (see `moving_mnist`)."""
     if dataset == "squares":
+        if flip:
+            raise ValueError("flip augments Moving MNIST digits; squares have no use for it")
         return moving_squares(n, frames=frames, seed=seed)
     if dataset == "mnist":
-        clips = moving_mnist(n, frames=frames, seed=seed, split=split)
+        clips = moving_mnist(n, frames=frames, seed=seed, split=split, flip=flip)
         return clips[:, :-1], clips[:, 1:]
     raise ValueError(f"dataset must be 'squares' or 'mnist', got {dataset!r}")

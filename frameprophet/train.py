@@ -75,6 +75,9 @@ class TrainConfig:
     precision: str = field(default="auto", metadata={
         "help": "auto (mixed_bfloat16 on a GPU or a CPU with AMX/AVX512-BF16), float32 or "
                 "mixed_bfloat16"})
+    flip: float = field(default=0.0, metadata={
+        "help": "mnist: probability that a training digit is mirrored or turned 180 degrees "
+                "(new shapes: the train split holds classes 0-7 only); validation is not"})
     steps_per_epoch: int = field(default=100, metadata={"help": "batches between validations"})
     val_clips: int | None = None
     test_clips: int = 256
@@ -184,12 +187,14 @@ class SequenceBatches(keras.utils.PyDataset):
     """
 
     def __init__(self, dataset: str, batch_size: int, steps: int, frames: int | None = None,
-                 seed: int = 0, split: str = "train", fixed: bool = False, **kwargs):
+                 seed: int = 0, split: str = "train", fixed: bool = False, flip: float = 0.0,
+                 **kwargs):
         super().__init__(**kwargs)
         self.dataset, self.batch_size, self.steps = dataset, batch_size, steps
         self.frames = frames or (15 if dataset == "squares" else 20)
         self.seed, self.split, self.fixed, self.epoch = seed, split, fixed, 0
-        data.make_pairs(dataset, 0, self.frames, 0, split)       # validate the arguments now
+        self.flip = flip
+        data.make_pairs(dataset, 0, self.frames, 0, split, flip)  # validate the arguments now
 
     def __len__(self) -> int:
         return self.steps
@@ -199,7 +204,8 @@ class SequenceBatches(keras.utils.PyDataset):
             raise IndexError(index)
         key = [self.seed, index] if self.fixed else [self.seed, self.epoch, index]
         seed = int(np.random.SeedSequence(key).generate_state(1)[0])
-        return data.make_pairs(self.dataset, self.batch_size, self.frames, seed, self.split)
+        return data.make_pairs(self.dataset, self.batch_size, self.frames, seed, self.split,
+                               self.flip)
 
     def on_epoch_end(self) -> None:
         self.epoch += 1
@@ -438,7 +444,8 @@ def _fit(c: TrainConfig, model, run: Path, prior: dict, verbose, extra_callbacks
         state.state["resumes"] += 1
     train_batches = SequenceBatches(c.dataset, c.batch, c.steps_per_epoch,
                                          frames=proto["frames"],
-                                         seed=c.seed * 1000 + state.state["resumes"])
+                                         seed=c.seed * 1000 + state.state["resumes"],
+                                         flip=c.flip)
     val_context, val_truth = clips(c.dataset, c.val_clips or (64 if stepwise else 16),
                                    seed=VAL_SEED, split="train")
     peak_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
