@@ -3,13 +3,13 @@
     make ship CANDIDATE=runs/mnist-s18/mnist.keras
 
 Both models are rolled out closed loop on the scoreboard's held-out clips (1000 by default). Only
-when the candidate is closer to the dataset's goal (`GOALS`; lower mean MSE where there is none)
-does this copy it to weights/NAME.keras (NAME is the file's
-stem), rewrite its sidecar and card (with the validation curve), and rewrite bench/eval_DATASET.json
-and .png with the candidate in the shipped model's row; the card's held-out metrics are this
-evaluation's. Rows of other models in that report (the Keras example's baseline, ablations) are
-kept as they were: same clips, not re-run. `make ship` then regenerates the README scoreboard.
-A candidate that is not better leaves every file untouched and exits with status 1.
+when the candidate is closer to the dataset's goal (`evaluate.GOALS`; lower mean MSE where there is
+none) does this copy it to weights/NAME.keras (NAME is the file's stem), rewrite its sidecar and
+card (with the validation curve), and rewrite bench/eval_DATASET.json and .png with the candidate
+in the shipped model's row; the card's held-out metrics are this evaluation's. Rows of other
+models in that report (the Keras example's baseline, ablations) are kept as they were: same clips,
+not re-run. `make ship` then regenerates the README scoreboard. A candidate that is not better
+leaves every file untouched and exits with status 1.
 """
 
 from __future__ import annotations
@@ -24,21 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from frameprophet import card, evaluate, saving  # noqa: E402
+from frameprophet.evaluate import goal_gap  # noqa: E402
 
 PROTOCOL = ("dataset", "clips", "context", "horizon", "mode", "seed")   # what makes rows comparable
-#: Issue #12's goal, closed loop on held-out clips. It has two metrics that pull apart (BCE or MSE
-#: training lowers MSE by blurring, which costs SSIM), so "better" is "closer to the goal".
-GOALS = {"mnist": {"mse": 60.0, "ssim": 0.85}}
-
-
-def goal_gap(result: dict, dataset: str) -> float:
-    """How far a model's evaluation is from `GOALS[dataset]`, by its worse metric: MSE / goal and
-    (1 - SSIM) / (1 - goal), so 1 or less is the goal met. Mean MSE where there is no goal."""
-    goal = GOALS.get(dataset)
-    if goal is None:
-        return result["mse"]["mean"]
-    return max(result["mse"]["mean"] / goal["mse"],
-               (1 - result["ssim"]["mean"]) / (1 - goal["ssim"]))
 
 
 def ship(candidate: str | Path, root: str | Path = ROOT, n: int = 1000) -> dict | None:

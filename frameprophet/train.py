@@ -11,8 +11,9 @@ are set at the start of every epoch from the elapsed time, which every Keras bac
 The loss covers every output frame, the context ones too. `--init FILE` continues from a model
 (a new cycle of the schedule); the card adds up the runs that led to the weights.
 
-Each epoch ends with a closed-loop validation on a fixed seeded set (`val_mse`, the benchmark
-per-frame MSE of a free-running rollout), which is what checkpoints watch: it is what users see.
+Each epoch ends with a closed-loop validation on a fixed seeded set (`val_mse` and `val_ssim`, the
+benchmark metrics of a free-running rollout: what users see). Checkpoints keep the epoch closest
+to the dataset's goal (`val_goal_gap`, as `make ship` judges; for squares that is `val_mse`).
 
 A run lives in `runs/NAME/` (NAME from `--out`): `backup/` (BackupAndRestore: a killed run
 continues with `--resume`, in the same schedule), `best.keras`, `log.csv`, `state.json`. A second
@@ -44,11 +45,12 @@ import numpy as np
 from frameprophet import data, models, saving
 from frameprophet.card import write_card
 from frameprophet.data import PROTOCOL, VAL_SEED, clips
-from frameprophet.evaluate import score
+from frameprophet.evaluate import goal_gap, score
 from frameprophet.forecast import forecast
 from frameprophet.predict import Predictor
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+BEST_BY = "val_goal_gap"      # the checkpoint kept: closest to the goal (lowest MSE without one)
 STRATEGIES = ("data-parallel",)
 
 
@@ -311,13 +313,15 @@ class RestoreMallocThresholds(keras.callbacks.Callback):
 
 
 class ClosedLoopValidation(keras.callbacks.Callback):
-    """Adds `val_mse` (closed loop, benchmark definition, mean over the horizon) and the seconds
-    it took (`val_seconds`) to the logs."""
+    """Adds `val_mse` and `val_ssim` (closed loop, benchmark definitions, means over the
+    horizon), `val_goal_gap` (`evaluate.goal_gap` of the two: what `best.keras` is chosen by, as
+    `make ship` chooses) and the seconds it took (`val_seconds`) to the logs."""
 
-    def __init__(self, context: np.ndarray, truth: np.ndarray):
+    def __init__(self, context: np.ndarray, truth: np.ndarray, dataset: str):
         super().__init__()
         self.clips = np.concatenate([context, truth], axis=1)
         self.context = context.shape[1]
+        self.dataset = dataset
         self.predictor = None
 
     def on_epoch_end(self, epoch, logs=None):
@@ -327,7 +331,9 @@ class ClosedLoopValidation(keras.callbacks.Callback):
         result = forecast(self.predictor, self.clips, self.context,
                           self.clips.shape[1] - self.context, batch=64)
         if logs is not None:
-            logs["val_mse"] = result.mean("model", "mse")
+            means = {k: {"mean": result.mean("model", k)} for k in ("mse", "ssim")}
+            logs["val_mse"], logs["val_ssim"] = means["mse"]["mean"], means["ssim"]["mean"]
+            logs["val_goal_gap"] = goal_gap(means, self.dataset)
             logs["val_seconds"] = time.monotonic() - start
 
 
@@ -453,12 +459,12 @@ def _fit(c: TrainConfig, model, run: Path, prior: dict, verbose, extra_callbacks
                     ramp=c.ramp if stepwise else None, schedule=c.schedule,
                     elapsed=state.state["wall_seconds"], feedback_from=prior["feedback"])
     # A resumed run only replaces best.keras when it beats the best epoch before the resume.
-    before = [row["val_mse"] for row in read_log(run / "log.csv") if "val_mse" in row]
+    before = [row[BEST_BY] for row in read_log(run / "log.csv") if BEST_BY in row]
     callbacks = [
         RestoreMallocThresholds(),
         budget,
-        ClosedLoopValidation(val_context, val_truth),
-        keras.callbacks.ModelCheckpoint(run / "best.keras", monitor="val_mse", mode="min",
+        ClosedLoopValidation(val_context, val_truth, c.dataset),
+        keras.callbacks.ModelCheckpoint(run / "best.keras", monitor=BEST_BY, mode="min",
                                         save_best_only=True,
                                         initial_value_threshold=min(before, default=None)),
         # Kept after a clean stop too, so `--resume` can extend a finished run later.
