@@ -77,9 +77,10 @@ class TrainConfig:
     precision: str = field(default="auto", metadata={
         "help": "auto (mixed_bfloat16 on a GPU or a CPU with AMX/AVX512-BF16), float32 or "
                 "mixed_bfloat16"})
-    flip: float = field(default=0.0, metadata={
+    flip: float | None = field(default=None, metadata={
         "help": "mnist: probability that a training digit is mirrored or turned 180 degrees "
-                "(new shapes: the train split holds classes 0-7 only); validation is not"})
+                "(new shapes: the train split holds classes 0-7 only); validation is not "
+                "(default: with --init, what that model last trained with; else 0)"})
     steps_per_epoch: int = field(default=100, metadata={"help": "batches between validations"})
     val_clips: int | None = None
     test_clips: int = 256
@@ -384,8 +385,7 @@ def train(config: TrainConfig, verbose: int | str = "auto",
         # best.keras) and before the policy is set (the file has none; it loads as float32).
         source, source_side = saving.load(c.init) if c.init else (None, {})
         prior = _prior_runs(source_side)
-        if c.recipe == "prophet" and not c.loss:
-            c = _continue_objective(c, source_side)
+        c = _continue_training(c, source_side)
         if not c.resume and run.exists():
             shutil.rmtree(run)
         run.mkdir(parents=True, exist_ok=True)
@@ -411,11 +411,14 @@ def train(config: TrainConfig, verbose: int | str = "auto",
                 keras.distribution.set_distribution(None)
 
 
-def _continue_objective(c: TrainConfig, side: dict) -> TrainConfig:
-    """Without `--loss`, a run from `--init` keeps the loss its model was last trained with (and
-    its SSIM weight), written into this run's config so the next continuation finds it too."""
+def _continue_training(c: TrainConfig, side: dict) -> TrainConfig:
+    """A run from `--init` keeps what its model was last trained with unless told otherwise: the
+    digit flips and (a prophet without `--loss`) the loss and its SSIM weight. They are written
+    into this run's config, so the next continuation finds them too."""
     last = ((side.get("training") or {}).get("runs") or [{}])[-1].get("config", {})
-    if not last.get("loss"):
+    if c.flip is None:
+        c = dataclasses.replace(c, flip=last.get("flip") or 0.0)
+    if c.recipe != "prophet" or c.loss or not last.get("loss"):
         return c
     options = {**{k: v for k, v in last.get("options", {}).items() if k == "ssim_weight"},
                **c.options}

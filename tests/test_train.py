@@ -230,6 +230,19 @@ def test_init_without_loss_continues_the_models_objective(tmp_path):
     assert "bce+ssim" not in third["training"]["runs"][2]["objective"]     # --loss wins
 
 
+def test_init_keeps_the_models_digit_flips_unless_told(tmp_path):
+    assert _train(tmp_path, extra_callbacks=[StopAfter(1)])["training"]["runs"][0][
+        "config"]["flip"] == 0.0                                         # a new model: none
+    mnist = dict(dataset="mnist", extra_callbacks=[StopAfter(1)])
+    _train(tmp_path, out=str(tmp_path / "a.keras"), flip=0.5, **mnist)
+    kept = _train(tmp_path, init=str(tmp_path / "a.keras"), out=str(tmp_path / "b.keras"),
+                  run_dir=str(tmp_path / "run2"), **mnist)
+    assert kept["training"]["runs"][-1]["config"]["flip"] == 0.5
+    told = _train(tmp_path, init=str(tmp_path / "b.keras"), out=str(tmp_path / "c.keras"),
+                  run_dir=str(tmp_path / "run3"), flip=0.0, **mnist)
+    assert told["training"]["runs"][-1]["config"]["flip"] == 0.0
+
+
 def test_the_card_curve_gives_every_run_its_own_colour():
     # matplotlib's default cycle repeats after 10 colours; the shipped mnist card has 12 runs
     runs = [{"curve": [[100 * i, 90 - i], [100 * i + 50, 89 - i]], "started": "2026-12-02T00:00",
