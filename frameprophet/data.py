@@ -228,8 +228,8 @@ def moving_mnist(n: int, frames: int = 20, seed: int | None = None, split: str =
 
     `flip` is a training augmentation: the probability that a digit is mirrored left-right,
     upside down, or both (a 180-degree turn), the three equally likely. The train split holds
-    classes 0-7 only (see `digit_pool`), so new shapes (a turned 6 is a 9) teach the model to
-    carry shapes it has not seen. With `flip=0` no random number is drawn for it.
+    classes 0-7 only (see `digit_pool`), and flips show the model other shapes (a turned 6 is a
+    9). With `flip=0` no random number is drawn for it.
     """
     if n < 0 or frames < 1 or digits < 1 or size < DIGIT_SIZE or not 0 <= flip <= 1:
         raise ValueError(f"bad Moving MNIST arguments: n={n}, frames={frames}, digits={digits}, "
