@@ -385,7 +385,7 @@ def train(config: TrainConfig, verbose: int | str = "auto",
         # best.keras) and before the policy is set (the file has none; it loads as float32).
         source, source_side = saving.load(c.init) if c.init else (None, {})
         prior = _prior_runs(source_side)
-        c = _continue_training(c, source_side)
+        c = _continue_training(c, prior["runs"])
         if not c.resume and run.exists():
             shutil.rmtree(run)
         run.mkdir(parents=True, exist_ok=True)
@@ -411,11 +411,12 @@ def train(config: TrainConfig, verbose: int | str = "auto",
                 keras.distribution.set_distribution(None)
 
 
-def _continue_training(c: TrainConfig, side: dict) -> TrainConfig:
-    """A run from `--init` keeps what its model was last trained with unless told otherwise: the
-    digit flips and (a prophet without `--loss`) the loss and its SSIM weight. They are written
-    into this run's config, so the next continuation finds them too."""
-    last = ((side.get("training") or {}).get("runs") or [{}])[-1].get("config", {})
+def _continue_training(c: TrainConfig, prior_runs: list[dict]) -> TrainConfig:
+    """A run from `--init` keeps what its model was last trained with (the last of `prior_runs`)
+    unless told otherwise: the digit flips and (a prophet without `--loss`) the loss and its SSIM
+    weight. They are written into this run's config, so the next continuation finds them too. A
+    new model trains without flips."""
+    last = (prior_runs or [{}])[-1].get("config", {})
     if c.flip is None:
         c = dataclasses.replace(c, flip=last.get("flip") or 0.0)
     if c.recipe != "prophet" or c.loss or not last.get("loss"):
