@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from frameprophet.metrics import SSIM_WINDOW
@@ -304,6 +305,58 @@ def with_fused_cells(model: Prophet) -> Prophet:
         new.conv.set_weights([ops.convert_to_numpy(kernel), ops.convert_to_numpy(old.cell.bias)])
     fused.feedback.assign(model.feedback)
     return fused
+
+
+def widened(model: Prophet, hidden: int, seed: int | None = None, spread: float = 0.1) -> Prophet:
+    """A fused Prophet `hidden` channels wide that computes the same function as `model`.
+
+    Net2WiderNet (Chen et al., 2016) for this architecture: with `hidden = k x model.hidden`,
+    every channel of the residual stream, of each ConvLSTM's h and c and of the decoder is
+    copied k times. Weights into a copy are the original's; weights out of the k copies are
+    the original's split into k random shares that sum to it (each 1/k, +-`spread`), so every
+    consumer computes the same sum, and the copies get different gradients and grow apart.
+    LayerNorm sees k copies of the same channels: the same mean and variance. Used by
+    `train --init` so a bigger model starts where a trained smaller one stands, not from noise.
+    """
+    model = with_fused_cells(model)
+    old = model.hidden
+    if hidden < old or hidden % old:
+        raise ValueError(f"can only widen hidden {old} to a multiple of it, got {hidden}")
+    k = hidden // old
+    rng = np.random.default_rng(seed)
+
+    def copies(w, axis):                 # each channel along `axis` k times: [w, w, ...]
+        return np.concatenate([w] * k, axis=axis)
+
+    def shares(w, axis):                 # split each input channel's weights among its k copies
+        r = rng.uniform(1 - spread, 1 + spread, size=(k, *w.shape))
+        return np.concatenate(list(w * r / r.sum(axis=0)), axis=axis).astype(w.dtype)
+
+    def gate_copies(w):                  # outputs are gates i, f, c, o: copy within each
+        return np.concatenate([copies(g, -1) for g in np.split(w, 4, axis=-1)], axis=-1)
+
+    config = model.get_config()
+    for key in ("name", "trainable", "dtype"):
+        config.pop(key, None)
+    wide = Prophet(**{**config, "hidden": hidden}, name=model.name)
+    wide.build((None, None, *model.frame_size, 1))
+    (kernel, bias), (kernel2, bias2) = (conv.get_weights() for conv in model.encoder)
+    wide.encoder[0].set_weights([copies(kernel, 3), copies(bias, 0)])
+    wide.encoder[1].set_weights([copies(shares(kernel2, 2), 3), copies(bias2, 0)])
+    for norm, wide_norm in zip(model.norms + model.decoder[:1], wide.norms + wide.decoder[:1],
+                               strict=True):
+        wide_norm.set_weights([copies(w, 0) for w in norm.get_weights()])
+    for cell, wide_cell in zip(model.lstms, wide.lstms, strict=True):
+        kernel, bias = cell.conv.get_weights()        # inputs: concat(norm(z), h)
+        kernel = np.concatenate([shares(kernel[:, :, :old], 2), shares(kernel[:, :, old:], 2)],
+                                axis=2)
+        wide_cell.conv.set_weights([gate_copies(kernel), gate_copies(bias)])
+    kernel, bias = model.decoder[1].get_weights()
+    wide.decoder[1].set_weights([copies(shares(kernel, 2), 3), copies(bias, 0)])
+    kernel, bias = model.decoder[2].get_weights()
+    wide.decoder[2].set_weights([shares(kernel, 2), bias])
+    wide.feedback.assign(model.feedback)
+    return wide
 
 
 def _bce_plus_mse(y_true, y_pred):

@@ -395,6 +395,9 @@ def train(config: TrainConfig, verbose: int | str = "auto",
             options.setdefault("seed", c.seed)
             if c.loss:
                 options["loss"] = c.loss
+            if isinstance(source, models.Prophet):    # --init keeps its shape unless told
+                for key in ("patch", "hidden", "depth", "kernel"):
+                    options.setdefault(key, getattr(source, key))
 
         keras.config.set_dtype_policy(policy)
         try:
@@ -403,7 +406,7 @@ def train(config: TrainConfig, verbose: int | str = "auto",
                 if c.lr is not None:
                     model.optimizer.learning_rate = c.lr
             if source is not None:
-                _start_from(model, source)
+                _start_from(model, source, seed=c.seed)
             return _fit(c, model, run, prior, verbose, extra_callbacks, policy)
         finally:
             keras.config.set_dtype_policy(previous_policy)
@@ -543,7 +546,8 @@ def _fit(c: TrainConfig, model, run: Path, prior: dict, verbose, extra_callbacks
 def _model_options(model, c: TrainConfig) -> dict:
     options = dict(c.options)
     if c.recipe == "prophet":
-        options.update(context=model.context, loss=options_loss(model))
+        options.update(context=model.context, loss=options_loss(model), patch=model.patch,
+                       hidden=model.hidden, depth=model.depth, kernel=model.kernel)
     return options
 
 
@@ -556,10 +560,15 @@ def options_loss(model) -> str:
             "_bce_plus_mse": "bce+mse"}.get(name, name)
 
 
-def _start_from(model: keras.Model, source: keras.Model) -> None:
-    """Copy the weights of `source` into `model`; a Prophet with Keras' cell is fused first."""
-    if getattr(model, "cell", None) == "fused" and getattr(source, "cell", None) == "keras":
-        source = models.with_fused_cells(source)
+def _start_from(model: keras.Model, source: keras.Model, seed: int | None = None) -> None:
+    """Copy the weights of `source` into `model`; a Prophet with Keras' cell is fused first,
+    and one narrower than `model` (`--options '{"hidden": 96}'`) is widened to the same
+    function (`models.widened`)."""
+    if isinstance(model, models.Prophet) and isinstance(source, models.Prophet):
+        if model.hidden != source.hidden:
+            source = models.widened(source, model.hidden, seed=seed)
+        elif model.cell == "fused":
+            source = models.with_fused_cells(source)
     model.set_weights(source.get_weights())
 
 

@@ -207,6 +207,22 @@ def test_a_keras_cell_prophet_fuses_into_the_same_function():
     assert models.with_fused_cells(fused) is fused
 
 
+def test_a_prophet_widens_into_the_same_function_and_its_copies_grow_apart():
+    narrow = models.build("prophet", (16, 16), **TINY["prophet"])
+    narrow.set_weights([w + np.random.default_rng(1).normal(0, 0.1, w.shape).astype(w.dtype)
+                        for w in narrow.get_weights()])
+    wide = models.widened(narrow, 16, seed=0)
+    assert wide.hidden == 16 and wide.count_params() > 3 * narrow.count_params()
+    x = _clip(n=2, t=6)
+    np.testing.assert_allclose(np.asarray(wide(x)), np.asarray(narrow(x)), atol=1e-5)
+    wide.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam(1e-2))
+    wide.train_on_batch(x, np.roll(x, -1, axis=1))
+    kernel = wide.encoder[0].get_weights()[0]            # channel j and its copy j + 8
+    assert not np.allclose(kernel[..., :8], kernel[..., 8:])
+    with pytest.raises(ValueError, match="multiple"):
+        models.widened(narrow, 12)
+
+
 def test_the_ssim_loss_term_is_the_benchmark_ssim():
     from frameprophet import metrics
     rng = np.random.default_rng(2)

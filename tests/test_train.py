@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from frameprophet import card, data, evaluate, load_predictor, train
+from frameprophet import card, data, evaluate, load_predictor, saving, train
 
 TINY = {"hidden": 4, "depth": 1}
 
@@ -241,6 +241,17 @@ def test_init_keeps_the_models_digit_flips_unless_told(tmp_path):
     told = _train(tmp_path, init=str(tmp_path / "b.keras"), out=str(tmp_path / "c.keras"),
                   run_dir=str(tmp_path / "run3"), flip=0.0, **mnist)
     assert told["training"]["runs"][-1]["config"]["flip"] == 0.0
+
+
+def test_init_keeps_the_models_shape_and_widens_it_when_told(tmp_path):
+    _train(tmp_path, extra_callbacks=[StopAfter(1)], options={"hidden": 4, "depth": 1})
+    init = dict(init=str(tmp_path / "tiny.keras"), extra_callbacks=[StopAfter(1)], options={})
+    kept = _train(tmp_path, out=str(tmp_path / "b.keras"), run_dir=str(tmp_path / "r2"), **init)
+    assert saving.load(tmp_path / "b.keras")[0].hidden == 4          # not the recipe's 48
+    wide = _train(tmp_path, out=str(tmp_path / "c.keras"), run_dir=str(tmp_path / "r3"),
+                  **{**init, "options": {"hidden": 8}})
+    assert saving.load(tmp_path / "c.keras")[0].hidden == 8
+    assert wide["parameters"] > 3 * kept["parameters"]
 
 
 def test_the_card_curve_gives_every_run_its_own_colour():
