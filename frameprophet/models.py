@@ -282,6 +282,16 @@ class Prophet(keras.Model):
         return config
 
 
+def _rebuilt(model: Prophet, **changes) -> Prophet:
+    """A new, built Prophet with `model`'s config and name, but for `changes`."""
+    config = model.get_config()
+    for key in ("name", "trainable", "dtype"):
+        config.pop(key, None)
+    new = Prophet(**{**config, **changes}, name=model.name)
+    new.build((None, None, *model.frame_size, 1))
+    return new
+
+
 def with_fused_cells(model: Prophet) -> Prophet:
     """A `cell="fused"` copy of a Prophet built with Keras' `ConvLSTM2D` cell: the same function.
 
@@ -292,11 +302,7 @@ def with_fused_cells(model: Prophet) -> Prophet:
     """
     if model.cell == "fused":
         return model
-    config = model.get_config()
-    for key in ("name", "trainable", "dtype"):
-        config.pop(key, None)
-    fused = Prophet(**{**config, "cell": "fused"}, name=model.name)
-    fused.build((None, None, *model.frame_size, 1))
+    fused = _rebuilt(model, cell="fused")
     for old, new in zip(model.encoder + model.norms + model.decoder,
                         fused.encoder + fused.norms + fused.decoder, strict=True):
         new.set_weights(old.get_weights())
@@ -335,11 +341,7 @@ def widened(model: Prophet, hidden: int, seed: int | None = None, spread: float 
     def gate_copies(w):                  # outputs are gates i, f, c, o: copy within each
         return np.concatenate([copies(g, -1) for g in np.split(w, 4, axis=-1)], axis=-1)
 
-    config = model.get_config()
-    for key in ("name", "trainable", "dtype"):
-        config.pop(key, None)
-    wide = Prophet(**{**config, "hidden": hidden}, name=model.name)
-    wide.build((None, None, *model.frame_size, 1))
+    wide = _rebuilt(model, hidden=hidden)
     (kernel, bias), (kernel2, bias2) = (conv.get_weights() for conv in model.encoder)
     wide.encoder[0].set_weights([copies(kernel, 3), copies(bias, 0)])
     wide.encoder[1].set_weights([copies(shares(kernel2, 2), 3), copies(bias2, 0)])
