@@ -118,13 +118,18 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 # -- hardware, precision, distribution: the machine-dependent choices, in one place -----------
 
-def _cpu_flags() -> set[str]:
+def _cpuinfo(field: str) -> str:
+    """The value of the first `field` line of /proc/cpuinfo ('' off Linux or without one)."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return set()
-    line = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
-    return set(line.partition(":")[2].split())
+        return ""
+    line = next((ln for ln in text.splitlines() if ln.partition(":")[0].strip() == field), "")
+    return line.partition(":")[2].strip()
+
+
+def _cpu_flags() -> set[str]:
+    return set(_cpuinfo("flags").split())
 
 
 def accelerators() -> list[str]:
@@ -152,7 +157,10 @@ def hardware() -> str:
     """The machine in a line, for the card."""
     gpus = accelerators()
     bf16 = sorted({"amx_bf16", "avx512_bf16"} & _cpu_flags())
-    cpu = (f"{platform.machine()}, {os.cpu_count()} CPU cores"
+    # The model name too: two hosts with the same flags (an AMD EPYC and an Intel Xeon, both
+    # AVX512-BF16) train the shipped model 2.5x apart, and the card's seq/s should say why.
+    model = _cpuinfo("model name")
+    cpu = (f"{model + ', ' if model else ''}{platform.machine()}, {os.cpu_count()} CPU cores"
            + (f" ({', '.join(bf16)})" if bf16 else ""))
     where = f"{len(gpus)} GPU(s) + {cpu}" if gpus else f"CPU only ({cpu})"
     return f"{where}; Keras {keras.__version__} on {keras.backend.backend()}"

@@ -162,6 +162,21 @@ def test_hardware_that_cannot_do_it_gets_one_line(monkeypatch):
         train.distribution_scope("data-parallel")
 
 
+def test_the_card_names_the_cpu_and_its_bf16_flags(monkeypatch, tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: AMD EPYC 9R14\n"
+                       "flags\t\t: fpu sse2 avx512f avx512_bf16\n\nprocessor\t: 1\n")
+    real_path = train.Path
+    monkeypatch.setattr(train, "Path", lambda p: real_path(cpuinfo if p == "/proc/cpuinfo" else p))
+    monkeypatch.setattr(train, "accelerators", lambda: [])
+    line = train.hardware()
+    assert line.startswith("CPU only (AMD EPYC 9R14, ") and "(avx512_bf16))" in line
+    assert train.resolve_precision("auto") == "mixed_bfloat16"
+    cpuinfo.write_text("processor\t: 0\n")            # no model name, no flags: still one line
+    assert train.hardware().startswith(f"CPU only ({train.platform.machine()}, ")
+    assert train.resolve_precision("auto") == "float32"
+
+
 def test_the_schedule_is_sized_to_the_budget():
     budget = train.Budget(600, peak_lr=1e-3, warmup=0.05, ramp=0.4)
     lr = [budget.learning_rate(f) for f in np.linspace(0, 1, 101)]
