@@ -23,26 +23,49 @@ def plot_curve(runs: list[dict], path: str | os.PathLike) -> Path:
     return Path(path)
 
 
+#: Runs the card's second panel zooms in on: with twenty runs the whole history is a long
+#: decay, and what a reader wants to see is what the last few continuations still gain.
+RECENT_RUNS = 5
+
+
 def curve_figure(runs: list[dict]) -> Figure:
-    """The figure `plot_curve` saves: runs coloured in order along viridis, so a colour never
-    repeats (matplotlib's default cycle does after 10) and later runs read as later; the
-    legend sits outside the axes, where it hides no curve however many runs there are."""
-    from matplotlib import colormaps
+    """The figure `plot_curve` saves: every run on log axes, and (past `RECENT_RUNS` runs) a
+    linear panel of the last few. Runs are coloured in order along viridis, so a colour never
+    repeats (matplotlib's default cycle does after 10) and later runs read as later; a colour
+    bar numbered by run stands in for a legend, which outgrows the plot at twenty runs."""
+    from matplotlib import cm, colormaps, colors
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(8.5, 3.4), layout="constrained")
-    ax = fig.subplots()
+    n = max(1, len(runs))
+    palette = [colormaps["viridis"](0.9 * k / max(1, n - 1)) for k in range(n)]  # run k + 1
     drawn = [(i, r) for i, r in enumerate(runs) if r.get("curve")]
-    for k, (i, r) in enumerate(drawn):
-        x, y = zip(*r["curve"], strict=True)
-        ax.plot(x, y, "-", lw=1.2, color=colormaps["viridis"](0.9 * k / max(1, len(drawn) - 1)),
-                label=f"run {i + 1}: {r.get('started', '?')[:10]}, "
-                f"{r.get('wall_minutes', '?')} min, {r.get('precision', '?')}")
-    ax.set_xlabel("sequences seen")
-    ax.set_ylabel("validation MSE (closed loop)")
-    ax.set_yscale("log")
-    ax.grid(alpha=0.3, which="both")
-    fig.legend(loc="outside right upper", fontsize=7, ncols=1 + max(0, len(drawn) - 1) // 16)
+    recent = drawn[-RECENT_RUNS:] if len(drawn) > RECENT_RUNS else []
+    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    axes = fig.subplots(1, 2 if recent else 1, squeeze=False,
+                        width_ratios=[3, 2] if recent else None)[0]
+    for ax, shown in zip(axes, (drawn, recent), strict=False):
+        for i, r in shown:
+            x, y = zip(*r["curve"], strict=True)
+            ax.plot(x, y, "-", lw=1.2, color=palette[i],
+                    label=f"run {i + 1}: {r.get('started', '?')[:10]}, "
+                    f"{r.get('wall_minutes', '?')} min, {r.get('precision', '?')}")
+        ax.set_xlabel("sequences seen")
+        ax.grid(alpha=0.3, which="both")
+    axes[0].set_ylabel("validation MSE (closed loop)")
+    axes[0].set_yscale("log")
+    axes[0].set_title(f"all {len(drawn)} runs", fontsize=9)
+    for i, r in recent:                               # where each run ended: what it shipped
+        x, y = r["curve"][-1]
+        axes[1].plot([x], [y], "o", ms=3, color=palette[i])
+        axes[1].annotate(f"{y:.1f}", (x, y), textcoords="offset points", xytext=(0, -11),
+                         ha="center", fontsize=7)
+    if recent:
+        axes[1].set_title(f"the last {len(recent)} runs (dot: where each ended)", fontsize=9)
+    runs_scale = cm.ScalarMappable(colors.BoundaryNorm([k + 0.5 for k in range(n + 1)], n),
+                                   colors.ListedColormap(palette))
+    bar = fig.colorbar(runs_scale, ax=list(axes), label="run", pad=0.01, aspect=30,
+                       ticks=range(1, n + 1, -(-n // 10)))
+    bar.ax.tick_params(labelsize=7)
     return fig
 
 

@@ -273,9 +273,15 @@ def test_the_card_curve_gives_every_run_its_own_colour():
     # matplotlib's default cycle repeats after 10 colours; the shipped mnist card has 12 runs
     runs = [{"curve": [[100 * i, 90 - i], [100 * i + 50, 89 - i]], "started": "2026-12-02T00:00",
              "wall_minutes": 130.0, "precision": "mixed_bfloat16"} for i in range(12)]
-    lines = card.curve_figure(runs).axes[0].get_lines()
+    every, recent = card.curve_figure(runs).axes[:2]
+    lines = every.get_lines()
     assert len(lines) == 12
     assert len({tuple(line.get_color()) for line in lines}) == 12
+    # the second panel zooms in on the last runs, in their own colours, with where each ended
+    last = recent.get_lines()[:card.RECENT_RUNS]
+    assert [line.get_color() for line in last] == [line.get_color() for line in lines[-card.RECENT_RUNS:]]
+    assert [t.get_text() for t in recent.texts] == [f"{89 - i:.1f}" for i in range(12 - card.RECENT_RUNS, 12)]
+    assert len(card.curve_figure(runs[:3]).axes) == 2           # one panel and the run scale
 
 
 def test_init_from_the_best_checkpoint_of_the_run_folder_it_restarts(tmp_path):
