@@ -278,9 +278,10 @@ def test_the_card_curve_gives_every_run_its_own_colour():
     assert len(lines) == 12
     assert len({tuple(line.get_color()) for line in lines}) == 12
     # the second panel zooms in on the last runs, in their own colours, with where each ended
-    last = recent.get_lines()[:card.RECENT_RUNS]
-    assert [line.get_color() for line in last] == [line.get_color() for line in lines[-card.RECENT_RUNS:]]
-    assert [t.get_text() for t in recent.texts] == [f"{89 - i:.1f}" for i in range(12 - card.RECENT_RUNS, 12)]
+    n = card.RECENT_RUNS
+    last = recent.get_lines()[:n]
+    assert [line.get_color() for line in last] == [line.get_color() for line in lines[-n:]]
+    assert [t.get_text() for t in recent.texts] == [f"{89 - i:.1f}" for i in range(12 - n, 12)]
     assert len(card.curve_figure(runs[:3]).axes) == 2           # one panel and the run scale
 
 
