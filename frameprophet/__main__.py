@@ -58,11 +58,12 @@ def _evaluate(args) -> None:
     from frameprophet.metrics import NAMES
 
     report = evaluate.run(args.model, args.dataset, n=args.n, context=args.context,
-                          horizon=args.horizon, mode=args.mode, n_rerun=args.n_rerun)
+                          horizon=args.horizon, mode=args.mode, n_rerun=args.n_rerun,
+                          split=args.split)
     width = max(len(name) for name in report["results"])
     keys = [k for k in NAMES if k in next(iter(report["results"].values()))]
     print(f"\n{report['dataset']} {report['context']}->{report['horizon']} {report['mode']}, "
-          f"means over the horizon")
+          f"{report['clips']} clips ({report['split']}), means over the horizon")
     print(f"{'':{width}}  " + "  ".join(f"{k.upper():>8}" for k in keys))
     for name, entry in report["results"].items():
         print(f"{name:{width}}  " + "  ".join(f"{entry[k]['mean']:8.3f}" for k in keys))
@@ -125,6 +126,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--context", type=int, default=None)
     e.add_argument("--horizon", type=int, default=None)
     e.add_argument("--mode", choices=["closed_loop", "teacher_forced"], default="closed_loop")
+    e.add_argument("--split", choices=["test", "train"], default="test",
+                   help="mnist: the held-out digits (test) or the same clips made from the "
+                        "training digits (train)")
     e.add_argument("--json", default=None)
     e.add_argument("--plot", default=None)
     e.set_defaults(func=_evaluate)

@@ -63,3 +63,19 @@ def test_evaluate_reports_models_and_baselines(tiny_squares, tmp_path, capsys):
                       (truth ** 2).sum(axis=(2, 3, 4)).mean())
     assert (tmp_path / "e.png").stat().st_size > 10_000
     assert "copy last frame" in capsys.readouterr().out
+
+
+def test_evaluate_on_the_training_digits_scores_those_clips_and_squares_refuses(tmp_path, capsys):
+    args = ["evaluate", "--dataset", "mnist", "--n", "3", "--split", "train",
+            "--json", str(tmp_path / "train.json")]
+    assert main(args) == 0
+    report = json.loads((tmp_path / "train.json").read_text())
+    assert "0..3999" in report["split"] and "0..3999" in capsys.readouterr().out
+    # The same seed's clips from the training digits, not the held-out ones: zeros' MSE is
+    # the truth's energy, which tells the two apart.
+    energy = {split: (data.clips("mnist", 3, split=split)[1] ** 2).sum(axis=(2, 3, 4)).mean()
+              for split in ("train", "test")}
+    assert not np.isclose(energy["train"], energy["test"])
+    assert np.isclose(report["results"]["zeros"]["mse"]["mean"], energy["train"])
+    assert main(["evaluate", "--dataset", "squares", "--n", "3", "--split", "train"]) == 2
+    assert "split must be one of ['test'] for squares" in capsys.readouterr().err
