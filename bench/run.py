@@ -140,6 +140,33 @@ def bench_training() -> None:
     record("train_speedup", RESULTS["train_prophet_seq_per_s"]["value"]
            / RESULTS["train_keras3-mnist_seq_per_s"]["value"], "x",
            "training sequences/s, prophet vs keras3-mnist")
+    if precision != "float32":
+        bench_gates_conv(precision)
+
+
+def bench_gates_conv(precision: str) -> None:
+    """The ceiling of `train_precision_speedup` on this CPU: the fused cell's gates convolution
+    (concat(x, h) -> 4 x hidden, 3x3 at the shipped model's grid, ~90% of a training step's
+    FLOPs) alone, float32 against `precision`. Where bfloat16 runs on AVX512-BF16 (no AMX) it is
+    about twice float32 at best (2.05x, 438 vs 213 GFLOP/s, on a 2-core AMD EPYC), so with the
+    fused cell's ~1.05x the compute-rate goal of 2.5x is out of reach on such a CPU."""
+    import keras
+
+    shape = shipped_shape()
+    hidden, kernel, grid = shape["hidden"], shape["kernel"], 64 // shape["patch"]
+    x = np.random.default_rng(0).random((64, grid, grid, 2 * hidden), dtype=np.float32)
+    flops = 2 * x.shape[0] * grid * grid * kernel * kernel * 2 * hidden * 4 * hidden
+    speed = {}
+    for policy in ("float32", precision):
+        conv = keras.layers.Conv2D(4 * hidden, kernel, padding="same", dtype=policy)
+        inputs = keras.ops.convert_to_tensor(x, dtype=conv.compute_dtype)
+        speed[policy] = flops / median_time(lambda c=conv, i=inputs: c(i), repeats=7, warmup=2)
+        record(f"gates_conv_{policy}_gflops", speed[policy] / 1e9, "GFLOP/s",
+               f"the cell's gates convolution alone ({policy}, 64 x {grid}x{grid}x{2 * hidden} "
+               f"-> {4 * hidden}, {kernel}x{kernel})")
+    record("gates_conv_precision_speedup", speed[precision] / speed["float32"], "x",
+           f"{precision} vs float32 on that convolution alone: the ceiling of "
+           "train_precision_speedup on this CPU")
 
 
 def bench_fit() -> None:
