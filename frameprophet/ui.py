@@ -1,8 +1,8 @@
 """The Gradio demo: pick a clip, pick a model, watch it predict the next frames.
 
 The UI holds no ML logic. `run_prediction` is the plain function behind the Predict button and
-the `/predict` API endpoint: it gets a clip (`frameprophet.data` / `frameprophet.io`), a
-`Predictor` (`frameprophet.predict`, cached), rolls out, scores (`frameprophet.metrics`) and draws
+the `/predict` API endpoint: it gets a clip (`frameprophet.data` / `frameprophet.io`), a model
+(`frameprophet.catalog`, loaded once), forecasts and scores (`frameprophet.forecast`) and draws
 (`frameprophet.render`). `build_demo()` lays out the page.
 """
 
@@ -15,15 +15,14 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 
-from frameprophet import data, render, saving
-from frameprophet.predict import MODES, Predictor, load_predictor, untrained_predictor
+from frameprophet import catalog, data, render
+from frameprophet.catalog import LoadedModel
+from frameprophet.predict import MODES
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +53,6 @@ _MODE_ALIASES = {"closed-loop": "closed_loop", "closed loop": "closed_loop",
 MODE_LABELS = {"closed_loop": "closed-loop", "teacher_forced": "one-step teacher-forced"}
 
 CUSTOM_MODEL = "Custom (Hub repo id)"
-#: Shipped model names and the frame size of their untrained stand-in when the file is missing.
-KNOWN_MODELS = {"mnist": (64, 64), "squares": (40, 40)}
 DEFAULT_MODEL = {SOURCE_SQUARES: "squares", SOURCE_MNIST: "mnist", SOURCE_UPLOAD: "mnist"}
 
 CLIP_FRAMES = 20            # generated clips (the Moving MNIST benchmark length)
@@ -67,7 +64,6 @@ DEFAULT_SEED = 0
 MAX_SEED = 2**31 - 1
 FPS = 5
 KEEP_RESULTS = 16           # result dirs kept on disk (Gradio copies outputs into its cache)
-MAX_CACHED_MODELS = 4
 
 RESULTS_ROOT = Path(tempfile.gettempdir()) / "frameprophet-results"
 GENERIC_ERROR = ("Sorry, something went wrong while predicting this clip. Please try again with "
@@ -84,39 +80,8 @@ QUEUE_SETTINGS = {"default_concurrency_limit": 1, "max_size": 64}
 
 
 # --------------------------------------------------------------------------------------------
-# Models: loaded once, shared between requests
+# Models (`frameprophet.catalog` loads each once and shares it)
 # --------------------------------------------------------------------------------------------
-
-@dataclass
-class LoadedModel:
-    predictor: Predictor
-    label: str                 # what the info line calls it
-    untrained: bool = False
-    baseline: str | None = None   # for the Keras examples' recipes: what to expect of them
-
-
-_MODELS: OrderedDict[str, LoadedModel] = OrderedDict()
-_MODELS_LOCK = threading.Lock()
-
-
-def shipped_models() -> list[str]:
-    """Model names with a file in `weights/` (plus the two defaults, which always appear)."""
-    names = list(KNOWN_MODELS)
-    if saving.WEIGHTS_DIR.is_dir():
-        for path in sorted(saving.WEIGHTS_DIR.glob("*.keras")):
-            if ".tmp" not in path.name and path.stem not in names:
-                names.append(path.stem)
-    return names
-
-
-def baseline_note(name: str) -> str | None:
-    """For a shipped model of one of the Keras examples' recipes: what it is and what to expect."""
-    from frameprophet.models import BASELINES
-
-    path = _weights_file(name)
-    recipe = saving.read_sidecar(path).get("recipe") if path.exists() else None
-    return f"{name} is {BASELINES[recipe]}." if recipe in BASELINES else None
-
 
 def model_choices() -> list[tuple[str, str]]:
     """(label, name) of the shipped models (baselines marked), the original keras-io model
@@ -124,102 +89,11 @@ def model_choices() -> list[tuple[str, str]]:
     from frameprophet.hub import KERAS_IO_REPO
 
     choices = []
-    for name in shipped_models():
-        note = baseline_note(name)
+    for name in catalog.shipped():
+        note = catalog.baseline_note(name)
         choices.append((f"{name} (Keras example recipe, for comparison)" if note else name, name))
     return [*choices, (f"{KERAS_IO_REPO} (the original Keras model, from the Hub)",
                        KERAS_IO_REPO), (CUSTOM_MODEL, CUSTOM_MODEL)]
-
-
-def resolve_model(model: str | None) -> str:
-    """A shipped short name, or `hf://owner/name` for a Hub repo id, by `saving.resolve`'s one
-    order; local paths are not accepted from the web."""
-    name = (model or "").strip()
-    if not name or name == CUSTOM_MODEL:
-        raise UserError("Type a Hugging Face Hub repo id (owner/name) for a custom model.")
-    if name in KNOWN_MODELS:              # shown even without its file (then untrained)
-        return name
-    try:
-        resolved = saving.resolve(name, allow_paths=False)
-    except saving.ModelFileError as e:
-        raise UserError(f"Unknown model {name!r}. Choose one of {', '.join(shipped_models())} "
-                        "or type a Hugging Face Hub repo id like owner/name.") from e
-    return resolved if resolved.startswith("hf://") else Path(resolved).stem
-
-
-def _weights_file(name: str) -> Path:
-    return saving.WEIGHTS_DIR / f"{name}.keras"
-
-
-def load_model(resolved: str) -> LoadedModel:
-    """Load one model (not cached). A shipped name whose file is missing gets an untrained
-    stand-in of the right frame size, labelled as such."""
-    if resolved.startswith("hf://"):
-        try:
-            predictor = load_predictor(resolved)
-        except ImportError as e:
-            raise UserError("Loading models from the Hugging Face Hub is not available in this "
-                            "installation.") from e
-        except Exception as e:
-            log.info("Hub model %s failed to load: %s", resolved, e)
-            raise UserError(hub_error_sentence(resolved, e)) from e
-        return LoadedModel(predictor, resolved.removeprefix("hf://"))
-    if not _weights_file(resolved).exists():
-        if resolved not in KNOWN_MODELS:
-            raise UserError(f"The model file for {resolved!r} is missing.")
-        return LoadedModel(untrained_predictor(KNOWN_MODELS[resolved]),  # labelled as such
-                           f"{resolved} – untrained (weights not found)", untrained=True)
-    try:
-        predictor = load_predictor(resolved)
-    except saving.ModelFileError as e:
-        log.warning("shipped model %s failed to load", resolved, exc_info=True)
-        raise UserError(f"The shipped model {resolved!r} could not be loaded: {e}") from e
-    return LoadedModel(predictor, resolved, baseline=baseline_note(resolved))
-
-
-def hub_error_sentence(resolved: str, error: Exception) -> str:
-    """One sentence for the page, without the server's paths or settings."""
-    repo = resolved.removeprefix("hf://")
-    text = str(error).lower()
-    if "offline" in text or "cannot be reached" in text or "unreachable" in text:
-        return (f"Could not load {repo}: this server cannot reach the Hugging Face Hub and has no "
-                "copy of it. Choose one of the shipped models.")
-    if "no such repo" in text or "private" in text:
-        return f"Could not load {repo}: no such public repo on the Hugging Face Hub."
-    if "savedmodel" in text and "safe_mode" in text:
-        return (f"Could not load {repo}: it holds a TensorFlow SavedModel, which this app only "
-                "loads from trusted repos.")
-    if "has no keras model" in text or "several model files" in text:
-        return (f"Could not load {repo}: it holds no single Keras model (a .keras file, or "
-                "config.json + model.weights.h5).")
-    return f"Could not load {repo} from the Hugging Face Hub."
-
-
-def _cache_key(resolved: str) -> str:
-    path = _weights_file(resolved)
-    if not resolved.startswith("hf://") and path.exists():
-        return f"{path}@{path.stat().st_mtime_ns}"          # a retrained file is reloaded
-    return resolved
-
-
-def get_model(model: str | None) -> LoadedModel:
-    """The model for a dropdown value or Hub repo id, loaded once and shared."""
-    resolved = resolve_model(model)
-    key = _cache_key(resolved)
-    with _MODELS_LOCK:
-        if key in _MODELS:
-            _MODELS.move_to_end(key)
-            return _MODELS[key]
-        loaded = load_model(resolved)
-        _MODELS[key] = loaded
-        while len(_MODELS) > MAX_CACHED_MODELS:
-            _MODELS.popitem(last=False)
-        return loaded
-
-
-def clear_model_cache() -> None:
-    with _MODELS_LOCK:
-        _MODELS.clear()
 
 
 # --------------------------------------------------------------------------------------------
@@ -429,8 +303,8 @@ def run_compare(source, seed, upload, context, horizon, mode, models,
         names = list(dict.fromkeys(n for n in names if n))
         if not 2 <= len(names) <= 4:
             raise UserError(f"Compare 2 to 4 models, e.g. mnist and mnist-keras3; got "
-                            f"{len(names)}. Shipped: {', '.join(shipped_models())}.")
-        loaded = [get_model(name) for name in names]
+                            f"{len(names)}. Shipped: {', '.join(catalog.shipped())}.")
+        loaded = [catalog.get(name) for name in names]
         sizes = {m.predictor.frame_size for m in loaded}
         if len(sizes) > 1:
             raise UserError("These models predict frames of different sizes; compare models of "
@@ -543,8 +417,10 @@ def _lengths(context, horizon) -> tuple[int, int]:
 def _load(model, hub_repo, progress) -> LoadedModel:
     if model == CUSTOM_MODEL or (not model and hub_repo):
         model = hub_repo
+        if not (model or "").strip():
+            raise UserError("Type a Hugging Face Hub repo id (owner/name) for a custom model.")
     _progress(progress, 0.05, "Loading the model")
-    return get_model(model)
+    return catalog.get(model)
 
 
 def _without_upload_dir(message: str, upload) -> str:
@@ -607,7 +483,7 @@ _FIRST_LOCK = threading.Lock()
 def first_result():
     """The result of FIRST_EXAMPLE, computed on the first call and reused afterwards."""
     with _FIRST_LOCK:
-        key = _cache_key(resolve_model(FIRST_EXAMPLE[-1]))
+        key = catalog.key(FIRST_EXAMPLE[-1])
         if key not in _FIRST:
             for stale in RESULTS_ROOT.glob("first-*"):          # from an older weights file
                 shutil.rmtree(stale, ignore_errors=True)
@@ -845,8 +721,8 @@ def build_demo() -> gr.Blocks:
                                     "the Keras examples' recipes.")
                         compare_models = gr.CheckboxGroup(
                             [(label, value) for label, value in model_choices()
-                             if value in shipped_models()],
-                            value=[m for m in ("mnist", "mnist-keras3") if m in shipped_models()],
+                             if value in catalog.shipped()],
+                            value=[m for m in ("mnist", "mnist-keras3") if m in catalog.shipped()],
                             label="Models (2 to 4, of one frame size)")
                         with gr.Row():
                             compare_source = gr.Radio([SOURCE_MNIST, SOURCE_SQUARES],
@@ -964,7 +840,7 @@ def build_demo() -> gr.Blocks:
                                     mode, model, sketch_api], outputs, api_name="scene",
                             **shared)
         # /compare takes any names (our check says what is accepted), not only the boxes'.
-        models_api = gr.Dropdown(shipped_models(), multiselect=True, allow_custom_value=True,
+        models_api = gr.Dropdown(catalog.shipped(), multiselect=True, allow_custom_value=True,
                                  visible=False, label="models")
         memory_trigger = gr.Button(visible=False)
         memory_trigger.click(memory, [source, seed, upload, context, horizon, model],

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from frameprophet import models, ui
+from frameprophet import catalog, models, ui
 from frameprophet.predict import Predictor
 
 pytestmark = pytest.mark.browser
@@ -38,17 +38,17 @@ def app_url(serve):
     """The demo on a free port, with small untrained models instead of weights files."""
     predictors: dict[tuple[int, int], Predictor] = {}
 
-    def fake_load_model(resolved: str) -> ui.LoadedModel:
-        size = ui.KNOWN_MODELS.get(resolved, (64, 64))
+    def fake_load_model(resolved: str) -> catalog.LoadedModel:
+        size = catalog.DEFAULTS.get(resolved, (64, 64))
         if size not in predictors:
             dataset = "squares" if size == (40, 40) else "mnist"
             predictors[size] = Predictor(models.build("prophet", size, hidden=8, depth=1),
                                          {"dataset": dataset})
-        return ui.LoadedModel(predictors[size], f"test-{resolved}", untrained=True)
+        return catalog.LoadedModel(predictors[size], f"test-{resolved}", untrained=True)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(ui, "load_model", fake_load_model)
-        ui.clear_model_cache()
+        mp.setattr(catalog, "load", fake_load_model)
+        catalog.clear()
         mp.setattr(ui, "_FIRST", {})
         demo = ui.build_demo()
         url = serve(demo, theme=ui.THEME, css=ui.CSS)
@@ -56,7 +56,7 @@ def app_url(serve):
             yield url
         finally:
             demo.close()
-            ui.clear_model_cache()
+            catalog.clear()
 
 
 @pytest.fixture(scope="module")

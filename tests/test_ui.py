@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from frameprophet import io, models, saving, ui
+from frameprophet import catalog, io, models, saving, ui
 from frameprophet.predict import Predictor
 
 # --------------------------------------------------------------------------------------------
@@ -31,19 +31,19 @@ def tiny_predictor(size: tuple[int, int]) -> Predictor:
     return _PREDICTORS[size]
 
 
-def fake_load_model(resolved: str) -> ui.LoadedModel:
-    size = ui.KNOWN_MODELS.get(resolved, (64, 64))
-    return ui.LoadedModel(tiny_predictor(size), f"test-{resolved}", untrained=True)
+def fake_load_model(resolved: str) -> catalog.LoadedModel:
+    size = catalog.DEFAULTS.get(resolved, (64, 64))
+    return catalog.LoadedModel(tiny_predictor(size), f"test-{resolved}", untrained=True)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def fake_models():
     """Every model the UI asks for is a tiny untrained one."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(ui, "load_model", fake_load_model)
-        ui.clear_model_cache()
+        mp.setattr(catalog, "load", fake_load_model)
+        catalog.clear()
         yield
-    ui.clear_model_cache()
+    catalog.clear()
 
 
 def gif_frames(path) -> int:
@@ -95,7 +95,7 @@ def test_generated_sources_both_modes(source, mode):
     gif, strip, plot, info = ui.run_prediction(source, 3, None, 4, 3, mode,
                                                ui.DEFAULT_MODEL[source])
     assert gif_frames(gif) == 4 + 3
-    size = ui.KNOWN_MODELS[ui.DEFAULT_MODEL[source]]
+    size = catalog.DEFAULTS[ui.DEFAULT_MODEL[source]]
     with Image.open(gif) as im:                   # panels upscaled to ~240-256 px
         assert im.size[0] > 3 * 200
     assert Image.open(strip).format == "PNG" and Image.open(plot).format == "PNG"
@@ -184,20 +184,22 @@ def test_unexpected_failures_get_a_generic_message(monkeypatch):
 
 
 def test_models_are_loaded_once():
-    ui.clear_model_cache()
-    first = ui.get_model("squares")
-    assert ui.get_model("squares") is first
-    assert ui.get_model("mnist") is not first
+    catalog.clear()
+    first = catalog.get("squares")
+    assert catalog.get("squares") is first
+    assert catalog.get("mnist") is not first
 
 
 def test_model_names():
-    assert ui.resolve_model("squares") == "squares"
-    assert ui.resolve_model("owner/name") == "hf://owner/name"
-    assert ui.resolve_model("hf://owner/name") == "hf://owner/name"
-    assert ui.resolve_model("owner/repo/model.keras") == "hf://owner/repo/model.keras"
+    assert catalog.resolve("squares") == "squares"
+    assert catalog.resolve("owner/name") == "hf://owner/name"
+    assert catalog.resolve("hf://owner/name") == "hf://owner/name"
+    assert catalog.resolve("owner/repo/model.keras") == "hf://owner/repo/model.keras"
     for bad in ["", "../weights/x.keras", "a/b/c", "/abs/path.keras", "x y"]:
-        with pytest.raises(gr.Error):
-            ui.resolve_model(bad)
+        with pytest.raises(saving.ModelFileError, match="Choose one of mnist, squares"):
+            catalog.resolve(bad)
+    with pytest.raises(gr.Error, match="Unknown model 'a/b/c'. Choose one of"):   # on the page
+        ui.run_prediction(ui.SOURCE_MNIST, 0, None, 3, 2, "closed_loop", "a/b/c")
     values = [value for _, value in ui.model_choices()]
     assert values[:2] == ["mnist", "squares"] and values[-1] == ui.CUSTOM_MODEL
 
@@ -208,12 +210,12 @@ def test_custom_model_uses_the_hub_repo_box():
     assert "test-hf://someone/some-model" in info
 
 
-_ORIGINAL_LOAD_MODEL = ui.load_model        # captured at import, before the fixture patches it
+_ORIGINAL_LOAD_MODEL = catalog.load        # captured at import, before the fixture patches it
 
 
 def test_real_loader_falls_back_to_an_untrained_model(monkeypatch, tmp_path):
     monkeypatch.setattr(saving, "WEIGHTS_DIR", tmp_path)        # no weights files at all
-    monkeypatch.setattr(ui, "untrained_predictor", lambda size: tiny_predictor(tuple(size)))
+    monkeypatch.setattr(catalog, "untrained_predictor", lambda size: tiny_predictor(tuple(size)))
     loaded = _ORIGINAL_LOAD_MODEL("squares")
     assert loaded.untrained and "untrained (weights not found)" in loaded.label
     assert loaded.predictor.frame_size == (40, 40)
@@ -222,8 +224,8 @@ def test_real_loader_falls_back_to_an_untrained_model(monkeypatch, tmp_path):
 
 
 def test_hub_errors_are_friendly_and_offline():
-    """HF_HUB_OFFLINE=1 (conftest): a Hub id must fail as a gr.Error, never crash."""
-    with pytest.raises(gr.Error, match="someone/does-not-exist"):
+    """HF_HUB_OFFLINE=1 (conftest): a Hub id must fail with a sentence, never crash."""
+    with pytest.raises(saving.ModelFileError, match="Could not load someone/does-not-exist"):
         _ORIGINAL_LOAD_MODEL("hf://someone/does-not-exist")
 
 
@@ -291,10 +293,10 @@ def test_api_bad_upload_reports_the_clip_error(client, clips):
 def test_the_original_keras_io_model_is_offered_and_fails_clearly_offline(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert "keras-io/conv-lstm" in [value for _, value in ui.model_choices()]
-    assert ui.resolve_model("keras-io/conv-lstm") == "hf://keras-io/conv-lstm"
-    with pytest.raises(gr.Error) as info:
+    assert catalog.resolve("keras-io/conv-lstm") == "hf://keras-io/conv-lstm"
+    with pytest.raises(saving.ModelFileError) as info:
         _ORIGINAL_LOAD_MODEL("hf://keras-io/conv-lstm")
-    message = info.value.message                    # one sentence, no machine paths or advice
+    message = str(info.value)                       # one sentence, no machine paths or advice
     assert message == ("Could not load keras-io/conv-lstm: this server cannot reach the Hugging "
                        "Face Hub and has no copy of it. Choose one of the shipped models.")
 
@@ -328,9 +330,9 @@ def test_baselines_are_marked_and_explained(monkeypatch, tmp_path):
     labels = dict((value, label) for label, value in ui.model_choices())
     assert labels["mnist"] == "mnist"
     assert labels["mnist-keras3"] == "mnist-keras3 (Keras example recipe, for comparison)"
-    note = ui.baseline_note("mnist-keras3")
+    note = catalog.baseline_note("mnist-keras3")
     assert note.startswith("mnist-keras3 is the Keras 3 example's recipe, kept for comparison")
-    assert ui.baseline_note("mnist") is None
+    assert catalog.baseline_note("mnist") is None
 
 
 def test_uploads_that_do_not_suit_the_model_get_notes(tmp_path):
