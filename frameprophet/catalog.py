@@ -128,16 +128,13 @@ _LOCK = threading.Lock()
 def key(choice: str | None) -> str:
     """What a choice is cached under: a shipped file's path and modification time (so a
     retrained file is loaded anew), else the resolved name."""
-    resolved = resolve(choice)
-    path = _weights_file(resolved)
-    if not resolved.startswith("hf://") and path.exists():
-        return f"{path}@{path.stat().st_mtime_ns}"
-    return resolved
+    return _key(resolve(choice))
 
 
 def get(choice: str | None) -> LoadedModel:
     """The model for a choice, loaded on first use and shared afterwards."""
-    resolved, cache_key = resolve(choice), key(choice)
+    resolved = resolve(choice)
+    cache_key = _key(resolved)
     with _LOCK:
         if cache_key in _LOADED:
             _LOADED.move_to_end(cache_key)
@@ -153,6 +150,13 @@ def clear() -> None:
     """Forget every loaded model (the next `get` loads again)."""
     with _LOCK:
         _LOADED.clear()
+
+
+def _key(resolved: str) -> str:
+    path = _weights_file(resolved)
+    if not resolved.startswith("hf://") and path.exists():
+        return f"{path}@{path.stat().st_mtime_ns}"
+    return resolved
 
 
 def _weights_file(name: str) -> Path:

@@ -5,6 +5,7 @@ Models are small untrained `prophet` models built on the fly (no weights files n
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import gradio as gr
@@ -188,6 +189,19 @@ def test_models_are_loaded_once():
     first = catalog.get("squares")
     assert catalog.get("squares") is first
     assert catalog.get("mnist") is not first
+
+
+def test_a_retrained_weights_file_is_loaded_anew(monkeypatch, tmp_path):
+    weights = tmp_path / "mnist.keras"
+    weights.write_bytes(b"x")
+    monkeypatch.setattr(saving, "WEIGHTS_DIR", tmp_path)
+    catalog.clear()
+    first = catalog.get("mnist")
+    assert catalog.get("mnist") is first
+    later = weights.stat().st_mtime_ns + 10**9
+    os.utime(weights, ns=(later, later))                  # `train --out weights/mnist.keras`
+    assert catalog.get("mnist") is not first
+    catalog.clear()
 
 
 def test_model_names():
