@@ -62,14 +62,14 @@ def resolve(choice: str | None) -> str:
     name = (choice or "").strip()
     if name in DEFAULTS:                    # offered even without its file (then untrained)
         return name
+    accepted = (f"Choose one of {', '.join(shipped())} or type a Hugging Face Hub repo id "
+                "like owner/name.")
+    if not name:
+        raise saving.ModelFileError(f"No model chosen. {accepted}")
     try:
-        resolved = saving.resolve(name, allow_paths=False) if name else None
-    except saving.ModelFileError:
-        resolved = None
-    if resolved is None:
-        what = f"Unknown model {name!r}." if name else "No model chosen."
-        raise saving.ModelFileError(f"{what} Choose one of {', '.join(shipped())} or type a "
-                                    "Hugging Face Hub repo id like owner/name.")
+        resolved = saving.resolve(name, allow_paths=False)
+    except saving.ModelFileError as e:
+        raise saving.ModelFileError(f"Unknown model {name!r}. {accepted}") from e
     return resolved if resolved.startswith("hf://") else Path(resolved).stem
 
 

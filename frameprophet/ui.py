@@ -719,10 +719,11 @@ def build_demo() -> gr.Blocks:
                             as compare_tab:
                         gr.Markdown("The same clip, 2 to 4 models side by side: ours against "
                                     "the Keras examples' recipes.")
+                        shipped = catalog.shipped()        # one look at weights/ per page
                         compare_models = gr.CheckboxGroup(
                             [(label, value) for label, value in model_choices()
-                             if value in catalog.shipped()],
-                            value=[m for m in ("mnist", "mnist-keras3") if m in catalog.shipped()],
+                             if value in shipped],
+                            value=[m for m in ("mnist", "mnist-keras3") if m in shipped],
                             label="Models (2 to 4, of one frame size)")
                         with gr.Row():
                             compare_source = gr.Radio([SOURCE_MNIST, SOURCE_SQUARES],
@@ -840,7 +841,7 @@ def build_demo() -> gr.Blocks:
                                     mode, model, sketch_api], outputs, api_name="scene",
                             **shared)
         # /compare takes any names (our check says what is accepted), not only the boxes'.
-        models_api = gr.Dropdown(catalog.shipped(), multiselect=True, allow_custom_value=True,
+        models_api = gr.Dropdown(shipped, multiselect=True, allow_custom_value=True,
                                  visible=False, label="models")
         memory_trigger = gr.Button(visible=False)
         memory_trigger.click(memory, [source, seed, upload, context, horizon, model],
