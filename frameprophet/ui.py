@@ -662,6 +662,7 @@ def _api_example(component, value):
 
 def build_demo() -> gr.Blocks:
     """The FrameProphet page. Launch with `demo.launch(theme=THEME, css=CSS)`."""
+    choices, shipped = model_choices(), catalog.shipped()     # weights/ read once per page
     with gr.Blocks(title="FrameProphet", delete_cache=(3600, 3600),
                    analytics_enabled=False) as demo:
         gr.Markdown("# FrameProphet", elem_id="fp-title")
@@ -719,9 +720,8 @@ def build_demo() -> gr.Blocks:
                             as compare_tab:
                         gr.Markdown("The same clip, 2 to 4 models side by side: ours against "
                                     "the Keras examples' recipes.")
-                        shipped = catalog.shipped()        # one look at weights/ per page
                         compare_models = gr.CheckboxGroup(
-                            [(label, value) for label, value in model_choices()
+                            [(label, value) for label, value in choices
                              if value in shipped],
                             value=[m for m in ("mnist", "mnist-keras3") if m in shipped],
                             label="Models (2 to 4, of one frame size)")
@@ -747,7 +747,7 @@ def build_demo() -> gr.Blocks:
                 mode_choice = gr.Radio(MODE_CHOICES, value="closed_loop", label="Mode")
                 show_memory = gr.Checkbox(False, label="Also show what it remembers (the "
                                           "ConvLSTM states, closed loop; 'A clip' tab)")
-                model_choice = gr.Dropdown(model_choices(), value=DEFAULT_MODEL[SOURCE_MNIST],
+                model_choice = gr.Dropdown(choices, value=DEFAULT_MODEL[SOURCE_MNIST],
                                            label="Model")
                 hub_repo = gr.Textbox(label="Hugging Face Hub repo id",
                                       placeholder="owner/name or hf://owner/name",
