@@ -348,24 +348,31 @@ class ClosedLoopValidation(keras.callbacks.Callback):
 
 class RunState(keras.callbacks.Callback):
     """Wall time and sequences of this run across `--resume`s (`state.json`); puts the total
-    sequences seen by the weights (earlier runs included) into the logs, for the curve."""
+    sequences seen by the weights (earlier runs included) into the logs, for the curve.
+
+    Both are counted at epoch ends only, like the backup `--resume` restores: the batches of an
+    interrupted epoch are trained again after a resume and must not be counted twice."""
 
     def __init__(self, path: Path, batch_size: int, sequences_before: int = 0):
         super().__init__()
         self.path, self.batch_size, self.sequences_before = path, batch_size, sequences_before
         self.state = json.loads(path.read_text()) if path.exists() else {
             "wall_seconds": 0.0, "sequences": 0, "resumes": 0, "epochs": 0}
-        self._last = None
+        self._last, self._batches = None, 0
 
     def on_train_begin(self, logs=None):
         self._last = time.monotonic()
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._batches = 0
+
     def on_train_batch_end(self, batch, logs=None):
-        self.state["sequences"] += self.batch_size
+        self._batches += 1
 
     def on_epoch_end(self, epoch, logs=None):
         now = time.monotonic()
         self.state["wall_seconds"] += now - self._last
+        self.state["sequences"] += self._batches * self.batch_size
         self._last = now
         self.state["epochs"] = epoch + 1
         if logs is not None:

@@ -99,6 +99,8 @@ def test_a_killed_run_resumes_where_it_stopped(tmp_path):
     meta = _train(tmp_path, resume=True, extra_callbacks=[StopAfter(3)])
     assert _epochs_logged(tmp_path) == [0, 1, 2]               # epoch 0 was not redone
     assert meta["training"]["runs"][-1]["resumes"] == 1
+    # The batch trained before the kill was trained again after the resume: counted once.
+    assert meta["training"]["runs"][-1]["sequences"] == 3 * 2 * 2
 
 
 def test_a_second_run_in_the_same_folder_is_refused_while_the_first_trains(tmp_path):
