@@ -83,13 +83,14 @@ QUEUE_SETTINGS = {"default_concurrency_limit": 1, "max_size": 64}
 # Models (`frameprophet.catalog` loads each once and shares it)
 # --------------------------------------------------------------------------------------------
 
-def model_choices() -> list[tuple[str, str]]:
+def model_choices(shipped: list[str] | None = None) -> list[tuple[str, str]]:
     """(label, name) of the shipped models (baselines marked), the original keras-io model
-    (fetched from the Hub only when chosen), and a free Hub repo id."""
+    (fetched from the Hub only when chosen), and a free Hub repo id. `shipped` is
+    `catalog.shipped()` when the caller has already read it."""
     from frameprophet.hub import KERAS_IO_REPO
 
     choices = []
-    for name in catalog.shipped():
+    for name in catalog.shipped() if shipped is None else shipped:
         note = catalog.baseline_note(name)
         choices.append((f"{name} (Keras example recipe, for comparison)" if note else name, name))
     return [*choices, (f"{KERAS_IO_REPO} (the original Keras model, from the Hub)",
@@ -662,7 +663,8 @@ def _api_example(component, value):
 
 def build_demo() -> gr.Blocks:
     """The FrameProphet page. Launch with `demo.launch(theme=THEME, css=CSS)`."""
-    choices, shipped = model_choices(), catalog.shipped()     # weights/ read once per page
+    shipped = catalog.shipped()                 # weights/ read once per page
+    choices = model_choices(shipped)
     with gr.Blocks(title="FrameProphet", delete_cache=(3600, 3600),
                    analytics_enabled=False) as demo:
         gr.Markdown("# FrameProphet", elem_id="fp-title")
