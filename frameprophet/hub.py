@@ -318,10 +318,10 @@ p = load_predictor("hf://{repo_id}")
 future = p.rollout(context, horizon={meta.get('horizon') or 10})  # context: (T, H, W, 1)
 ```
 
-Plain Keras 3 (`import frameprophet` registers the custom `Prophet` class):
+Plain Keras 3 (importing `frameprophet.models` registers the custom `Prophet` class):
 ```python
 import keras
-import frameprophet  # noqa: F401
+import frameprophet.models  # noqa: F401
 from huggingface_hub import hf_hub_download
 
 {keras_hf}model = keras.saving.load_model(hf_hub_download("{repo_id}", "{name}"), compile=False)

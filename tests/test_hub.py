@@ -253,6 +253,13 @@ def test_push_publishes_model_sidecar_and_card(prophet, tmp_path, hub_cache):
     plain = keras.saving.load_model("hf://me/frameprophet-squares", compile=False)
     np.testing.assert_allclose(Predictor(plain).rollout(context, 2), ours, atol=1e-6)
 
+    # The card's plain-Keras snippet, run as a reader would: in a fresh interpreter.
+    snippet = card.split("Plain Keras 3")[1].split("```python\n")[1].split("```")[0]
+    done = subprocess.run([sys.executable, "-c", snippet + "print(type(model).__name__)"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "Prophet"
+
 
 def test_push_validates_its_inputs(prophet, tmp_path):
     _, path, _ = prophet
