@@ -11,6 +11,7 @@ gets zero padding at inference. `causal=True` pads only the past in time instead
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 import keras
@@ -50,9 +51,21 @@ def build(recipe: str, frame_size: tuple[int, int] = (64, 64), **options) -> ker
     height, width = frame_size
     if height < 4 or width < 4:
         raise ValueError(f"frame_size must be at least 4x4, got {frame_size}")
+    check_options(recipe, options)
     model = _RECIPES[recipe](frame_size=(int(height), int(width)), **options)
     model.recipe = recipe
     return model
+
+
+def check_options(recipe: str, options: dict) -> None:
+    """Refuse options the recipe does not take (a typo such as "hiden"), naming those it does."""
+    if recipe not in _RECIPES:
+        raise ValueError(f"unknown recipe {recipe!r}; choose one of {recipes()}")
+    accepted = [n for n in inspect.signature(_RECIPES[recipe]).parameters if n != "frame_size"]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValueError(f"recipe {recipe!r} has no option {', '.join(map(repr, unknown))}; "
+                         f"it takes {', '.join(accepted)}")
 
 
 def _temporal_head(x, causal: bool):

@@ -389,8 +389,7 @@ def train(config: TrainConfig, verbose: int | str = "auto",
           extra_callbacks: list[keras.callbacks.Callback] | None = None) -> dict:
     """Train `config.recipe` on `config.dataset` within `config.minutes`; returns the sidecar."""
     c = config
-    if c.dataset not in PROTOCOL:
-        raise ValueError(f"dataset must be one of {sorted(PROTOCOL)}, got {c.dataset!r}")
+    _check(c)
     proto = PROTOCOL[c.dataset]
     policy = resolve_precision(c.precision)
     previous_policy = keras.config.dtype_policy().name
@@ -427,6 +426,34 @@ def train(config: TrainConfig, verbose: int | str = "auto",
             keras.config.set_dtype_policy(previous_policy)
             if c.strategy and keras.backend.backend() == "jax":
                 keras.distribution.set_distribution(None)
+
+
+def _check(c: TrainConfig) -> None:
+    """Refuse a config that cannot train or cannot be saved, before the run folder (the last
+    run's weights and backup) is wiped and before any of the budget is spent."""
+    if c.dataset not in PROTOCOL:
+        raise ValueError(f"dataset must be one of {sorted(PROTOCOL)}, got {c.dataset!r}")
+    if not Path(c.out).name.endswith(".keras") or Path(c.out).name == ".keras":
+        raise ValueError(f"--out must name a .keras file (e.g. weights/model.keras), got {c.out!r}")
+    if not (math.isfinite(c.minutes) and c.minutes > 0):
+        raise ValueError(f"--minutes must be a positive number of minutes, got {c.minutes}")
+    for name in ("batch", "steps_per_epoch", "test_clips"):
+        if getattr(c, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1, "
+                             f"got {getattr(c, name)}")
+    if c.val_clips is not None and c.val_clips < 1:
+        raise ValueError(f"--val-clips must be at least 1, got {c.val_clips}")
+    if c.schedule not in ("cosine", "plateau"):
+        raise ValueError(f"schedule must be 'cosine' or 'plateau', got {c.schedule!r}")
+    for name, top in (("warmup", 0.9), ("ramp", 1), ("flip", 1)):
+        value = getattr(c, name)
+        if value is not None and not 0 <= value <= top:
+            raise ValueError(f"--{name} is a fraction from 0 to {top}, got {value}")
+    if c.lr is not None and not (math.isfinite(c.lr) and c.lr > 0):
+        raise ValueError(f"--lr must be a positive learning rate, got {c.lr}")
+    if c.loss is not None and c.loss not in models.LOSSES:
+        raise ValueError(f"loss must be one of {sorted(models.LOSSES)}, got {c.loss!r}")
+    models.check_options(c.recipe, c.options)
 
 
 def _continue_training(c: TrainConfig, prior_runs: list[dict]) -> TrainConfig:
@@ -499,8 +526,6 @@ def _fit(c: TrainConfig, model, run: Path, prior: dict, verbose, extra_callbacks
         callbacks += [keras.callbacks.EarlyStopping(monitor="val_mse", mode="min", patience=30),
                       keras.callbacks.ReduceLROnPlateau(monitor="val_mse", mode="min",
                                                         factor=0.5, patience=10, min_lr=1e-5)]
-    elif c.schedule != "cosine":
-        raise ValueError(f"schedule must be 'cosine' or 'plateau', got {c.schedule!r}")
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     interrupted = False

@@ -150,6 +150,26 @@ def test_bad_arguments_are_refused(tmp_path):
         _train(tmp_path, precision="bfloat16")
 
 
+@pytest.mark.parametrize("bad, message", [
+    (dict(minutes=0), "--minutes must be a positive"),
+    (dict(minutes=-1), "--minutes must be a positive"),
+    (dict(out="mymodel"), "--out must name a .keras file"),
+    (dict(options={"hiden": 96}), "no option 'hiden'; it takes patch, hidden"),
+    (dict(batch=0), "--batch must be at least 1"),
+    (dict(warmup=1.0), "--warmup is a fraction"),
+    (dict(lr=-1e-3), "--lr must be a positive"),
+    (dict(loss="l1"), "loss must be one of"),
+    (dict(schedule="step"), "schedule must be"),
+])
+def test_a_bad_config_is_refused_before_the_last_runs_folder_is_touched(tmp_path, bad, message):
+    kept = tmp_path / "run" / "best.keras"
+    kept.parent.mkdir()
+    kept.write_bytes(b"the last run's weights")
+    with pytest.raises(ValueError, match=message):
+        _train(tmp_path, **bad)
+    assert kept.read_bytes() == b"the last run's weights"
+
+
 def test_hardware_that_cannot_do_it_gets_one_line(monkeypatch):
     monkeypatch.setattr(train, "accelerators", lambda: [])
     monkeypatch.setattr(train, "_cpu_flags", lambda: {"sse2", "avx2"})
