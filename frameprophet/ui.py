@@ -65,7 +65,10 @@ MAX_SEED = 2**31 - 1
 FPS = 5
 KEEP_RESULTS = 16           # result dirs kept on disk (Gradio copies outputs into its cache)
 
-RESULTS_ROOT = Path(tempfile.gettempdir()) / "frameprophet-results"
+# This process's own folder, removed at exit: two apps on one machine (a test suite beside
+# `make run`) must not prune each other's results.
+_RESULTS = tempfile.TemporaryDirectory(prefix="frameprophet-results-")
+RESULTS_ROOT = Path(_RESULTS.name)
 GENERIC_ERROR = ("Sorry, something went wrong while predicting this clip. Please try again with "
                  "another clip, seed or model.")
 
@@ -196,7 +199,7 @@ def clip_length(source: str, upload) -> int | None:
 def _result_dir() -> Path:
     """A fresh directory for one request's files; only the newest KEEP_RESULTS are kept."""
     RESULTS_ROOT.mkdir(parents=True, exist_ok=True)
-    old = sorted(RESULTS_ROOT.glob("req-*"), key=lambda p: p.stat().st_mtime)
+    old = sorted(RESULTS_ROOT.glob("req-*"))      # by name: the time they were made, no stat race
     for stale in old[: max(0, len(old) - KEEP_RESULTS + 1)]:
         shutil.rmtree(stale, ignore_errors=True)
     path = RESULTS_ROOT / f"req-{time.time_ns()}-{uuid.uuid4().hex[:8]}"
@@ -641,7 +644,9 @@ def _context_update(source, upload, context):
     if n is None or n < 2:
         return gr.update()
     context = int(context or DEFAULT_CONTEXT)
-    return gr.update(maximum=n - 1, value=max(1, min(context, n - 1)))
+    if context <= n - 1:        # leave the value alone: the person may have moved it meanwhile
+        return gr.update(maximum=n - 1)
+    return gr.update(maximum=n - 1, value=n - 1)
 
 
 def _on_model(choice: str):
@@ -838,7 +843,9 @@ def build_demo() -> gr.Blocks:
         api_trigger = gr.Button(visible=False)
         api_trigger.click(predict, inputs, outputs, api_name="predict", **shared)
         scene_trigger = gr.Button(visible=False)
-        sketch_api = gr.Image(type="filepath", visible=False, label="sketch")
+        # image_mode=None: the file as sent. Gradio's default "RGB" drops the alpha of a
+        # transparent canvas and the strokes vanish into black.
+        sketch_api = gr.Image(type="filepath", image_mode=None, visible=False, label="sketch")
         scene_trigger.click(scene, [world, objects, speed, digits, scene_seed, context, horizon,
                                     mode, model, sketch_api], outputs, api_name="scene",
                             **shared)

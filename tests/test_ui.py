@@ -319,10 +319,18 @@ def test_the_original_keras_io_model_is_offered_and_fails_clearly_offline(monkey
 # What a person sees: labels, notes, errors that keep the last result
 # --------------------------------------------------------------------------------------------
 
+def test_each_request_gets_its_own_folder_and_only_the_newest_are_kept():
+    made = [ui._result_dir() for _ in range(ui.KEEP_RESULTS + 3)]
+    assert len(set(made)) == len(made) and all(p.parent == ui.RESULTS_ROOT for p in made)
+    assert sorted(ui.RESULTS_ROOT.glob("req-*")) == made[-ui.KEEP_RESULTS:]
+    assert ui.RESULTS_ROOT.name.startswith("frameprophet-results-")     # this process's own
+
+
 def test_an_upload_updates_the_context_slider_with_one_update(clips):
     # One output, so one update: a 1-tuple here once became the slider's value in the browser.
+    # The value is left alone when it fits: the person may have moved it while the file decoded.
     update = ui._on_upload(ui.SOURCE_UPLOAD, str(clips["gif"]), 10)
-    assert isinstance(update, dict) and update["maximum"] == 11 and update["value"] == 10
+    assert isinstance(update, dict) and update["maximum"] == 11 and "value" not in update
     assert ui._on_upload(ui.SOURCE_UPLOAD, None, 10) == gr.update()
     hidden, shown, slider = ui._on_source(ui.SOURCE_UPLOAD, str(clips["npy"]), 20)
     assert slider["maximum"] == 13 and slider["value"] == 13
@@ -534,6 +542,16 @@ def test_api_scene_with_a_sketch(client, tmp_path):
     gif, *_, info = client.predict(world="drawing", objects=1, speed=3.6, digits="", seed=0,
                                    context=5, horizon=5, mode="closed_loop", model="mnist",
                                    sketch=handle_file(path), api_name="/scene")
+    assert gif_frames(gif) == 10 and "your drawing" in info
+
+    # A canvas exported with a transparent background: black strokes, alpha 0 elsewhere.
+    rgba = np.zeros((120, 160, 4), np.uint8)
+    rgba[20:100, 70:82, 3] = 255
+    Image.fromarray(rgba).save(tmp_path / "transparent.png")
+    gif, *_, info = client.predict(world="drawing", objects=1, speed=3.6, digits="", seed=0,
+                                   context=5, horizon=5, mode="closed_loop", model="mnist",
+                                   sketch=handle_file(str(tmp_path / "transparent.png")),
+                                   api_name="/scene")
     assert gif_frames(gif) == 10 and "your drawing" in info
 
 
