@@ -14,6 +14,7 @@ import pytest
 from PIL import GifImagePlugin, Image
 
 from frameprophet import io as fio
+from frameprophet.io import read
 
 T, H, W = 12, 40, 40
 
@@ -393,6 +394,23 @@ def test_npy_wrong_dtypes_and_pickles_are_refused(tmp_path):
     expect_clip_error(tmp_path / "words.npy", "not an NPY array file")
     np.savez(tmp_path / "objects.npz", clip=objects)  # np.savez pickles object arrays
     expect_clip_error(tmp_path / "objects.npz", "python objects")
+
+
+def test_npz_bombs_are_refused_before_they_inflate(tmp_path, monkeypatch):
+    # float128 zeros: ~4 GiB unpacked from a small upload once; refused from the header.
+    np.savez_compressed(tmp_path / "wide.npz", clip=np.zeros((4, 64, 64), np.longdouble))
+    expect_clip_error(tmp_path / "wide.npz", np.dtype(np.longdouble).name, "float32")
+    # A header that declares 512 MiB frames (float64 RGBA, 4096x4096): refused unread.
+    header = BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (4, 4096, 4096, 4)})
+    with zipfile.ZipFile(tmp_path / "big.npz", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("clip.npy", header.getvalue() + bytes(1024))
+    expect_clip_error(tmp_path / "big.npz", "536,870,912 bytes", "too large")
+    # The running total of inflated frames is bounded like a ZIP of frames.
+    monkeypatch.setattr(read, "_ZIP_MAX_READ_BYTES", 3 * 32 * 32 * 4)
+    np.savez_compressed(tmp_path / "long.npz", clip=np.zeros((8, 32, 32), np.float32))
+    expect_clip_error(tmp_path / "long.npz", "unpack to more than 12,288 bytes")
 
 
 def test_truncated_npy_and_npz(tmp_path):

@@ -86,7 +86,8 @@ _ZIP_MAX_DIRECTORY_BYTES = 16 * 1024 * 1024  # the central directory itself
 _ZIP_MAX_RATIO = 100  # PNG/JPG are compressed already; a 100:1 entry is a bomb, not a frame
 _ZIP_RATIO_FREE_BYTES = 1024 * 1024  # tiny entries may compress well, that is harmless
 _ZIP_MAX_READ_BYTES = 1024 * 1024 * 1024  # uncompressed bytes of all frames we will read
-# A PNG frame cannot legitimately be bigger than its raw 16-bit RGBA pixels plus some chunks.
+# A frame (a PNG file, or one frame of an array) cannot legitimately be bigger than its raw
+# 16-bit RGBA pixels (or float64 grey) plus some chunks.
 _FRAME_FILE_BYTES_PER_PIXEL = 8
 _FRAME_FILE_OVERHEAD = 1024 * 1024
 # A folder is listed entry by entry; more entries than this is not a clip.
@@ -531,7 +532,7 @@ def _check_zip_entry(info: zipfile.ZipInfo, read_so_far: int, limits: _Limits) -
     Called for each entry just before it is read, so entries after a cut are never judged
     (a long clip is cut like any other) and the running total bounds what is actually read.
     """
-    per_file = _FRAME_FILE_BYTES_PER_PIXEL * limits.max_pixels + _FRAME_FILE_OVERHEAD
+    per_file = _max_frame_bytes(limits)
     if info.flag_bits & 0x1:
         raise limits.error(f"{info.filename} is password-protected; use a plain ZIP.")
     if info.file_size > per_file:
@@ -605,9 +606,10 @@ def _check_array_header(shape: tuple[int, ...], dtype: np.dtype, limits: _Limits
     """Refuse an array from its header alone (shape and dtype), before reading any data."""
     if dtype.hasobject or dtype.names is not None:
         raise limits.error("the array holds Python objects or records, not pixel values.")
-    if not (dtype == np.uint8 or dtype.kind == "f"):
+    if not (dtype == np.uint8 or (dtype.kind == "f" and dtype.itemsize <= 8)):
         raise limits.error(
-            f"the array's numbers are {dtype.name}; use uint8 (0-255) or float (0-1)."
+            f"the array's numbers are {dtype.name}; use uint8 (0-255) or float16, float32 or "
+            "float64 (0-1)."
         )
     ok_channels = len(shape) == 3 or (len(shape) == 4 and shape[3] in (1, 3, 4))
     if not ok_channels:
@@ -616,6 +618,21 @@ def _check_array_header(shape: tuple[int, ...], dtype: np.dtype, limits: _Limits
             "optionally 1 (grey), 3 (RGB) or 4 (RGBA) channels last."
         )
     limits.check_frame(shape[2], shape[1], what="each frame")
+    if _frame_bytes(shape, dtype) > _max_frame_bytes(limits):
+        raise limits.error(
+            f"each frame is {shape[2]}x{shape[1]} pixels x {math.prod(shape[3:])} channel(s) of "
+            f"{dtype.name}, {_frame_bytes(shape, dtype):,} bytes, too large to read safely; "
+            "store it as uint8 or float32, in grey."
+        )
+
+
+def _frame_bytes(shape: tuple[int, ...], dtype: np.dtype) -> int:
+    return math.prod(shape[1:]) * dtype.itemsize
+
+
+def _max_frame_bytes(limits: _Limits) -> int:
+    """The most one frame file (or one frame of an array) may unpack to."""
+    return _FRAME_FILE_BYTES_PER_PIXEL * limits.max_pixels + _FRAME_FILE_OVERHEAD
 
 
 def _check_float_frame(frame: np.ndarray, index: int, limits: _Limits) -> np.ndarray:
@@ -680,7 +697,7 @@ def _iter_npz_frames(path: Path, limits: _Limits) -> Generator[np.ndarray, None,
             shape, fortran_order, dtype = _read_npy_header(member, limits)
             _check_array_header(shape, dtype, limits)
             frame_shape = shape[1:]
-            frame_bytes = math.prod(frame_shape) * dtype.itemsize
+            frame_bytes = _frame_bytes(shape, dtype)
             if fortran_order:
                 # Frame i is scattered through the whole file; read it all (bounded).
                 total = frame_bytes * shape[0]
@@ -695,6 +712,13 @@ def _iter_npz_frames(path: Path, limits: _Limits) -> Generator[np.ndarray, None,
                     yield _check_float_frame(array[index], index, limits)
                 return
             for index in range(shape[0]):
+                # A compressed member can unpack to far more than the upload (zeros do); the
+                # same total as a ZIP of frames bounds what is inflated.
+                if (index + 1) * frame_bytes > _ZIP_MAX_READ_BYTES:
+                    raise limits.error(
+                        f"its frames unpack to more than {_ZIP_MAX_READ_BYTES:,} bytes in total, "
+                        "more than a clip of the accepted size can need."
+                    )
                 raw = _read_exact(member, frame_bytes, limits)
                 frame = np.frombuffer(raw, dtype).reshape(frame_shape)
                 yield _check_float_frame(frame, index, limits)
