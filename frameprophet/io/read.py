@@ -206,9 +206,9 @@ def read_clip(
       single frame and therefore refused.
     * Video (.mp4 .m4v .mov .webm .mkv .avi): decoded lazily by ffmpeg (imageio-ffmpeg).
     * .npy / .npz: shape (T, H, W), (T, H, W, 1), (T, H, W, 3) or (T, H, W, 4); uint8 (divided by
-      255) or float already in [0, 1] (overshoot up to 0.01 is clipped; NaN/inf or values further
-      out are refused). An NPZ gives its array named 'clip' or 'frames', else its first array.
-      Loaded without pickle; only the frames that are kept are read.
+      255) or float16/32/64 already in [0, 1] (overshoot up to 0.01 is clipped; NaN/inf or values
+      further out are refused). An NPZ gives its array named 'clip' or 'frames', else its first
+      array. Loaded without pickle; only the frames that are kept are read.
     * .zip or a folder of .png/.jpg/.jpeg frames, in natural file-name order ("f2" before "f10").
       Entries are read into memory one at a time, never extracted to disk.
 
