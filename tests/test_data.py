@@ -175,6 +175,20 @@ def test_scene_digits_speed_and_count():
         data.moving_squares(1, squares=0)
 
 
+def test_a_scene_of_held_out_and_training_classes_shows_both(monkeypatch):
+    # Each digit drawn as a flat square whose brightness says its class, to read them back.
+    labels = data.mnist_labels()
+    monkeypatch.setattr(data, "mnist_digits",
+                        lambda: np.broadcast_to(((labels + 1) / 10.0)[:, None, None],
+                                                (len(labels), 28, 28)).astype(np.float32))
+    shown = set()
+    for seed in range(4):
+        clip, notes = data.scene("mnist", objects=4, digits="83", seed=seed, frames=1)
+        shown |= {round(float(v) * 10) - 1 for v in np.unique(clip) if v > 0}
+    assert shown == {3, 8}
+    assert "training-split digits" in " ".join(notes)
+
+
 def test_sprites_bounce_and_stay_inside_the_frame():
     rng = np.random.default_rng(0)
     corner = data.mnist_trajectories(50, 40, 2, 64, rng, speed=9.0)
