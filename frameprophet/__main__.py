@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def _train(args) -> None:
@@ -37,12 +38,17 @@ def _predict(args) -> None:
     from frameprophet.forecast import forecast
     from frameprophet.predict import load_predictor
 
+    writers = {".gif": io.write_gif, ".mp4": io.write_mp4}
+    write = writers.get(Path(args.out).suffix.lower())
+    if write is None:                   # said before any work, not after it
+        raise ValueError(f"--out must end in .gif or .mp4 (the side-by-side animation), "
+                         f"got {args.out!r}")
     predictor = load_predictor(args.model)
     clip, notes = load_input(args.input, predictor.frame_size, args.context + args.horizon)
     result = forecast(predictor, clip, args.context, args.horizon, mode=args.mode)
     frames = render.side_by_side(result.context, result.truth, result.prediction,
                                  teacher_forced=args.mode == "teacher_forced")
-    io.write_gif(frames, args.out, fps=args.fps)
+    write(frames, args.out, fps=args.fps)
     horizon = result.prediction.shape[0]
     print(f"{predictor.name} ({predictor.method}): {horizon} frames from "
           f"{result.context.shape[0]} in {result.seconds * 1000:.0f} ms -> {args.out}")
@@ -114,7 +120,7 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("--horizon", type=int, default=10)
     pr.add_argument("--mode", choices=["closed_loop", "teacher_forced"], default="closed_loop")
     pr.add_argument("--fps", type=float, default=4)
-    pr.add_argument("--out", default="prediction.gif")
+    pr.add_argument("--out", default="prediction.gif", help=".gif or .mp4")
     pr.set_defaults(func=_predict)
 
     e = sub.add_parser("evaluate", help="metrics per horizon step on the held-out test split")

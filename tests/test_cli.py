@@ -38,6 +38,18 @@ def test_predict_a_file_in_teacher_forced_mode(tiny_squares, tmp_path):
         assert gif.n_frames == 10
 
 
+def test_predict_writes_an_mp4_when_asked_and_refuses_other_outputs(tiny_squares, tmp_path,
+                                                                    capsys):
+    out = tmp_path / "pred.mp4"
+    assert main(["predict", "squares:3", "--model", tiny_squares, "--context", "7",
+                 "--horizon", "8", "--out", str(out)]) == 0
+    assert io.read_clip(out).shape[0] == 15
+    assert main(["predict", "squares:3", "--model", tiny_squares, "--out",
+                 str(tmp_path / "pred.png")]) == 2
+    assert "--out must end in .gif or .mp4" in capsys.readouterr().err
+    assert not (tmp_path / "pred.png").exists()
+
+
 def test_bad_input_and_unknown_model_exit_with_a_message(tiny_squares, tmp_path, capsys):
     (tmp_path / "notes.gif").write_text("not a gif")
     assert main(["predict", str(tmp_path / "notes.gif"), "--model", tiny_squares,
