@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from frameprophet import models, saving
-from frameprophet.data import TEST_SEED
+from frameprophet import evaluate, models, saving
+from frameprophet.data import SELECT_SEED, TEST_SEED
 
 ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("ship", ROOT / "bench" / "ship.py")
@@ -66,6 +66,24 @@ def test_a_candidate_that_is_not_better_changes_nothing(repo):
     before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
     assert ship.ship(candidate, root=root, n=4) is None           # equal is not better
     assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
+
+
+def test_the_choice_is_made_on_selection_clips_and_the_test_clips_only_report(repo,
+                                                                              monkeypatch):
+    root, candidate = repo
+    calls, run = [], evaluate.run
+
+    def recording_run(models, dataset, n=1000, **kwargs):
+        calls.append((len(models), kwargs.get("seed", TEST_SEED)))
+        return run(models, dataset, n=n, **kwargs)
+
+    monkeypatch.setattr(ship.evaluate, "run", recording_run)
+    report = ship.ship(candidate, root=root, n=4)
+    assert calls == [(2, SELECT_SEED), (1, TEST_SEED)]   # both compared; the winner reported
+    assert report["seed"] == TEST_SEED
+    calls.clear()
+    assert ship.ship(candidate, root=root, n=4) is None
+    assert calls == [(2, SELECT_SEED)]                    # a loser is never scored on the test
 
 
 def test_a_file_without_a_sidecar_is_refused(repo):
