@@ -449,8 +449,8 @@ def _check(c: TrainConfig) -> None:
         value = getattr(c, name)
         if value is not None and not 0 <= value <= top:
             raise ValueError(f"--{name} is a fraction from 0 to {top}, got {value}")
-    if c.lr is not None and not (math.isfinite(c.lr) and c.lr > 0):
-        raise ValueError(f"--lr must be a positive learning rate, got {c.lr}")
+    if c.lr is not None and not (math.isfinite(c.lr) and c.lr >= 0):
+        raise ValueError(f"--lr must be a learning rate of 0 or more, got {c.lr}")
     if c.loss is not None and c.loss not in models.LOSSES:
         raise ValueError(f"loss must be one of {sorted(models.LOSSES)}, got {c.loss!r}")
     models.check_options(c.recipe, c.options)

@@ -157,7 +157,7 @@ def test_bad_arguments_are_refused(tmp_path):
     (dict(options={"hiden": 96}), "no option 'hiden'; it takes patch, hidden"),
     (dict(batch=0), "--batch must be at least 1"),
     (dict(warmup=1.0), "--warmup is a fraction"),
-    (dict(lr=-1e-3), "--lr must be a positive"),
+    (dict(lr=-1e-3), "--lr must be a learning rate of 0 or more"),
     (dict(loss="l1"), "loss must be one of"),
     (dict(schedule="step"), "schedule must be"),
 ])
