@@ -48,21 +48,16 @@ def ship(candidate: str | Path, root: str | Path = ROOT, n: int = 1000) -> dict 
         raise ValueError(f"{candidate} is the shipped file itself; pass the run's output")
     if shipped.exists():
         choice = evaluate.run([str(candidate), str(shipped)], dataset, n=n, seed=SELECT_SEED)
-        label = {entry.get("model"): key for key, entry in choice["results"].items()}
-        new, old = (choice["results"][label[str(path)]] for path in (candidate, shipped))
-        for who, result in (("candidate", new), ("shipped", old)):
-            print(f"selection clips, {who}: MSE {result['mse']['mean']:.2f}, SSIM "
-                  f"{result['ssim']['mean']:.4f}, goal gap {goal_gap(result, dataset):.4f}")
+        new, old = (_said(choice, path, "selection clips") for path in (candidate, shipped))
         if goal_gap(new, dataset) >= goal_gap(old, dataset):
             return None
 
     report = evaluate.run([str(candidate)], dataset, n=n)          # the scoreboard's test clips
-    label = {entry.get("model"): key for key, entry in report["results"].items()}
+    _said(report, candidate, "test clips")
+    label = _label(report, candidate)
     # The card quotes this measurement (1000 clips) rather than the run's own smaller test.
-    meta["metrics"] = evaluate.row_metrics(report, label[str(candidate)])
-    new = report["results"].pop(label[str(candidate)])
-    print(f"test clips, candidate: MSE {new['mse']['mean']:.2f}, SSIM "
-          f"{new['ssim']['mean']:.4f}, goal gap {goal_gap(new, dataset):.4f}")
+    meta["metrics"] = evaluate.row_metrics(report, label)
+    new = report["results"].pop(label)
 
     shipped.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(candidate, shipped)
@@ -88,6 +83,19 @@ def ship(candidate: str | Path, root: str | Path = ROOT, n: int = 1000) -> dict 
     evaluate.plot(report, path.with_suffix(".png"))
     print(f"shipped {candidate} as {shipped.relative_to(root)}; wrote {path.relative_to(root)}")
     return report
+
+
+def _label(report: dict, path: Path) -> str:
+    """The row of `report` that evaluated the model file at `path`."""
+    return next(key for key, entry in report["results"].items() if entry.get("model") == str(path))
+
+
+def _said(report: dict, path: Path, clips: str) -> dict:
+    """The row of the model at `path`, printed with its goal gap."""
+    result = report["results"][_label(report, path)]
+    print(f"{clips}, {path}: MSE {result['mse']['mean']:.2f}, SSIM {result['ssim']['mean']:.4f}, "
+          f"goal gap {goal_gap(result, report['dataset']):.4f}")
+    return result
 
 
 def main() -> None:

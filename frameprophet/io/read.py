@@ -618,10 +618,11 @@ def _check_array_header(shape: tuple[int, ...], dtype: np.dtype, limits: _Limits
             "optionally 1 (grey), 3 (RGB) or 4 (RGBA) channels last."
         )
     limits.check_frame(shape[2], shape[1], what="each frame")
-    if _frame_bytes(shape, dtype) > _max_frame_bytes(limits):
+    frame_bytes = _frame_bytes(shape, dtype)
+    if frame_bytes > _max_frame_bytes(limits):
         raise limits.error(
             f"each frame is {shape[2]}x{shape[1]} pixels x {math.prod(shape[3:])} channel(s) of "
-            f"{dtype.name}, {_frame_bytes(shape, dtype):,} bytes, too large to read safely; "
+            f"{dtype.name}, {frame_bytes:,} bytes, too large to read safely; "
             "store it as uint8 or float32, in grey."
         )
 
