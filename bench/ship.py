@@ -48,13 +48,14 @@ def ship(candidate: str | Path, root: str | Path = ROOT, n: int = 1000) -> dict 
         raise ValueError(f"{candidate} is the shipped file itself; pass the run's output")
     if shipped.exists():
         choice = evaluate.run([str(candidate), str(shipped)], dataset, n=n, seed=SELECT_SEED)
-        new, old = (_said(choice, path, "selection clips") for path in (candidate, shipped))
+        new, old = (_said(choice, _label(choice, path), "selection clips")
+                    for path in (candidate, shipped))
         if goal_gap(new, dataset) >= goal_gap(old, dataset):
             return None
 
     report = evaluate.run([str(candidate)], dataset, n=n)          # the scoreboard's test clips
-    _said(report, candidate, "test clips")
     label = _label(report, candidate)
+    _said(report, label, "test clips")
     # The card quotes this measurement (1000 clips) rather than the run's own smaller test.
     meta["metrics"] = evaluate.row_metrics(report, label)
     new = report["results"].pop(label)
@@ -90,11 +91,11 @@ def _label(report: dict, path: Path) -> str:
     return next(key for key, entry in report["results"].items() if entry.get("model") == str(path))
 
 
-def _said(report: dict, path: Path, clips: str) -> dict:
-    """The row of the model at `path`, printed with its goal gap."""
-    result = report["results"][_label(report, path)]
-    print(f"{clips}, {path}: MSE {result['mse']['mean']:.2f}, SSIM {result['ssim']['mean']:.4f}, "
-          f"goal gap {goal_gap(result, report['dataset']):.4f}")
+def _said(report: dict, label: str, clips: str) -> dict:
+    """The row `label` of `report`, printed with its model file and goal gap."""
+    result = report["results"][label]
+    print(f"{clips}, {result['model']}: MSE {result['mse']['mean']:.2f}, "
+          f"SSIM {result['ssim']['mean']:.4f}, goal gap {goal_gap(result, report['dataset']):.4f}")
     return result
 
 
