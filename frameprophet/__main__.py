@@ -1,4 +1,4 @@
-"""Command line: python -m frameprophet {train,predict,evaluate,push,pull,space} ...
+"""Command line: python -m frameprophet {train,average,predict,evaluate,push,pull,space} ...
 
 Every command takes model names in the one resolution order: an existing path, a short name in
 weights/ ("mnist", "squares", "mnist-keras3"), or hf://owner/repo.
@@ -19,6 +19,15 @@ def _train(args) -> None:
     print(f"wrote {args.out}: held-out closed-loop MSE {m['model']['mse']['mean']:.1f} "
           f"(copy-last {m['copy_last']['mse']['mean']:.1f}), "
           f"SSIM {m['model']['ssim']['mean']:.3f}")
+
+
+def _average(args) -> None:
+    from frameprophet.train import average
+
+    runs = average(args.models, args.out)["training"]["runs"]
+    ends = ", ".join(str(a["run"]) for a in runs[-1]["averaged_with"])
+    print(f"wrote {args.out}: the mean of the weights at the ends of runs {ends} and "
+          f"{len(runs)}; `make ship CANDIDATE={args.out}` scores it on held-out clips")
 
 
 def load_input(spec: str, frame_size: tuple[int, int], frames: int):
@@ -112,6 +121,12 @@ def parser() -> argparse.ArgumentParser:
 
     add_arguments(t)
     t.set_defaults(func=_train)
+
+    a = sub.add_parser("average", help="average the weights of the ends of runs that continue "
+                       "one another (stochastic weight averaging)")
+    a.add_argument("models", nargs="+", help="earlier runs' .keras files, then the newest")
+    a.add_argument("--out", required=True, help="the averaged model's .keras file")
+    a.set_defaults(func=_average)
 
     pr = sub.add_parser("predict", help="predict a clip and write a side-by-side GIF")
     pr.add_argument("input", help="squares:SEED, mnist:SEED, or a GIF/MP4/WebM/NPY/ZIP file")

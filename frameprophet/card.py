@@ -94,8 +94,12 @@ def card_text(meta: dict, name: str, curve_dir: Path | None = None) -> str:
     run_rows = "\n".join(
         f"| {i + 1} | {r.get('started', '?')[:16]} | {r.get('wall_minutes')} min | "
         f"{r.get('sequences')} | {r.get('sequences_per_second', '?')} | "
-        f"{r.get('precision', '?')} | {r.get('hardware')} | {r.get('note') or '-'} |"
+        f"{r.get('precision', '?')} | {r.get('hardware')} | {_run_note(r, i + 1)} |"
         for i, r in enumerate(runs))
+    averaged = _averaged(last, len(runs))
+    if averaged:
+        averaged = (f" The weights are the mean of the ends of {averaged} (stochastic weight "
+                    "averaging: `python -m frameprophet average`).")
     curve = ""
     if curve_dir is not None and any(r.get("curve") for r in runs):
         png = plot_curve(runs, Path(curve_dir) / f"{name}_curve.png")
@@ -112,7 +116,7 @@ frames) by `python -m frameprophet train`. Predicts {meta.get('horizon')} frames
 Data generated on the fly, train split only{' (MNIST digits 0..3999: classes 0-7)'
     if meta.get('dataset') == 'mnist' else ''}. In total: **{t.get('sequences_seen')}
 sequences, {t.get('steps')} steps, {t.get('wall_minutes')} min** over {len(runs)} run(s).
-Objective: {last.get('objective', t.get('objective'))}.
+Objective: {last.get('objective', t.get('objective'))}.{averaged}
 
 | run | started (UTC) | wall | sequences | seq/s | precision | hardware | shared with |
 |---|---|---|---|---|---|---|---|
@@ -138,3 +142,15 @@ MSE per predicted frame: {per_step}
 
 File sha256 `{meta.get('sha256')}`. Regenerate the full scoreboard with `make scoreboard`.
 """
+
+
+def _averaged(run: dict, number: int) -> str:
+    """'runs 23, 24 and 25' when run `number` ended by averaging in the ends of 23 and 24."""
+    ends = [str(a["run"]) for a in run.get("averaged_with", [])]
+    return f"runs {', '.join(ends)} and {number}" if ends else ""
+
+
+def _run_note(run: dict, number: int) -> str:
+    averaged = _averaged(run, number)
+    return (run.get("note") or "-") + (f"; weights then averaged over {averaged}"
+                                       if averaged else "")

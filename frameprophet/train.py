@@ -612,6 +612,51 @@ def _start_from(model: keras.Model, source: keras.Model, seed: int | None = None
     model.set_weights(source.get_weights())
 
 
+def average(paths: list[str | os.PathLike], out: str | os.PathLike) -> dict:
+    """Stochastic weight averaging over the ends of runs that continue one another: write to
+    `out` the mean of the weights of `paths`, each an earlier run's model of the last one's
+    lineage (`--init` chains), and return its sidecar.
+
+    Every continuation is a new cosine cycle that ends near its own point of the same basin;
+    the mean of those points tends to lie lower in it than any one of them (Izmailov et al.,
+    2018, "Averaging Weights Leads to Wider Optima"). Prophet's LayerNorms keep no batch
+    statistics, so the mean needs nothing recomputed. The sidecar is the newest model's, its
+    last run noting which runs' ends were averaged in, and carries no held-out metrics: the
+    average has not been evaluated (`make ship` does that).
+    """
+    paths = [Path(p) for p in paths]
+    out = Path(out)
+    if len(paths) < 2:
+        raise ValueError("average needs at least two model files: the ends of earlier runs, "
+                         "then the newest")
+    if out.suffix != ".keras" or any(out.resolve() == p.resolve() for p in paths):
+        raise ValueError(f"--out must name a new .keras file, not one being averaged: {out}")
+    loaded = [saving.load(p) for p in paths]
+    newest, meta = loaded[-1]
+    runs = meta.get("training", {}).get("runs") or []
+    starts = [r.get("started") for r in runs]
+    averaged_with = []
+    for path, (model, side) in zip(paths[:-1], loaded[:-1], strict=True):
+        own = [r.get("started") for r in side.get("training", {}).get("runs") or []]
+        if not own or None in own or len(own) >= len(starts) or starts[:len(own)] != own:
+            raise saving.ModelFileError(
+                f"{path}: not the end of an earlier run of {paths[-1]}; average only models "
+                "that continue one another (--init), the newest last")
+        if [w.shape for w in model.weights] != [w.shape for w in newest.weights]:
+            raise saving.ModelFileError(f"{path}: its weights have other shapes than "
+                                        f"{paths[-1]}'s")
+        averaged_with.append({"run": len(own), "file": str(path), "sha256": side.get("sha256")})
+    newest.set_weights([np.mean(ws, axis=0, dtype=np.float64).astype(ws[0].dtype)
+                        for ws in zip(*(m.get_weights() for m, _ in loaded), strict=True)])
+    runs = [*runs[:-1], {**runs[-1], "averaged_with": averaged_with}]
+    info = {k: v for k, v in meta.items()
+            if k not in ("recipe", "frame_size", "file", "sha256", "keras_version", "metrics")}
+    info["training"] = {**info["training"], "runs": runs}
+    meta = saving.save(newest, out, **info)
+    write_card(out, meta)
+    return meta
+
+
 def _prior_runs(sidecar: dict) -> dict:
     """What the sidecar of `--init` says about the runs that led to its weights."""
     training = sidecar.get("training", {})

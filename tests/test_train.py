@@ -291,6 +291,53 @@ def test_init_keeps_the_models_shape_and_widens_it_when_told(tmp_path):
     assert wide["parameters"] > 3 * kept["parameters"]
 
 
+def test_average_writes_the_mean_of_the_ends_of_one_lineage(tmp_path):
+    from frameprophet.__main__ import main
+
+    _train(tmp_path, extra_callbacks=[StopAfter(1)], note="first run")
+    first = str(tmp_path / "tiny.keras")
+    second = str(tmp_path / "second.keras")
+    _train(tmp_path, init=first, out=second, run_dir=str(tmp_path / "run2"),
+           extra_callbacks=[StopAfter(1)])
+    out = tmp_path / "soup" / "tiny.keras"
+    assert main(["average", first, second, "--out", str(out)]) == 0
+    mean = [(a + b) / 2 for a, b in zip(saving.load(first)[0].get_weights(),
+                                         saving.load(second)[0].get_weights(), strict=True)]
+    averaged, meta = saving.load(out)                    # safe_mode, sha256 checked
+    assert all(np.allclose(w, m) for w, m in zip(averaged.get_weights(), mean, strict=True))
+    assert not all(np.allclose(w, m) for w, m in
+                   zip(saving.load(second)[0].get_weights(), mean, strict=True))
+    runs = meta["training"]["runs"]
+    assert len(runs) == 2 and runs[-1]["averaged_with"][0]["run"] == 1
+    assert meta["training"]["sequences_seen"] == 4 + 4 and "metrics" not in meta
+    text = (tmp_path / "soup" / "tiny.md").read_text()
+    assert "mean of the ends of runs 1 and 2" in text and "first run" in text
+    assert load_predictor(str(out)).rollout(np.zeros((7, 40, 40, 1), np.float32), 3).shape[0] == 3
+    # and the next continuation keeps the record in its history
+    third = _train(tmp_path, init=str(out), out=str(tmp_path / "third.keras"),
+                   run_dir=str(tmp_path / "run3"), extra_callbacks=[StopAfter(1)])
+    assert third["training"]["runs"][1]["averaged_with"][0]["run"] == 1
+    assert "averaged over runs 1 and 2" in (tmp_path / "third.md").read_text()
+    assert "mean of the ends" not in (tmp_path / "third.md").read_text()
+
+
+def test_average_refuses_models_that_are_not_one_lineage(tmp_path, capsys):
+    from frameprophet.__main__ import main
+
+    _train(tmp_path, extra_callbacks=[StopAfter(1)])
+    _train(tmp_path, out=str(tmp_path / "other.keras"), run_dir=str(tmp_path / "run2"),
+           extra_callbacks=[StopAfter(1)])                 # a fresh start, not a continuation
+    a, b = str(tmp_path / "tiny.keras"), str(tmp_path / "other.keras")
+    for argv, words in [([a, b, "--out", str(tmp_path / "x.keras")], "not the end of an earlier"),
+                        ([a, "--out", str(tmp_path / "x.keras")], "at least two"),
+                        ([a, a, "--out", a], "new .keras file"),
+                        ([a, str(tmp_path / "nope.keras"), "--out", str(tmp_path / "x.keras")],
+                         "no such model file")]:
+        assert main(["average", *argv]) == 2
+        assert words in capsys.readouterr().err
+    assert not (tmp_path / "x.keras").exists()
+
+
 def test_the_card_curve_gives_every_run_its_own_colour():
     # matplotlib's default cycle repeats after 10 colours; the shipped mnist card has 12 runs
     runs = [{"curve": [[100 * i, 90 - i], [100 * i + 50, 89 - i]], "started": "2026-12-02T00:00",
