@@ -22,12 +22,13 @@ def _train(args) -> None:
 
 
 def _average(args) -> None:
+    from frameprophet.card import averaged_runs
     from frameprophet.train import average
 
     runs = average(args.models, args.out)["training"]["runs"]
-    ends = ", ".join(str(a["run"]) for a in runs[-1]["averaged_with"])
-    print(f"wrote {args.out}: the mean of the weights at the ends of runs {ends} and "
-          f"{len(runs)}; `make ship CANDIDATE={args.out}` scores it on held-out clips")
+    print(f"wrote {args.out}: the mean of the weights at the ends of "
+          f"{averaged_runs(runs[-1], len(runs))}; `make ship CANDIDATE={args.out}` scores it "
+          "on held-out clips")
 
 
 def load_input(spec: str, frame_size: tuple[int, int], frames: int):

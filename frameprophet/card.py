@@ -96,10 +96,9 @@ def card_text(meta: dict, name: str, curve_dir: Path | None = None) -> str:
         f"{r.get('sequences')} | {r.get('sequences_per_second', '?')} | "
         f"{r.get('precision', '?')} | {r.get('hardware')} | {_run_note(r, i + 1)} |"
         for i, r in enumerate(runs))
-    averaged = _averaged(last, len(runs))
-    if averaged:
-        averaged = (f" The weights are the mean of the ends of {averaged} (stochastic weight "
-                    "averaging: `python -m frameprophet average`).")
+    averaged = (f" The weights are the mean of the ends of {averaged_runs(last, len(runs))} "
+                "(stochastic weight averaging: `python -m frameprophet average`)."
+                if last.get("averaged_with") else "")
     curve = ""
     if curve_dir is not None and any(r.get("curve") for r in runs):
         png = plot_curve(runs, Path(curve_dir) / f"{name}_curve.png")
@@ -144,13 +143,14 @@ File sha256 `{meta.get('sha256')}`. Regenerate the full scoreboard with `make sc
 """
 
 
-def _averaged(run: dict, number: int) -> str:
-    """'runs 23, 24 and 25' when run `number` ended by averaging in the ends of 23 and 24."""
+def averaged_runs(run: dict, number: int) -> str:
+    """'runs 23, 24 and 25' when run `number` ended by averaging in the ends of 23 and 24
+    (`train.average`); '' for a run that did not."""
     ends = [str(a["run"]) for a in run.get("averaged_with", [])]
     return f"runs {', '.join(ends)} and {number}" if ends else ""
 
 
 def _run_note(run: dict, number: int) -> str:
-    averaged = _averaged(run, number)
+    averaged = averaged_runs(run, number)
     return (run.get("note") or "-") + (f"; weights then averaged over {averaged}"
                                        if averaged else "")

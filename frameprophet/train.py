@@ -633,11 +633,11 @@ def average(paths: list[str | os.PathLike], out: str | os.PathLike) -> dict:
         raise ValueError(f"--out must name a new .keras file, not one being averaged: {out}")
     loaded = [saving.load(p) for p in paths]
     newest, meta = loaded[-1]
-    runs = meta.get("training", {}).get("runs") or []
+    runs = _prior_runs(meta)["runs"]
     starts = [r.get("started") for r in runs]
     averaged_with = []
     for path, (model, side) in zip(paths[:-1], loaded[:-1], strict=True):
-        own = [r.get("started") for r in side.get("training", {}).get("runs") or []]
+        own = [r.get("started") for r in _prior_runs(side)["runs"]]
         if not own or None in own or len(own) >= len(starts) or starts[:len(own)] != own:
             raise saving.ModelFileError(
                 f"{path}: not the end of an earlier run of {paths[-1]}; average only models "
