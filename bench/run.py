@@ -149,7 +149,11 @@ def bench_gates_conv(precision: str) -> None:
     (concat(x, h) -> 4 x hidden, 3x3 at the shipped model's grid, ~90% of a training step's
     FLOPs) alone, float32 against `precision`. Where bfloat16 runs on AVX512-BF16 (no AMX) it is
     about twice float32 at best (2.05x, 438 vs 213 GFLOP/s, on a 2-core AMD EPYC), so with the
-    fused cell's ~1.05x the compute-rate goal of 2.5x is out of reach on such a CPU."""
+    fused cell's ~1.05x the compute-rate goal of 2.5x is out of reach on such a CPU: even with
+    nothing but the convolutions left, the ratio would be ~2.47x there. Fewer FLOPs per
+    convolution do not come cheap either: Winograd F(2x2, 3x3) written in `keras.ops` (exact to
+    7e-6 in float32) took 269 ms forward + backward against the direct convolution's 44 ms at
+    this size in bfloat16 (session 50): its tile transforms are memory-bound elementwise ops."""
     import keras
 
     shape = shipped_shape()
