@@ -96,9 +96,9 @@ def card_text(meta: dict, name: str, curve_dir: Path | None = None) -> str:
         f"{r.get('sequences')} | {r.get('sequences_per_second', '?')} | "
         f"{r.get('precision', '?')} | {r.get('hardware')} | {_run_note(r, i + 1)} |"
         for i, r in enumerate(runs))
-    averaged = (f" The weights are the mean of the ends of {averaged_runs(last, len(runs))} "
-                "(stochastic weight averaging: `python -m frameprophet average`)."
-                if last.get("averaged_with") else "")
+    ends = averaged_runs(last, len(runs))
+    averaged = (f" The weights are the mean of the ends of {ends} (stochastic weight averaging: "
+                "`python -m frameprophet average`)." if ends else "")
     curve = ""
     if curve_dir is not None and any(r.get("curve") for r in runs):
         png = plot_curve(runs, Path(curve_dir) / f"{name}_curve.png")
