@@ -193,16 +193,26 @@ def digit_pool(split: str) -> range:
 # Moving MNIST (Srivastava et al. 2015 generator)
 # --------------------------------------------------------------------------------------------
 
+BOUNCES = ("clamp", "reflect")
+
+
 def mnist_trajectories(n: int, frames: int, digits: int, canvas: int,
                        rng: np.random.Generator, speed: float | None = None,
-                       sprite: int = DIGIT_SIZE) -> np.ndarray:
+                       sprite: int = DIGIT_SIZE, bounce: str = "clamp") -> np.ndarray:
     """Top-left corners (n, digits, frames, 2) as ints in [0, canvas - sprite].
 
-    Start uniform in the unit square, direction uniform on the circle, step 0.1 of the free range
-    per frame (3.6 px on 64x64; `speed` sets it in px per frame); at an edge the position is
-    reflected and that velocity component reversed. As in the original code, positions are
-    advanced before each frame is recorded.
+    The standard Moving MNIST rule (Srivastava et al.'s released generator, which OpenSTL and
+    most papers use): start uniform in the unit square, direction uniform on the circle, step
+    0.1 of the free range per frame (3.6 px on 64x64; `speed` sets it in px per frame). The
+    position is stepped before each frame is stored; a coordinate that reaches a wall is
+    clamped to it (so the digit touches the wall on the bounce frame) and that velocity
+    component negated; corners are floored to whole pixels.
+
+    `bounce="reflect"` mirrors the overshoot back inside instead (`-pos`, `2 - pos`): the
+    rule FrameProphet used before, kept only for robustness checks.
     """
+    if bounce not in BOUNCES:
+        raise ValueError(f"bounce must be one of {', '.join(BOUNCES)}, got {bounce!r}")
     free = canvas - sprite
     if speed is not None and not 0 <= speed <= free:
         raise ValueError(f"speed must be between 0 and {free} px per frame here, got {speed}")
@@ -213,22 +223,27 @@ def mnist_trajectories(n: int, frames: int, digits: int, canvas: int,
     out = np.empty((n, digits, frames, 2))
     for t in range(frames):
         pos = pos + vel
-        low, high = pos < 0, pos > 1
-        pos = np.where(low, -pos, np.where(high, 2 - pos, pos))
+        low, high = pos <= 0, pos >= 1
+        if bounce == "clamp":
+            pos = np.clip(pos, 0.0, 1.0)
+        else:
+            pos = np.where(low, -pos, np.where(high, 2 - pos, pos))
         vel = np.where(low | high, -vel, vel)
         out[:, :, t] = pos
-    return (out * free).astype(np.int64)
+    return np.floor(out * free).astype(np.int64)
 
 
 def moving_mnist(n: int, frames: int = 20, seed: int | None = None, split: str = "train",
                  digits: int = 2, size: int = MNIST_SIZE, speed: float | None = None,
-                 classes: str | None = None, flip: float = 0.0) -> np.ndarray:
+                 classes: str | None = None, flip: float = 0.0, bounce: str = "clamp"
+                 ) -> np.ndarray:
     """Generate `n` Moving MNIST sequences, float32 `(n, frames, size, size, 1)` in [0, 1].
 
     `split="train"` draws digits 0..3999 only and `split="test"` 4000..4999 only. Digits are
     combined with `np.maximum`, as in the benchmark generator. For scenes: `speed` in px per
     frame (default 3.6 on 64x64) and `classes`, e.g. "37", to draw only 3s and 7s of the split;
-    with the defaults the movies are exactly the benchmark generator's.
+    with the defaults the movies are exactly the benchmark generator's (`bounce="clamp"`; see
+    `mnist_trajectories`).
 
     `flip` is a training augmentation: the probability that a digit is mirrored left-right,
     upside down, or both (a 180-degree turn), the three equally likely. The train split holds
@@ -254,7 +269,7 @@ def moving_mnist(n: int, frames: int = 20, seed: int | None = None, split: str =
     else:
         index = rng.integers(pool.start, pool.stop, size=(n, digits))
     images = mnist_digits()[index]                                                # (n,D,28,28)
-    corner = mnist_trajectories(n, frames, digits, size, rng, speed=speed)          # (n,D,T,2)
+    corner = mnist_trajectories(n, frames, digits, size, rng, speed=speed, bounce=bounce)
     if flip > 0:                    # drawn last, so flip=0 keeps the benchmark's movies
         turn = rng.choice(4, size=(n, digits), p=[1 - flip, flip / 3, flip / 3, flip / 3])
         images = np.where((turn & 1 == 1)[..., None, None], images[..., ::-1], images)
