@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test lint bench scoreboard evaluate ship space clean
+.PHONY: run test lint bench scoreboard evaluate robustness ship space clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ evaluate: $(VENV)/.installed
 	  $(if $(wildcard bench/ablation/squares-closedloop.keras),--model bench/ablation/squares-closedloop.keras) \
 	  --dataset squares \
 	  --n 1000 --json bench/eval_squares.json --plot bench/eval_squares.png
+
+# Every shipped Moving MNIST model and copy-last on worlds they never saw (bench/robustness.json).
+robustness: $(VENV)/.installed
+	$(BIN)/python bench/robustness.py --n 200
 
 scoreboard: $(VENV)/.installed-dev
 	$(BIN)/python bench/scoreboard.py

@@ -75,7 +75,7 @@ def _evaluate(args) -> None:
 
     report = evaluate.run(args.model, args.dataset, n=args.n, context=args.context,
                           horizon=args.horizon, mode=args.mode, n_rerun=args.n_rerun,
-                          split=args.split)
+                          split=args.split, file=args.file)
     width = max(len(name) for name in report["results"])
     keys = [k for k in NAMES if k in next(iter(report["results"].values()))]
     print(f"\n{report['dataset']} {report['context']}->{report['horizon']} {report['mode']}, "
@@ -151,6 +151,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--split", choices=["test", "train"], default="test",
                    help="mnist: the held-out digits (test) or the same clips made from the "
                         "training digits (train)")
+    e.add_argument("--file", default=None,
+                   help="mnist: score the first --n sequences of the benchmark's "
+                        "mnist_test_seq.npy ((20, N, 64, 64) uint8) instead of generated clips")
     e.add_argument("--json", default=None)
     e.add_argument("--plot", default=None)
     e.set_defaults(func=_evaluate)

@@ -201,18 +201,11 @@ def mnist_trajectories(n: int, frames: int, digits: int, canvas: int,
                        sprite: int = DIGIT_SIZE, bounce: str = "clamp") -> np.ndarray:
     """Top-left corners (n, digits, frames, 2) as ints in [0, canvas - sprite].
 
-    The standard Moving MNIST rule (Srivastava et al.'s released generator, which OpenSTL and
-    most papers use): start uniform in the unit square, direction uniform on the circle, step
-    0.1 of the free range per frame (3.6 px on 64x64; `speed` sets it in px per frame). The
-    position is stepped before each frame is stored; a coordinate that reaches a wall is
-    clamped to it (so the digit touches the wall on the bounce frame) and that velocity
-    component negated; corners are floored to whole pixels.
-
-    `bounce="reflect"` mirrors the overshoot back inside instead (`-pos`, `2 - pos`): the
-    rule FrameProphet used before, kept only for robustness checks.
+    The standard Moving MNIST generator (Srivastava et al.'s released code, which OpenSTL and most
+    papers use): start uniform in the unit square, direction uniform on the circle, step 0.1 of
+    the free range per frame (3.6 px on 64x64; `speed` sets it in px per frame), then
+    `bounce_path`; corners are floored to whole pixels.
     """
-    if bounce not in BOUNCES:
-        raise ValueError(f"bounce must be one of {', '.join(BOUNCES)}, got {bounce!r}")
     free = canvas - sprite
     if speed is not None and not 0 <= speed <= free:
         raise ValueError(f"speed must be between 0 and {free} px per frame here, got {speed}")
@@ -220,7 +213,23 @@ def mnist_trajectories(n: int, frames: int, digits: int, canvas: int,
     theta = rng.random((n, digits)) * 2 * np.pi
     step = 0.1 if speed is None else speed / free
     vel = np.stack([np.sin(theta), np.cos(theta)], axis=-1) * step
-    out = np.empty((n, digits, frames, 2))
+    return np.floor(bounce_path(pos, vel, frames, bounce) * free).astype(np.int64)
+
+
+def bounce_path(pos: np.ndarray, vel: np.ndarray, frames: int, bounce: str = "clamp"
+                ) -> np.ndarray:
+    """Positions (..., frames, 2) in the unit square from start `pos` and velocity `vel` (..., 2).
+
+    Each frame steps the position first, then stores it (so frame 0 is already one step on).
+    `bounce="clamp"`, the standard rule: a coordinate that reaches a wall (<= 0 or >= 1) is set
+    to the wall, so the digit touches it on the bounce frame, and that velocity component is
+    negated. `bounce="reflect"` mirrors the overshoot back inside (`-pos`, `2 - pos`): the rule
+    FrameProphet used before the standard one, kept for robustness checks only.
+    """
+    if bounce not in BOUNCES:
+        raise ValueError(f"bounce must be one of {', '.join(BOUNCES)}, got {bounce!r}")
+    pos, vel = np.array(pos, np.float64), np.array(vel, np.float64)
+    out = np.empty((*pos.shape[:-1], frames, 2))
     for t in range(frames):
         pos = pos + vel
         low, high = pos <= 0, pos >= 1
@@ -229,8 +238,8 @@ def mnist_trajectories(n: int, frames: int, digits: int, canvas: int,
         else:
             pos = np.where(low, -pos, np.where(high, 2 - pos, pos))
         vel = np.where(low | high, -vel, vel)
-        out[:, :, t] = pos
-    return np.floor(out * free).astype(np.int64)
+        out[..., t, :] = pos
+    return out
 
 
 def moving_mnist(n: int, frames: int = 20, seed: int | None = None, split: str = "train",
@@ -439,18 +448,22 @@ def sprite_clip(sprite: np.ndarray, frames: int = 20, speed: float = 3.6, seed: 
 
 
 def clips(dataset: str, n: int, seed: int = TEST_SEED, split: str = "test",
-          context: int | None = None, horizon: int | None = None
+          context: int | None = None, horizon: int | None = None, **world
           ) -> tuple[np.ndarray, np.ndarray]:
     """(context, truth) arrays of `n` clips under the PROTOCOL; the defaults are the held-out
-    test clips. Squares: noisy context, clean truth (what the Keras 2 recipe predicts)."""
+    test clips. Squares: noisy context, clean truth (what the Keras 2 recipe predicts).
+    Moving MNIST takes `world` settings of `moving_mnist` (`bounce`, `speed`, `digits`) for
+    robustness checks; the defaults are the standard generator's."""
     if dataset not in PROTOCOL:
         raise ValueError(f"dataset must be one of {sorted(PROTOCOL)}, got {dataset!r}")
     p = PROTOCOL[dataset]
     c, h = context or p["context"], horizon or p["horizon"]
     if dataset == "squares":
+        if world:
+            raise ValueError(f"squares clips take no world settings, got {sorted(world)}")
         noisy, clean_next = moving_squares(n, frames=c + h, seed=seed)
         return noisy[:, :c], clean_next[:, c - 1:c - 1 + h]      # clean_next[t] = frame t + 1
-    movies = moving_mnist(n, frames=c + h, seed=seed, split=split)
+    movies = moving_mnist(n, frames=c + h, seed=seed, split=split, **world)
     return movies[:, :c], movies[:, c:]
 
 

@@ -287,6 +287,18 @@ class Prophet(keras.Model):
             outputs.append(previous)
         return ops.stack(outputs, axis=1)
 
+    def multiply_adds(self, frames: int = 1) -> int:
+        """Multiply-adds of `frames` steps at batch 1, counted from the convolution kernels:
+        every convolution runs once a frame on the `grid` (encoder, each cell's gate
+        convolution over concat(input, h), decoder). Normalisation, gates' elementwise maths
+        and the space-to-depth reshapes are left out (under 1% here)."""
+        convs = [*self.encoder, *(cell.conv for cell in self._cells()
+                                  if isinstance(cell, ConvLSTMCell)), *self.decoder[1:]]
+        if self.cell != "fused":         # Keras' cell: one kernel on x, one on h, the same sum
+            convs += [c for cell in self._cells() for c in (cell.kernel, cell.recurrent_kernel)]
+        per_frame = sum(int(np.prod(getattr(c, "kernel", c).shape)) for c in convs)
+        return per_frame * self.grid[0] * self.grid[1] * frames
+
     def get_config(self):
         config = super().get_config()
         config.pop("dtype", None)

@@ -91,3 +91,45 @@ def test_evaluate_on_the_training_digits_scores_those_clips_and_squares_refuses(
     assert np.isclose(report["results"]["zeros"]["mse"]["mean"], energy["train"])
     assert main(["evaluate", "--dataset", "squares", "--n", "3", "--split", "train"]) == 2
     assert "split must be one of ['test'] for squares" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def tiny_mnist(tmp_path_factory):
+    path = tmp_path_factory.mktemp("w") / "tiny-mnist.keras"
+    saving.save(models.build("prophet", (64, 64), hidden=4, depth=1), path, dataset="mnist",
+                context=10, horizon=10)
+    return str(path)
+
+
+def test_evaluate_file_scores_the_benchmark_file_layout(tiny_mnist, tmp_path, capsys):
+    # mnist_test_seq.npy's layout: (T, N, 64, 64) uint8, time first. Five sequences of ours.
+    movies = data.moving_mnist(5, seed=11, split="test")
+    raw = np.round(np.moveaxis(movies[..., 0], 0, 1) * 255).astype(np.uint8)
+    np.save(tmp_path / "mnist_test_seq.npy", raw)
+    out = tmp_path / "file.json"
+    assert main(["evaluate", "--model", tiny_mnist, "--dataset", "mnist", "--n", "4",
+                 "--file", str(tmp_path / "mnist_test_seq.npy"), "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["clips"] == 4 and "mnist_test_seq.npy, its first 4 sequences" in report["split"]
+    # zeros' MSE is the truth's energy: frames 10..19 of the file's first 4 sequences.
+    truth = raw[10:20, :4].astype(np.float64) / 255
+    assert np.isclose(report["results"]["zeros"]["mse"]["mean"], (truth ** 2).sum((2, 3)).mean())
+    np.save(tmp_path / "bad.npy", raw[:, :, :32])
+    assert main(["evaluate", "--dataset", "mnist", "--file", str(tmp_path / "bad.npy")]) == 2
+    assert "expected the mnist_test_seq.npy layout" in capsys.readouterr().err
+
+
+def test_robustness_scores_each_world_for_model_and_copy_last(tiny_mnist):
+    from frameprophet import evaluate
+
+    report = evaluate.robustness([tiny_mnist], n=2)
+    assert list(report["worlds"]) == list(evaluate.ROBUSTNESS)
+    for row in report["worlds"].values():
+        assert set(row) == {"copy last frame", "tiny-mnist"}
+        assert row["copy last frame"]["mse"] > 0 and 0 < row["tiny-mnist"]["ssim"] <= 1
+    # Each world really is another world: copy-last scores differ between them.
+    scores = {round(row["copy last frame"]["mse"], 3) for row in report["worlds"].values()}
+    assert len(scores) == len(evaluate.ROBUSTNESS)
+    table = evaluate.robustness_table(report)
+    assert table[0].startswith("| world | copy last frame MSE / SSIM | tiny-mnist MSE / SSIM")
+    assert len(table) == 2 + len(evaluate.ROBUSTNESS)

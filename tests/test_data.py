@@ -237,3 +237,33 @@ def test_flip_mirrors_or_turns_training_digits_and_leaves_the_benchmark_alone():
         data.moving_mnist(1, flip=1.5)
     with pytest.raises(ValueError, match="squares"):
         data.make_pairs("squares", 1, 15, 0, flip=0.5)
+
+
+def test_standard_bounce_touches_the_wall_on_the_bounce_frame():
+    # Worked by hand: x starts at 0.95 moving +0.1 a frame on a 36-px free range. Frame 0 steps
+    # to 1.05, clamped to the wall (corner 36, the digit touches the edge), then comes back by
+    # 0.1 a frame: 0.9 -> floor(32.4) = 32, 0.8 -> floor(28.8) = 28. The other axis stands still.
+    path = data.bounce_path(np.array([0.5, 0.95]), np.array([0.0, 0.1]), 3)
+    corners = np.floor(path * 36).astype(int)
+    assert corners.tolist() == [[18, 36], [18, 32], [18, 28]]
+    # The left wall the same way: 0.05 - 0.1 clamps to 0, then 0.1, 0.2 -> 0, 3, 7.
+    left = np.floor(data.bounce_path(np.array([0.05, 0.5]), np.array([-0.1, 0.0]), 3) * 36)
+    assert left[:, 0].tolist() == [0, 3, 7]
+    # The old reflecting rule stops short of the wall: 2 - 1.05 = 0.95 -> 34, then 0.85 -> 30.
+    old = data.bounce_path(np.array([0.5, 0.95]), np.array([0.0, 0.1]), 2, bounce="reflect")
+    assert np.floor(old[:, 1] * 36).astype(int).tolist() == [34, 30]
+    with pytest.raises(ValueError, match="bounce must be one of clamp, reflect"):
+        data.bounce_path(np.zeros(2), np.zeros(2), 1, bounce="wrap")
+
+
+def test_standard_generator_is_the_default_and_corners_reach_both_walls():
+    rng, again = np.random.default_rng(7), np.random.default_rng(7)
+    corners = data.mnist_trajectories(400, 20, 2, 64, rng)
+    assert np.array_equal(corners, data.mnist_trajectories(400, 20, 2, 64, again,
+                                                           bounce="clamp"))
+    assert corners.min() == 0 and corners.max() == 36       # digits touch both walls
+    reflected = data.mnist_trajectories(400, 20, 2, 64, np.random.default_rng(7),
+                                        bounce="reflect")
+    assert reflected.max() < 36                              # reflecting never reaches x = 1
+    assert not np.array_equal(data.moving_mnist(4, seed=3),
+                              data.moving_mnist(4, seed=3, bounce="reflect"))

@@ -31,6 +31,12 @@ def test_ssim_matches_skimage(kind):
                                              data_range=1.0) for n in range(2)])
               for t in range(pred.shape[1])]
     assert np.allclose(ours, theirs, atol=1e-6)
+    # OpenSTL's reading: skimage on float frames with the range it assumed for floats, 2.
+    openstl = [np.mean([structural_similarity(pred[n, t, :, :, 0], truth[n, t, :, :, 0],
+                                              data_range=2.0) for n in range(2)])
+               for t in range(pred.shape[1])]
+    assert np.allclose(metrics.ssim_openstl(pred, truth), openstl, atol=1e-6)
+    assert (metrics.ssim_openstl(pred, truth) > ours).all()        # it reads higher
 
 
 def test_psnr_and_iou():

@@ -245,3 +245,12 @@ def test_prophet_trains_on_bce_plus_ssim(tmp_path):
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True, compile=False)
     assert np.allclose(loaded(x, training=False), model(x, training=False), atol=1e-6)
+
+
+def test_multiply_adds_are_counted_from_the_kernels():
+    # By hand, hidden 8 on a 4x4 grid (16x16 frames, patch 4): enc1 3*3*16*8, enc2 3*3*8*8,
+    # two cells 3*3*(8+8)*(4*8) each, dec1 3*3*8*8, dec2 1*1*8*16; each at 16 grid cells.
+    model = models.build("prophet", (16, 16), hidden=8, depth=2)
+    per_cell = 9 * 16 * 8 + 9 * 8 * 8 + 2 * 9 * 16 * 32 + 9 * 8 * 8 + 8 * 16
+    assert model.multiply_adds() == per_cell * 16
+    assert model.multiply_adds(frames=19) == 19 * per_cell * 16

@@ -1,0 +1,43 @@
+"""The robustness table: every shipped Moving MNIST model and copy-last on worlds it never saw.
+
+`make robustness` (or `python bench/robustness.py --n 200`) scores each model of `weights/` made
+for Moving MNIST on the standard held-out test clips and on one change at a time
+(`frameprophet.evaluate.ROBUSTNESS`: the old reflecting bounce, 1.5x and 2x speed, 3 digits, the
+training classes in new movies), writes bench/robustness.json, and `make scoreboard` puts the
+table in the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from frameprophet import catalog, evaluate, saving  # noqa: E402
+
+
+def mnist_models() -> list[str]:
+    """The shipped models trained on Moving MNIST, ours first."""
+    names = [n for n in catalog.shipped()
+             if saving.read_sidecar(saving.resolve(n)).get("dataset") == "mnist"]
+    return sorted(names, key=lambda n: (catalog.baseline_note(n) is not None, n))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", action="append", default=None, help="default: shipped mnist ones")
+    p.add_argument("--n", type=int, default=200, help="clips per world")
+    p.add_argument("--json", default=str(ROOT / "bench" / "robustness.json"))
+    args = p.parse_args()
+    report = evaluate.robustness(args.model or mnist_models(), n=args.n, verbose=True)
+    Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    print("\n".join(evaluate.robustness_table(report)))
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
