@@ -105,7 +105,8 @@ def build() -> str:
     if mnist:
         parts += [f"**Moving MNIST, {mnist['context']} -> {mnist['horizon']} frames, "
                   f"{mnist['mode'].replace('_', '-')}**, on {mnist['clips']} generated test "
-                  f"clips ({mnist['split']}, seed {mnist['seed']}); means over the horizon; "
+                  f"clips of the {mnist.get('generator', 'reflecting (old)')} generator "
+                  f"({mnist['split']}, seed {mnist['seed']}); means over the horizon; "
                   "MSE/MAE summed over the 64x64 pixels.", ""]
         parts += eval_table(mnist) + [""]
         parts += openstl_section(mnist)

@@ -29,7 +29,8 @@ from frameprophet import card, evaluate, saving  # noqa: E402
 from frameprophet.data import SELECT_SEED  # noqa: E402
 from frameprophet.evaluate import goal_gap  # noqa: E402
 
-PROTOCOL = ("dataset", "clips", "context", "horizon", "mode", "seed")   # what makes rows comparable
+# What makes rows comparable (reports from before the standard generator have no "generator").
+PROTOCOL = ("dataset", "clips", "context", "horizon", "mode", "seed", "generator")
 
 
 def ship(candidate: str | Path, root: str | Path = ROOT, n: int = 1000) -> dict | None:

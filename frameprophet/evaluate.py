@@ -125,7 +125,8 @@ def run(models: list[str], dataset: str, n: int = 1000, context: int | None = No
     c, horizon = ctx.shape[1], truth.shape[1]
     squares = dataset == "squares"
     report = {"dataset": dataset, "clips": n, "context": int(c), "horizon": horizon,
-              "mode": mode, "seed": None if file else seed, "split": source, "results": {}}
+              "mode": mode, "seed": None if file else seed, "split": source,
+              "generator": _generator(dataset, world, file), "results": {}}
     baselines = {BASELINES[mode]: baseline(ctx, truth, horizon, mode),
                  "zeros": np.zeros_like(truth)}
     for name, pred in baselines.items():
@@ -172,6 +173,13 @@ def robustness_table(report: dict) -> list[str]:
         cells = " | ".join(f"{row[k]['mse']:.1f} / {row[k]['ssim']:.3f}" for k in labels)
         lines.append(f"| {world} | {cells} |")
     return lines
+
+
+def _generator(dataset: str, world: dict | None, file: str | None) -> str | None:
+    """Which generator made the clips, for reports that must not mix two."""
+    if file is not None or dataset != "mnist":
+        return None
+    return {"clamp": "standard", "reflect": "reflecting"}[(world or {}).get("bounce", "clamp")]
 
 
 def _openstl(pred: np.ndarray, truth: np.ndarray, dataset: str) -> dict:
