@@ -1,9 +1,10 @@
-"""Export a stepwise model's one-frame `step` as an ONNX graph that runs without TensorFlow.
+"""Export a stepwise model's one-frame `step` as an ONNX or TFLite graph that runs without
+TensorFlow.
 
 `export("mnist", "out/")` writes `out/model.onnx` (frame + ConvLSTM states in, next frame +
 states out, any batch) and `out/predictor.json` (names, shapes, frame size, channels, context,
 horizon, dtype and the max |diff| to the Keras rollout measured here). `frameprophet.runtime`
-rolls it out with NumPy and ONNX Runtime alone.
+rolls it out with NumPy and ONNX Runtime alone (or LiteRT, for `fmt="tflite"`).
 
 The graph is written node by node from the weights with the `onnx` helper API, not converted:
 the step is a few dozen plain operators (Conv, Sigmoid, Tanh, Erf, ReduceMean...), and writing
@@ -11,6 +12,9 @@ them needs no converter pinned to one TensorFlow (tf2onnx cannot convert `ConvLS
 Keras' `export(format="onnx")` goes through it). Inside the graph tensors are NCHW, ONNX's
 convolution layout; the frame keeps the data contract's (B, H, W, C) at the edges, and the
 states, which only the runtime sees, stay NCHW so no step transposes them.
+
+TFLite is TensorFlow's own converter run on `model.step` as a `tf.function` (NHWC throughout):
+it needs the TensorFlow backend, which is installed anyway.
 """
 
 from __future__ import annotations
@@ -23,9 +27,9 @@ import numpy as np
 from frameprophet import models
 
 OPSET = 17                     # LayerNormalization-era runtimes; every operator used is older
-GRAPH_FILE, SPEC_FILE = "model.onnx", "predictor.json"
+SPEC_FILE = "predictor.json"
+GRAPH_FILES = {"onnx": "model.onnx", "tflite": "model.tflite"}
 TOLERANCE = 2e-3               # what the README promises: max |diff| over 10 closed-loop frames
-FORMATS = ("onnx",)
 
 
 class _Graph:
@@ -103,7 +107,7 @@ def step_graph(model):
     x = g.op("Transpose", x, perm=[0, 2, 4, 5, 1, 3])
     z = g.op("Reshape", x, g.const("shape", np.array([-1, p * p * c, gh, gw], np.int64)))
     z = g.conv(g.conv(z, model.encoder[0], "gelu"), model.encoder[1])
-    state_names = [f"{kind}{i}" for i in range(model.depth) for kind in ("h", "c")]
+    state_names = _state_names(model)
     for i, (norm, cell) in enumerate(zip(model.norms, model.lstms, strict=True)):
         gates = g.conv(g.op("Concat", g.layer_norm(z, norm), f"h{i}", axis=1), cell.conv)
         names = [g.name(n) for n in "ifgo"]
@@ -137,6 +141,39 @@ def step_graph(model):
     return onnx_model, ["frame", *state_names], ["next_frame", *(f"{n}_out" for n in state_names)]
 
 
+def tflite_graph(model) -> tuple[bytes, dict[str, str]]:
+    """`model.step` (TensorFlow backend) as a TFLite flatbuffer, frame and states NHWC with a
+    dynamic batch, and the TFLite name of each output. TFLite names a function's outputs
+    Identity, Identity_1... in the order it returns them, so the step returns them in a fixed
+    order; the rollout measured at export would catch a mix-up."""
+    import keras
+    import tensorflow as tf
+
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError("TFLite export converts a TensorFlow function: run it with "
+                         f"KERAS_BACKEND=tensorflow (now {keras.backend.backend()})")
+    (height, width), (gh, gw) = model.frame_size, model.grid
+    names = _state_names(model)
+    signature = [tf.TensorSpec([None, height, width, channels_of(model)], tf.float32, "frame")]
+    signature += [tf.TensorSpec([None, gh, gw, model.hidden], tf.float32, n) for n in names]
+
+    @tf.function(input_signature=signature, autograph=False)
+    def step(frame, *flat):
+        prediction, states = model.step(frame, [list(flat[i:i + 2])
+                                                for i in range(0, len(flat), 2)])
+        return (prediction, *(s for state in states for s in state))
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([step.get_concrete_function()],
+                                                                model)
+    outputs = ["next_frame", *(f"{n}_out" for n in names)]
+    return converter.convert(), {o: "Identity" + (f"_{k}" if k else "")
+                                 for k, o in enumerate(outputs)}
+
+
+def _state_names(model) -> list[str]:
+    return [f"{kind}{i}" for i in range(model.depth) for kind in ("h", "c")]
+
+
 def refusal(name: str, predictor) -> str | None:
     """Why `predictor`'s model cannot be exported, in one sentence, or None when it can."""
     model = predictor.model
@@ -148,44 +185,58 @@ def refusal(name: str, predictor) -> str | None:
             "mnist and squares) can be")
 
 
+def _needs(fmt: str) -> None:
+    """Say which packages a format needs, before any work, if they are missing."""
+    needed = {"onnx": ["onnx", "onnxruntime"], "tflite": ["tensorflow"]}[fmt]
+    import importlib.util
+
+    missing = [m for m in needed if importlib.util.find_spec(m) is None]
+    if missing:
+        raise RuntimeError(f"exporting to {fmt} needs {' and '.join(missing)}: "
+                           "pip install -r requirements-dev.txt")
+
+
 def export(name: str, out: str | Path, fmt: str = "onnx", frames: int = 10,
            seed: int = 0) -> dict:
     """Export the stepwise model `name` (a path, a short name in weights/ or an `hf://` id) to
-    the folder `out`; returns the spec written as `out/predictor.json`.
+    the folder `out` as `fmt` ("onnx" or "tflite"); returns the spec written to
+    `out/predictor.json`.
 
     The tolerance is measured here: a `frames` -> `frames` closed-loop rollout of a seeded
-    random clip by Keras and by ONNX Runtime, whose max |diff| must be within `TOLERANCE`.
+    random clip by Keras and by the exported graph, whose max |diff| must be within `TOLERANCE`.
     """
     from frameprophet.predict import load_predictor
 
-    if fmt not in FORMATS:
-        raise ValueError(f"format {fmt!r} is not supported; choose one of {', '.join(FORMATS)}")
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ImportError as e:
-        raise RuntimeError(f"exporting needs the onnx and onnxruntime packages ({e}); "
-                           "pip install -r requirements-dev.txt") from e
+    if fmt not in GRAPH_FILES:
+        raise ValueError(f"format {fmt!r} is not supported; choose one of "
+                         f"{', '.join(GRAPH_FILES)}")
+    _needs(fmt)
     predictor = load_predictor(name)
     why = refusal(name, predictor)
     if why:
         raise ValueError(why)
     model = models.with_fused_cells(predictor.model)
-    graph, inputs, outputs = step_graph(model)
     out = Path(out)
+    (gh, gw), hidden, c = model.grid, model.hidden, channels_of(model)
+    spec = {"name": str(predictor.info.get("name") or name), "format": fmt,
+            "graph": GRAPH_FILES[fmt], "recipe": "prophet",
+            "dataset": predictor.info.get("dataset"), "frame_size": list(model.frame_size),
+            "channels": c, "context": int(predictor.info.get("context") or model.context),
+            "horizon": int(predictor.info.get("horizon") or frames), "dtype": "float32",
+            "inputs": ["frame", *_state_names(model)],
+            "outputs": ["next_frame", *(f"{n}_out" for n in _state_names(model))],
+            "frame_shape": ["batch", *model.frame_size, c], "layers": model.depth,
+            "sha256": predictor.info.get("sha256")}
+    if fmt == "onnx":
+        graph, _, _ = step_graph(model)
+        blob = graph.SerializeToString()
+        spec.update(state_shape=["batch", hidden, gh, gw], state_layout="NCHW", opset=OPSET)
+    else:
+        blob, tensor_names = tflite_graph(model)
+        spec.update(state_shape=["batch", gh, gw, hidden], state_layout="NHWC",
+                    tensor_names=tensor_names)
     out.mkdir(parents=True, exist_ok=True)
-    (out / GRAPH_FILE).write_bytes(graph.SerializeToString())
-    gh, gw = model.grid
-    info = predictor.info
-    spec = {"name": str(info.get("name") or name), "format": fmt, "graph": GRAPH_FILE,
-            "recipe": "prophet", "dataset": info.get("dataset"),
-            "frame_size": list(model.frame_size), "channels": channels_of(model),
-            "context": int(info.get("context") or model.context),
-            "horizon": int(info.get("horizon") or frames), "dtype": "float32",
-            "inputs": inputs, "outputs": outputs,
-            "frame_shape": ["batch", *model.frame_size, channels_of(model)],
-            "state_shape": ["batch", model.hidden, gh, gw], "layers": model.depth,
-            "opset": OPSET, "sha256": info.get("sha256")}
+    (out / GRAPH_FILES[fmt]).write_bytes(blob)
     _write_spec(out, spec)
     spec["max_abs_diff"] = measure(predictor, out, frames, seed)
     spec["tolerance"] = TOLERANCE
@@ -203,11 +254,11 @@ def _write_spec(out: Path, spec: dict) -> None:
 def measure(predictor, folder: str | Path, frames: int = 10, seed: int = 0) -> float:
     """Max |diff| between the Keras and the exported rollouts of one seeded random clip,
     `frames` context frames -> `frames` closed-loop frames."""
-    from frameprophet.runtime import OnnxPredictor
+    from frameprophet.runtime import load_exported
 
     height, width = predictor.frame_size
     clip = np.random.default_rng(seed).random(
         (frames, height, width, channels_of(predictor.model)), dtype=np.float32)
     keras_frames = predictor.rollout(clip, frames)
-    onnx_frames = OnnxPredictor(folder).rollout(clip, frames)
-    return float(np.abs(keras_frames - onnx_frames).max())
+    exported_frames = load_exported(folder).rollout(clip, frames)
+    return float(np.abs(keras_frames - exported_frames).max())
