@@ -128,3 +128,14 @@ def test_cli_exports_a_path_and_says_the_measured_difference(tmp_path_factory, c
 def test_shipped_mnist_exports_within_tolerance(tmp_path, fmt):
     spec = export("mnist", tmp_path, fmt=fmt)
     assert spec["frame_size"] == [64, 64] and spec["max_abs_diff"] <= TOLERANCE
+
+
+def test_a_model_saved_with_keras_cells_exports_as_the_fused_step(tmp_path):
+    """Files from before the fused cell (cell="keras") export through `with_fused_cells`."""
+    model = models.build("prophet", SIZE, hidden=8, depth=1, cell="keras")
+    saving.save(model, tmp_path / "old.keras")
+    spec = export(str(tmp_path / "old.keras"), tmp_path / "onnx")
+    clips = _clips(1, n=1)
+    ours = load_exported(tmp_path / "onnx").rollout(clips, 10)
+    assert spec["max_abs_diff"] <= TOLERANCE
+    assert np.abs(ours - Predictor(model).rollout(clips, 10)).max() <= TOLERANCE
