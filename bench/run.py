@@ -316,11 +316,118 @@ def bench_cold_start() -> None:
         proc.wait(10)
 
 
-def main() -> None:
+# Peak memory from VmHWM: ru_maxrss survives fork + exec, so a child would report the parent's.
+EXPORTED_START = """
+import sys, time
+t = time.perf_counter()
+kind, folder = sys.argv[1], sys.argv[2]
+if kind == "keras":
+    from frameprophet import load_predictor
+    predictor = load_predictor("mnist")
+else:
+    from frameprophet.runtime import load_exported
+    predictor = load_exported(folder)
+loaded = time.perf_counter() - t
+import numpy as np
+predictor.rollout(np.zeros((10, 64, 64, 1), np.float32), 10)
+first = time.perf_counter() - t
+with open("/proc/self/status") as status:
+    peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
+print(loaded, first, peak / 1024)
+"""
+
+
+def _installed_mb(*modules: str) -> float:
+    """Installed size of the packages that hold `modules`, in MB."""
+    import importlib.util
+
+    total = 0
+    for module in modules:
+        spec = importlib.util.find_spec(module)
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            total += sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file())
+    return total / 2**20
+
+
+def _start_ups(kinds: list[str], folder: Path) -> dict[str, list[float]]:
+    """Per kind, medians of 3 fresh processes: [import + load s, + first rollout s, peak MB]."""
+    starts = {}
+    for kind in kinds:
+        runs = []
+        for _ in range(3):
+            out = subprocess.run([sys.executable, "-c", EXPORTED_START, kind, str(folder / kind)],
+                                 capture_output=True, text=True, cwd=ROOT,
+                                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+            if out.returncode == 0:
+                runs.append([float(v) for v in out.stdout.split()[-3:]])
+        if runs:
+            starts[kind] = [statistics.median(column) for column in zip(*runs, strict=True)]
+    return starts
+
+
+def bench_export() -> None:
+    """The shipped mnist model's step exported (ONNX, TFLite) against Keras calling the model
+    directly, as Predictor does: 10 -> 10 rollout, batch 1, warm; and start-up (import + load,
+    and to the first rollout) and peak memory, each in a fresh process."""
+    import importlib.util
+    import tempfile
+
+    from frameprophet.export import export
+    from frameprophet.runtime import load_exported
+
+    print("exported step vs Keras, 10 -> 10 at 64x64, batch 1, closed loop", flush=True)
+    formats = [f for f, module in [("onnx", "onnxruntime"), ("tflite", "ai_edge_litert")]
+               if importlib.util.find_spec(module)]
+    if "onnx" not in formats or importlib.util.find_spec("onnx") is None:
+        print("  not measured: pip install -r requirements-dev.txt (onnx, onnxruntime)")
+        return
+    context = data.moving_mnist(1, seed=0, split="test")[0][:10]
+    keras_way = load_predictor("mnist")
+    with tempfile.TemporaryDirectory() as tmp:
+        runtimes = {}
+        for fmt in formats:
+            export("mnist", Path(tmp) / fmt, fmt=fmt)
+            runtimes[fmt] = load_exported(Path(tmp) / fmt)
+        keras_s = median_time(lambda: keras_way.rollout(context, 10), repeats=7, warmup=2)
+        record("export_rollout_keras_ms", keras_s * 1000, "ms", "rollout 10->10, Keras (TF)")
+        for fmt, runtime in runtimes.items():
+            seconds = median_time(lambda r=runtime: r.rollout(context, 10), repeats=7, warmup=2)
+            record(f"export_rollout_{fmt}_ms", seconds * 1000, "ms", f"rollout 10->10, {fmt}")
+            record(f"export_rollout_speedup_{fmt}", keras_s / seconds, "x",
+                   f"rollout speed-up, {fmt} vs Keras")
+        starts = _start_ups(["keras", *formats], Path(tmp))
+        for kind, (load_s, first_s, rss_mb) in starts.items():
+            record(f"export_start_{kind}_s", load_s, "s", f"import + load, {kind}")
+            record(f"export_first_{kind}_s", first_s, "s",
+                   f"import + load + first 10->10 rollout, {kind}")
+            record(f"export_rss_{kind}_mb", rss_mb, "MB", f"peak memory to the first rollout, "
+                   f"{kind}")
+        for fmt in formats:
+            if fmt in starts and "keras" in starts:
+                record(f"export_start_ratio_{fmt}", starts[fmt][0] / starts["keras"][0], "x",
+                       f"start-up (import + load), {fmt} / Keras (goal < 0.2)")
+    sizes = {"keras": ("tensorflow", "keras"), "onnx": ("onnxruntime",),
+             "tflite": ("ai_edge_litert",)}
+    for kind in ["keras", *formats]:
+        record(f"export_install_{kind}_mb", _installed_mb(*sizes[kind]), "MB",
+               f"installed size of the runtime, {kind}")
+
+
+PARTS = (bench_data, bench_rollout, bench_backends, bench_ui, bench_views, bench_fit,
+         bench_training, bench_cold_start, bench_export)
+
+
+def main(only: list[str] | None = None) -> None:
+    """Run every part, or those named in `only` (`python bench/run.py export`): then their
+    results replace their own entries in bench/results.json and the rest are kept."""
     started = time.perf_counter()
-    for part in (bench_data, bench_rollout, bench_backends, bench_ui, bench_views,
-                 bench_fit, bench_training, bench_cold_start):
-        part()
+    names = [part.__name__.removeprefix("bench_") for part in PARTS]
+    unknown = sorted(set(only or []) - set(names))
+    if unknown:
+        raise SystemExit(f"no benchmark part {', '.join(unknown)}; parts: {', '.join(names)}")
+    for part, name in zip(PARTS, names, strict=True):
+        if not only or name in only:
+            part()
     record("peak_rss_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "MB",
            "peak memory of this benchmark process")
     import tensorflow as tf
@@ -332,6 +439,12 @@ def main() -> None:
             "python": platform.python_version(), "tensorflow": tf.__version__,
             "seconds": round(time.perf_counter() - started, 1)}
     out = {"meta": meta, "results": RESULTS}
+    if only:
+        old = json.loads((ROOT / "bench" / "results.json").read_text())
+        meta = {**old["meta"], "rerun": {**old["meta"].get("rerun", {}),
+                                         **{name: meta["date"] for name in only}}}
+        fresh = {k: v for k, v in RESULTS.items() if k != "peak_rss_mb"}   # not the full run's
+        out = {"meta": meta, "results": {**old["results"], **fresh}}
     (ROOT / "bench" / "results.json").write_text(json.dumps(out, indent=2) + "\n")
     print()
     print(markdown(out))
@@ -349,4 +462,4 @@ def markdown(out: dict) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -1,4 +1,4 @@
-"""Command line: python -m frameprophet {train,average,predict,evaluate,push,pull,space} ...
+"""Command line: python -m frameprophet {train,average,predict,evaluate,export,push,pull,space} ...
 
 Every command takes model names in the one resolution order: an existing path, a short name in
 weights/ ("mnist", "squares", "mnist-keras3"), or hf://owner/repo.
@@ -112,6 +112,16 @@ def _space(args) -> None:
         print(space.upload_space(folder, args.repo_id, token=args.token))
 
 
+def _export(args) -> None:
+    from frameprophet.export import export
+
+    spec = export(args.model, args.out, fmt=args.format)
+    print(f"wrote {args.out}: one step of {spec['name']} ({spec['frame_size'][0]}x"
+          f"{spec['frame_size'][1]}x{spec['channels']}, any batch) as {spec['graph']} + "
+          f"predictor.json; 10 -> 10 closed-loop rollout max |diff| to Keras "
+          f"{spec['max_abs_diff']:.1g} (tolerance {spec['tolerance']:g})")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m frameprophet", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -168,6 +178,13 @@ def parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("pull", help="download a model repo into the Hugging Face cache")
     pl.add_argument("repo_id")
     pl.set_defaults(func=_pull)
+
+    ex = sub.add_parser("export", help="export a stepwise model's one-frame step for ONNX "
+                        "Runtime (run it with frameprophet.runtime, no TensorFlow)")
+    ex.add_argument("model", help="a path, a short name in weights/ or hf://owner/repo")
+    ex.add_argument("--format", choices=["onnx", "tflite"], default="onnx")
+    ex.add_argument("--out", required=True, help="the folder to write")
+    ex.set_defaults(func=_export)
 
     sp = sub.add_parser("space", help="assemble (and optionally upload) a Hugging Face Space")
     sp.add_argument("--out", default="space_build")

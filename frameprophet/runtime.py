@@ -1,0 +1,161 @@
+"""Roll out an exported model with NumPy and ONNX Runtime (or LiteRT) alone: no TensorFlow,
+Keras or JAX.
+
+    from frameprophet.runtime import OnnxPredictor
+    predictor = OnnxPredictor("mnist-onnx")             # python -m frameprophet export mnist ...
+    future = predictor.rollout(clip[:10], horizon=10)   # (10, 64, 64, 1), as Predictor.rollout
+
+The folder holds what `frameprophet.export` writes: the step graph (frame + states in, next
+frame + states out) and `predictor.json`, which names them. This module imports nothing from
+the rest of the library, which would pull Keras in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+MODES = ("closed_loop", "teacher_forced")       # as frameprophet.predict.MODES
+
+
+class _Exported:
+    """What both runtimes share: the spec, zero states and `Predictor.rollout`'s semantics.
+    A subclass runs the graph in `step`."""
+
+    method = "stepwise: ConvLSTM states carried, O(T)"
+    stepwise = True
+
+    def __init__(self, folder: str | Path):
+        folder = Path(folder)
+        spec_path = folder / "predictor.json"
+        if not spec_path.is_file():
+            raise ValueError(f"{folder}: no predictor.json here; give a folder written by "
+                             "python -m frameprophet export")
+        self.spec = json.loads(spec_path.read_text())
+        self.graph = folder / self.spec["graph"]
+        self.name = self.spec.get("name", folder.name)
+        self.frame_size: tuple[int, int] = tuple(self.spec["frame_size"])
+        self.channels = int(self.spec["channels"])
+        self._states = self.spec["inputs"][1:]
+
+    def initial_state(self, batch: int) -> list[np.ndarray]:
+        """Zero states for `batch` clips, in the graph's input order (h0, c0, h1, c1, ...)."""
+        shape = (batch, *self.spec["state_shape"][1:])
+        return [np.zeros(shape, np.float32) for _ in self._states]
+
+    def step(self, frame: np.ndarray, states: list[np.ndarray]):
+        """One frame (B, H, W, C) -> (the next frame, the new states)."""
+        raise NotImplementedError
+
+    def rollout(self, context: np.ndarray, horizon: int, mode: str = "closed_loop",
+                truth: np.ndarray | None = None) -> np.ndarray:
+        """Predict `horizon` frames after `context`, exactly as `Predictor.rollout` does.
+
+        `closed_loop` feeds each prediction back; `teacher_forced` feeds the true frame before
+        each (`truth` holds at least `horizon - 1` of them). Returns `(horizon, H, W, C)` for
+        one clip or `(N, horizon, H, W, C)` for a batch, float32 in [0, 1].
+        """
+        context = np.asarray(context, dtype=np.float32)
+        single = context.ndim == 4
+        batch = context[None] if single else context
+        height, width = self.frame_size
+        if batch.ndim != 5 or batch.shape[-1] != self.channels:
+            raise ValueError(f"context must be (T, H, W, {self.channels}) or "
+                             f"(N, T, H, W, {self.channels}), got {context.shape}")
+        if tuple(batch.shape[2:4]) != self.frame_size:
+            raise ValueError(f"this model predicts {height}x{width} frames; the clip is "
+                             f"{batch.shape[2]}x{batch.shape[3]}")
+        if batch.shape[1] < 1 or horizon < 1:
+            raise ValueError("need at least one context frame and horizon >= 1")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        future = None
+        if mode == "teacher_forced":
+            if truth is None:
+                raise ValueError("teacher_forced mode needs the true future frames (truth=...)")
+            future = np.asarray(truth, dtype=np.float32)
+            future = future[None] if single else future
+            if future.shape[1] < horizon - 1:
+                raise ValueError(f"teacher_forced needs {horizon - 1} true future frames, got "
+                                 f"{future.shape[1]}")
+        states = self.initial_state(batch.shape[0])
+        for t in range(batch.shape[1]):                       # read the context once
+            prediction, states = self.step(batch[:, t], states)
+        outputs = [prediction]
+        for k in range(1, horizon):
+            frame = prediction if future is None else future[:, k - 1]
+            prediction, states = self.step(frame, states)
+            outputs.append(prediction)
+        out = np.stack(outputs, axis=1)
+        return out[0] if single else out
+
+
+class OnnxPredictor(_Exported):
+    """`Predictor.rollout` for a model exported with `--format onnx`, on ONNX Runtime."""
+
+    method = "stepwise on ONNX Runtime: ConvLSTM states carried, O(T)"
+
+    def __init__(self, folder: str | Path, threads: int | None = None):
+        import onnxruntime as ort
+
+        super().__init__(folder)
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(self.graph), options,
+                                            providers=["CPUExecutionProvider"])
+
+    def step(self, frame, states):
+        feed = {"frame": np.ascontiguousarray(frame, np.float32),
+                **dict(zip(self._states, states, strict=True))}
+        prediction, *states = self.session.run(None, feed)
+        return prediction, states
+
+
+class TFLitePredictor(_Exported):
+    """`Predictor.rollout` for a model exported with `--format tflite`, on LiteRT
+    (`ai-edge-litert`), or on TensorFlow's own `tf.lite` where LiteRT is not installed."""
+
+    method = "stepwise on LiteRT: ConvLSTM states carried, O(T)"
+
+    def __init__(self, folder: str | Path, threads: int | None = None):
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError:                   # the same interpreter, at TensorFlow's cost
+            from tensorflow.lite import Interpreter
+
+        super().__init__(folder)
+        self.interpreter = Interpreter(model_path=str(self.graph),
+                                       num_threads=threads or os.cpu_count())
+        by_name = {d["name"]: d["index"] for d in self.interpreter.get_input_details()}
+        self._inputs = [by_name[n] for n in self.spec["inputs"]]
+        by_name = {d["name"]: d["index"] for d in self.interpreter.get_output_details()}
+        self._outputs = [by_name[self.spec["tensor_names"][n]] for n in self.spec["outputs"]]
+        self._batch = None
+
+    def step(self, frame, states):
+        it = self.interpreter
+        if frame.shape[0] != self._batch:                 # the batch is dynamic: resize once
+            for index, value in zip(self._inputs, [frame, *states], strict=True):
+                it.resize_tensor_input(index, value.shape)
+            it.allocate_tensors()
+            self._batch = frame.shape[0]
+        for index, value in zip(self._inputs, [frame, *states], strict=True):
+            it.set_tensor(index, np.ascontiguousarray(value, np.float32))
+        it.invoke()
+        prediction, *states = (it.get_tensor(i) for i in self._outputs)
+        return prediction, states
+
+
+def load_exported(folder: str | Path, threads: int | None = None) -> _Exported:
+    """The predictor for an exported folder, by the format its predictor.json names."""
+    spec_path = Path(folder) / "predictor.json"
+    fmt = json.loads(spec_path.read_text()).get("format") if spec_path.is_file() else "onnx"
+    kinds = {"onnx": OnnxPredictor, "tflite": TFLitePredictor}
+    if fmt not in kinds:
+        raise ValueError(f"{folder}: format {fmt!r} is not one this runtime reads "
+                         f"({', '.join(kinds)})")
+    return kinds[fmt](folder, threads)
