@@ -738,3 +738,39 @@ def test_api_takes_the_context_the_clip_allows_and_names_refused_fields(client, 
                               context=5, horizon=3, mode="closed_loop", model="squares",
                               api_name="/scene")
     assert "squares scene seed 0" in info and "out of distribution" not in info
+
+
+# --------------------------------------------------------------------------------------------
+# When the model and the clip disagree, the info says so (issue 54 item 6)
+# --------------------------------------------------------------------------------------------
+
+def test_a_model_of_the_other_dataset_is_named():
+    *_, info = demo.run_prediction(demo.SOURCE_MNIST, 0, None, 5, 3, "closed_loop", "squares")
+    assert ("this model learnt moving squares and this clip shows Moving MNIST digits: choose "
+            "the mnist model for it") in info
+    *_, info = demo.run_scene("squares", 4, 1, "", 0, 5, 3, "closed_loop", "mnist")
+    assert "choose the squares model for it" in info
+    *_, info = demo.run_prediction(demo.SOURCE_MNIST, 0, None, 5, 3, "closed_loop", "mnist")
+    assert "choose the" not in info
+
+
+def test_a_prediction_worse_than_copying_the_last_frame_is_said(monkeypatch):
+    trained = catalog.LoadedModel(tiny_predictor((64, 64)), "looks-trained", untrained=False)
+    monkeypatch.setattr(catalog, "get", lambda choice: trained)
+    *_, info = demo.run_prediction(demo.SOURCE_MNIST, 0, None, 5, 3, "closed_loop", "mnist")
+    assert "the prediction is worse than simply using copy last frame (mean MSE" in info
+    monkeypatch.setattr(trained, "untrained", True)      # an untrained stand-in says so itself
+    *_, info = demo.run_prediction(demo.SOURCE_MNIST, 0, None, 5, 3, "closed_loop", "mnist")
+    assert "worse than simply" not in info
+
+
+def test_an_upload_of_another_frame_size_says_how_it_was_fitted(tmp_path):
+    path = tmp_path / "wide.npy"
+    np.save(path, np.random.default_rng(2).random((8, 32, 48)).astype(np.float32))
+    *_, info = demo.run_prediction(demo.SOURCE_UPLOAD, 0, str(path), 4, 2, "closed_loop", "mnist")
+    assert ("its frames are 48x32 and the model's 64x64: enlarged 1.3x with black bars to keep "
+            "its shape") in info
+    big = tmp_path / "big.npy"
+    np.save(big, np.random.default_rng(3).random((4, 256, 256)).astype(np.float32))
+    *_, info = demo.run_prediction(demo.SOURCE_UPLOAD, 0, str(big), 2, 2, "closed_loop", "mnist")
+    assert "shrunk 4.0x; small details are lost" in info and "black bars" not in info

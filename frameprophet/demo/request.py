@@ -210,12 +210,32 @@ def read_upload(path: str, frame_size: tuple[int, int]) -> tuple[np.ndarray, lis
             return clip, list(notes)
     clip, notes = io.read_clip_with_notes(path, frame_size=tuple(frame_size),
                                           max_frames=MAX_UPLOAD_FRAMES)
+    notes += _size_notes(path, tuple(frame_size))
     if stat is not None:
         with _CLIPS_LOCK:
             _CLIPS[key] = (clip, list(notes))
             while len(_CLIPS) > KEEP_CLIPS:
                 _CLIPS.popitem(last=False)
     return clip, notes
+
+
+def _size_notes(path: str, frame_size: tuple[int, int]) -> list[str]:
+    """Said when an upload's frames are not the model's size: how they were scaled, and the
+    black bars added where their shape differs. Two frames are read at their own size."""
+    from frameprophet import io
+
+    try:
+        h, w = io.read_clip(path, max_frames=2).shape[1:3]
+    except ValueError:                          # the full read said what was wrong already
+        return []
+    out_h, out_w = frame_size
+    if (h, w) == (out_h, out_w):
+        return []
+    scale = min(out_h / h, out_w / w)
+    how = f"shrunk {1 / scale:.1f}x" if scale < 1 else f"enlarged {scale:.1f}x"
+    bars = "" if h * out_w == w * out_h else " with black bars to keep its shape"
+    lost = "; small details are lost" if scale < 0.5 else ""
+    return [f"its frames are {w}x{h} and the model's {out_w}x{out_h}: {how}{bars}{lost}"]
 
 
 def make_clip(source: str, seed, upload, frame_size: tuple[int, int]
@@ -323,6 +343,11 @@ class Clip:
     frames: np.ndarray
     notes: list[str]
     name: str
+    dataset: str | None = None          # "mnist" or "squares" for generated clips
+
+
+#: What each dataset's clips show, as the notes say it.
+SHOWS = {"mnist": "Moving MNIST digits", "squares": "moving squares"}
 
 
 def run_prediction(source, seed, upload, context, horizon, mode, model, hub_repo=None,
@@ -350,7 +375,8 @@ def clip_and_model(source, seed, upload, model, hub_repo, progress) -> tuple[Cli
     loaded = load_model(model, hub_repo, progress)
     report(progress, 0.2, "Reading the clip")
     frames, notes = make_clip(src, seed, upload, loaded.predictor.frame_size)
-    return Clip(frames, notes, name), loaded
+    dataset = {SOURCE_MNIST: "mnist", SOURCE_SQUARES: "squares"}.get(src)
+    return Clip(frames, notes, name, dataset), loaded
 
 
 class _Remembering:
@@ -412,7 +438,25 @@ def _forecast_info(loaded: LoadedModel, clip: Clip, result, started) -> str:
                 "Closed loop is the real test.\n" + info)
     if loaded.baseline:
         info += f"\n{loaded.baseline}"
-    return with_notes(info, [*clip.notes, *result.notes])
+    return with_notes(info, [*clip.notes, *result.notes, *disagreements(loaded, clip, result)])
+
+
+def disagreements(loaded: LoadedModel, clip: Clip, result) -> list[str]:
+    """Where the model and the clip disagree, in plain words: a model of the other dataset, or
+    a prediction worse than the fair baseline (not said of an untrained stand-in, which is
+    labelled as such)."""
+    notes = []
+    learnt = loaded.predictor.info.get("dataset")
+    if clip.dataset and learnt in SHOWS and learnt != clip.dataset:
+        notes.append(f"this model learnt {SHOWS[learnt]} and this clip shows "
+                     f"{SHOWS[clip.dataset]}: choose the {clip.dataset} model for it")
+    if result.scored and not loaded.untrained:
+        model, baseline = result.mean("model"), result.mean(result.baseline)
+        if model > baseline:
+            notes.append(f"the prediction is worse than simply using {result.baseline} "
+                         f"(mean MSE {model:.1f} vs {baseline:.1f}): this clip is unlike what "
+                         "the model learnt")
+    return notes
 
 
 def with_notes(info: str, notes: list[str]) -> str:

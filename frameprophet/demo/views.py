@@ -64,7 +64,7 @@ def scene_clip(world, objects, speed, digits, seed, sketch=None) -> Clip:
         frames, notes = data.scene(kind, count, pace, (digits or "").strip() or None, seed,
                                    frames=CLIP_FRAMES)
         name = f"{kind} scene seed {seed}" + (" (out of distribution)" if notes else "")
-        return Clip(frames, notes, name)
+        return Clip(frames, notes, name, kind)
     picture = sketch_array(sketch)
     if picture is None:
         raise RequestError("Draw a shape or a digit first (world 'drawing' moves your drawing).")
