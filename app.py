@@ -25,7 +25,8 @@ def quiet_tensorflow_import() -> None:
 
 quiet_tensorflow_import()
 
-from frameprophet.ui import CSS, QUEUE_SETTINGS, THEME, build_demo, warm_up  # noqa: E402
+from frameprophet.demo import warm_up  # noqa: E402
+from frameprophet.ui import CSS, QUEUE_SETTINGS, THEME, build_demo  # noqa: E402
 
 demo = build_demo()
 

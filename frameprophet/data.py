@@ -353,7 +353,12 @@ def example_clip(dataset: str, seed: int = 0, frames: int = 20) -> np.ndarray:
     raise ValueError(f"dataset must be 'squares' or 'mnist', got {dataset!r}")
 
 
-SCENE_DEFAULTS = {"mnist": {"objects": 2, "speed": 3.6}, "squares": {"objects": None, "speed": 1}}
+#: A scene's settings when none are given (then the clip is `example_clip`'s), what the shipped
+#: models learnt, and the most objects a scene may have.
+SCENE_DEFAULTS = {
+    "mnist": {"objects": 2, "speed": 3.6, "learnt_objects": (2, 2), "max_objects": 4},
+    "squares": {"objects": None, "speed": 1, "learnt_objects": (3, 7), "max_objects": 7},
+}
 
 
 def scene(world: str, objects: int | None = None, speed: float | None = None,
@@ -362,23 +367,21 @@ def scene(world: str, objects: int | None = None, speed: float | None = None,
     """A clip (frames, H, W, 1) of a world with a person's settings, and notes on what the
     models never saw in training. `mnist`: `objects` digits (1-4) moving at `speed` px per frame,
     of the classes in `digits` (e.g. "37"; test-split digits where the split has them);
-    `squares`: `objects` squares (1-4) at `speed` px per frame per axis (whole numbers).
-    With the defaults (`SCENE_DEFAULTS`) the clip is `example_clip`'s."""
+    `squares`: `objects` squares (1-7; None: 3 to 7 at random, as in training) at `speed` px per
+    frame per axis (whole numbers). With the defaults (`SCENE_DEFAULTS`) the clip is
+    `example_clip`'s."""
     if world not in SCENE_DEFAULTS:
         raise ValueError(f"world must be 'mnist' or 'squares', got {world!r}")
     default = SCENE_DEFAULTS[world]
     objects = default["objects"] if objects is None else int(objects)
     speed = default["speed"] if speed is None else speed
-    if objects is not None and not 1 <= objects <= 4:
-        raise ValueError(f"objects must be 1 to 4, got {objects}")
-    notes = []
+    most = default["max_objects"]
+    if objects is not None and not 1 <= objects <= most:
+        raise ValueError(f"objects must be 1 to {most} for {world}, got {objects}")
+    notes = _scene_notes(world, objects, speed)
     if world == "squares":
         if float(speed) != int(speed) or not 0 <= speed <= 10:
             raise ValueError(f"squares move by whole pixels: speed must be 0 to 10, got {speed}")
-        if objects is not None:
-            notes.append(f"{objects} square(s): the model learnt 3 to 7")
-        if int(speed) != 1:
-            notes.append(f"speed {int(speed)} px per frame: the model learnt 1")
         _, clean = moving_squares(1, frames=frames, seed=seed, squares=objects, speed=int(speed))
         return clean[0], notes
     free = MNIST_SIZE - DIGIT_SIZE
@@ -387,10 +390,6 @@ def scene(world: str, objects: int | None = None, speed: float | None = None,
                          f"got {speed}")
     if digits and not set(digits) <= set("0123456789"):
         raise ValueError(f"digits must be classes 0-9 like '37', got {digits!r}")
-    if objects != 2:
-        notes.append(f"{objects} digit(s): the model learnt 2")
-    if abs(speed - 3.6) > 0.05:
-        notes.append(f"speed {speed:g} px per frame: the model learnt 3.6")
     split = "test"
     if digits and not set(digits) <= {"8", "9"}:
         split = "all" if set(digits) & {"8", "9"} else "train"   # each class from its own pool
@@ -398,6 +397,25 @@ def scene(world: str, objects: int | None = None, speed: float | None = None,
     clip = moving_mnist(1, frames=frames, seed=seed, split=split, digits=objects, speed=speed,
                         classes=digits or None)
     return clip[0], notes
+
+
+def _scene_notes(world: str, objects: int | None, speed: float) -> list[str]:
+    """What in a scene's settings the shipped model of its world never saw."""
+    default = SCENE_DEFAULTS[world]
+    low, high = default["learnt_objects"]
+    noun = "digit" if world == "mnist" else "square"
+    learnt = f"{low}" if low == high else f"{low} to {high}"
+    notes = []
+    if objects is not None and not low <= objects <= high:
+        notes.append(f"{objects} {noun if objects == 1 else noun + 's'}: the model learnt "
+                     f"{learnt}")
+    if world == "squares" and float(speed) == int(speed) and int(speed) != default["speed"]:
+        notes.append(f"speed {int(speed)} px per frame: the model learnt {default['speed']}"
+                     + (" (squares do not bounce: fast ones soon leave the frame)"
+                        if int(speed) > default["speed"] else ""))
+    elif world == "mnist" and abs(speed - default["speed"]) > 0.05:
+        notes.append(f"speed {speed:g} px per frame: the model learnt {default['speed']}")
+    return notes
 
 
 def sprite_from_drawing(image: np.ndarray) -> np.ndarray:

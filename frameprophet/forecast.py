@@ -81,17 +81,20 @@ def forecast(predictor: Predictor, clip: np.ndarray, context: int, horizon: int,
         raise ValueError("use at least one context frame and one frame to predict")
     notes = []
     if context > n - 1:
-        notes.append(f"context cut to {n - 1} frames (the clip has {n})")
+        notes.append(f"context cut to {_frames(n - 1)} (the clip has {n})")
         context = n - 1
     frames_in, truth = clip[..., :context, :, :, :], clip[..., context:context + horizon, :, :, :]
     k = truth.shape[-4]
     if mode == "teacher_forced" and k < horizon - 1:
-        notes.append(f"teacher-forced reads the true frames, so it stops after {k + 1} predicted "
-                     f"frames, where the clip ends")
+        notes.append(f"teacher-forced reads the true frames, so it stops after "
+                     f"{_frames(k + 1, 'predicted frame')}, where the clip ends")
         horizon = k + 1
     elif k < horizon:
-        notes.append(f"truth ends at frame {n}: the last {horizon - k} predicted frames have "
-                     "nothing to compare with")
+        # Frames are counted from 1, as the quality plot counts predicted frames.
+        rest = horizon - k
+        notes.append(f"truth ends at frame {n} of the clip, after predicted frame {k}: the last "
+                     + ("predicted frame has" if rest == 1 else f"{rest} predicted frames have")
+                     + " nothing to compare with")
     notes += _unlike_training(predictor, frames_in)
 
     tic = time.perf_counter()
@@ -116,6 +119,10 @@ def forecast(predictor: Predictor, clip: np.ndarray, context: int, horizon: int,
         curves[BASELINES[mode]] = metrics.evaluate(baseline(frames_in, truth, k, mode), truth,
                                                    squares=squares)
     return Forecast(frames_in, truth, prediction, mode, curves, notes, seconds)
+
+
+def _frames(n: int, word: str = "frame") -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _unlike_training(predictor: Predictor, frames: np.ndarray) -> list[str]:

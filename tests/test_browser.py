@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from frameprophet import catalog, models, ui
+from frameprophet import catalog, demo, models, ui
 from frameprophet.predict import Predictor
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -49,13 +49,13 @@ def app_url(serve):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(catalog, "load", fake_load_model)
         catalog.clear()
-        mp.setattr(ui, "_FIRST", {})
-        demo = ui.build_demo()
-        url = serve(demo, theme=ui.THEME, css=ui.CSS)
+        mp.setattr(demo.views, "_FIRST", {})
+        page = ui.build_demo()
+        url = serve(page, theme=ui.THEME, css=ui.CSS)
         try:
             yield url
         finally:
-            demo.close()
+            page.close()
             catalog.clear()
 
 
@@ -90,7 +90,7 @@ def test_first_result_then_predict(page):
                            " return img && img.src && img.complete; }")
     first = animation_src(page)
     first_gif = Image.open(io.BytesIO(page.request.get(first).body()))
-    assert first_gif.n_frames == ui.DEFAULT_CONTEXT + ui.DEFAULT_HORIZON
+    assert first_gif.n_frames == demo.DEFAULT_CONTEXT + demo.DEFAULT_HORIZON
 
     # a new clip, fewer frames to predict, then Predict
     page.get_by_label("Seed").fill("5")
@@ -106,10 +106,10 @@ def test_first_result_then_predict(page):
 
     gif = Image.open(io.BytesIO(page.request.get(animation_src(page)).body()))
     assert gif.format == "GIF"
-    assert gif.n_frames == ui.DEFAULT_CONTEXT + horizon
+    assert gif.n_frames == demo.DEFAULT_CONTEXT + horizon
     assert gif.info.get("loop") == 0                        # loops forever
     info = page.locator("#fp-info textarea").input_value()
-    assert f"{ui.DEFAULT_CONTEXT} context + {horizon} predicted" in info
+    assert f"{demo.DEFAULT_CONTEXT} context frames + {horizon} predicted" in info
     # the strip and the plot are there too
     for elem in ("#fp-strip img", "#fp-plot img"):
         assert page.locator(elem).get_attribute("src")
@@ -136,9 +136,9 @@ def test_an_example_runs_on_click(page):
 def test_upload_box_follows_the_source(page):
     upload_box = page.get_by_text("Your clip:", exact=False)
     assert not upload_box.is_visible()
-    page.get_by_label(ui.SOURCE_UPLOAD).check()
+    page.get_by_label(demo.SOURCE_UPLOAD).check()
     upload_box.wait_for(state="visible")
-    page.get_by_label(ui.SOURCE_MNIST).check()
+    page.get_by_label(demo.SOURCE_MNIST).check()
     upload_box.wait_for(state="hidden")
 
 
@@ -166,7 +166,7 @@ def info_text(page) -> str:
 def upload(page, path) -> None:
     """Choose "Upload", clear a file chosen before (the widget then shows it, not a drop zone),
     and give the file to the widget's own file input."""
-    page.get_by_label(ui.SOURCE_UPLOAD).check()
+    page.get_by_label(demo.SOURCE_UPLOAD).check()
     page.locator("#fp-upload input[type=file], #fp-upload button[aria-label=Clear]").first \
         .wait_for(state="attached")
     clear = page.locator("#fp-upload button[aria-label=Clear]")
@@ -190,8 +190,8 @@ def test_an_uploaded_clip_is_predicted(page, upload_files, kind, frames):
         "(old) => { const img = document.querySelector('#fp-animation img');"
         " return img && img.src && img.src !== old && img.complete; }", arg=before)
     gif = Image.open(io.BytesIO(page.request.get(animation_src(page)).body()))
-    context = min(ui.DEFAULT_CONTEXT, frames - 1)
-    assert gif.n_frames == context + ui.DEFAULT_HORIZON
+    context = min(demo.DEFAULT_CONTEXT, frames - 1)
+    assert gif.n_frames == context + demo.DEFAULT_HORIZON
     assert f"({frames} frames)" in info_text(page) and "64x64" in info_text(page)
     assert page.get_by_text("Error", exact=True).count() == 0    # Gradio's error badge
     page.screenshot(path=str(ARTIFACTS / f"upload-{kind}.png"), full_page=True)
@@ -210,7 +210,7 @@ def test_a_bad_upload_is_explained_and_the_last_result_stays(page, upload_files,
     assert info_text(page).startswith("Not predicted:")
     assert "/tmp" not in info_text(page)
     assert animation_src(page) == before                 # the previous result is still shown
-    page.get_by_label(ui.SOURCE_MNIST).check()
+    page.get_by_label(demo.SOURCE_MNIST).check()
 
 
 def test_a_scene_is_built_and_forecast_in_the_browser(page):
@@ -226,7 +226,7 @@ def test_a_scene_is_built_and_forecast_in_the_browser(page):
     page.wait_for_function(
         "(old) => { const img = document.querySelector('#fp-animation img');"
         " return img && img.src && img.src !== old && img.complete; }", arg=before)
-    assert "3 digit(s): the model learnt 2" in info_text(page)
+    assert "3 digits: the model learnt 2" in info_text(page)
     page.screenshot(path=str(ARTIFACTS / "scene.png"), full_page=True)
     page.get_by_role("tab", name="A clip").click()
 
@@ -243,6 +243,62 @@ def test_an_upload_unlike_the_training_data_is_predicted_with_notes(page, tmp_pa
     page.wait_for_function("() => document.querySelector('#fp-info textarea').value"
                            ".includes('upload bright_colour.npy')", timeout=10_000)
     notes = info_text(page)
-    assert f"only its first {ui.MAX_UPLOAD_FRAMES} frames are used" in notes
+    assert f"only its first {demo.MAX_UPLOAD_FRAMES} frames are used" in notes
     assert "colour dropped" in notes and "background is bright" in notes
-    page.get_by_label(ui.SOURCE_MNIST).check()
+    page.get_by_label(demo.SOURCE_MNIST).check()
+
+
+def test_out_of_range_numbers_are_refused_by_the_app_and_the_result_stays(page):
+    """Seed -1 on the clip tab, speed 100 on the scene tab: no Gradio "Error" badge, the
+    pictures stay, and a toast and the info name the field and what is accepted."""
+    page.get_by_role("tab", name="A clip").click()
+    page.get_by_label(demo.SOURCE_MNIST).check()
+    page.wait_for_function("() => { const img = document.querySelector('#fp-animation img');"
+                           " return img && img.src && img.complete; }")
+    before = {elem: page.locator(f"{elem} img").get_attribute("src")
+              for elem in ("#fp-animation", "#fp-strip", "#fp-plot")}
+    page.get_by_label("Seed").first.fill("-1")
+    page.get_by_role("button", name="Predict", exact=True).click()
+    page.wait_for_function("() => document.querySelector('#fp-info textarea').value"
+                           ".startsWith('Not predicted: Seed must be')", timeout=30_000)
+    toast = page.locator(".toast-body").filter(has_text="Seed must be a whole number")
+    toast.first.wait_for(state="visible", timeout=10_000)
+    assert f"from 0 to {demo.MAX_SEED}" in info_text(page)
+    for elem, src in before.items():
+        assert page.locator(f"{elem} img").get_attribute("src") == src   # the result stays
+    assert page.get_by_text("Error", exact=True).count() == 0          # no Gradio badge
+
+    page.get_by_role("tab", name="Build a scene").click()
+    speed = page.locator("#fp-scene-tab").get_by_label("Speed (px per frame)")
+    speed.fill("100")
+    page.get_by_role("button", name="Predict", exact=True).click()
+    page.wait_for_function("() => document.querySelector('#fp-info textarea').value"
+                           ".includes('speed must be 0 to 36')", timeout=30_000)
+    for elem, src in before.items():
+        assert page.locator(f"{elem} img").get_attribute("src") == src
+    assert page.get_by_text("Error", exact=True).count() == 0
+    speed.fill("3.6")
+    page.get_by_role("tab", name="A clip").click()
+    page.get_by_label("Seed").first.fill("0")
+
+
+def test_a_two_frame_gif_keeps_the_context_slider_and_is_predicted(page, tmp_path):
+    from frameprophet import data
+    from frameprophet import io as clip_io
+
+    clip = data.moving_mnist(1, frames=2, seed=4, split="test")[0]
+    path = clip_io.write_gif(clip, tmp_path / "two.gif", fps=8)
+    before = animation_src(page)
+    upload(page, path)
+    page.wait_for_function(
+        "() => { const s = document.querySelector('#fp-context input[type=range]');"
+        " return s && Number(s.max) === 2 && Number(s.value) === 1; }")
+    page.get_by_role("button", name="Predict", exact=True).click()
+    page.wait_for_function("() => document.querySelector('#fp-info textarea').value"
+                           ".includes('upload two.gif (2 frames)')")
+    page.wait_for_function(
+        "(old) => { const img = document.querySelector('#fp-animation img');"
+        " return img && img.src && img.src !== old && img.complete; }", arg=before)
+    assert "1 context frame + " in info_text(page)
+    assert page.get_by_text("Error", exact=True).count() == 0        # the slider is whole
+    page.get_by_label(demo.SOURCE_MNIST).check()

@@ -1,4 +1,5 @@
-"""The demo: `run_prediction` directly, then the `/predict` API through gradio_client.
+"""The demo: its requests (`frameprophet.demo`) directly, then the page's handlers and the API
+(`frameprophet.ui`) through one app server shared by the module's `server` tests.
 
 Models are small untrained `prophet` models built on the fly (no weights files needed).
 """
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from frameprophet import catalog, io, models, saving, ui
+from frameprophet import catalog, data, demo, io, models, saving, ui
 from frameprophet.predict import Predictor
 
 # --------------------------------------------------------------------------------------------
@@ -82,7 +83,7 @@ def clips(tmp_path_factory):
 def clip_error_message(path) -> str:
     """What frameprophet.io itself says about a bad file (without the file's folder)."""
     with pytest.raises(io.ClipError) as info:
-        io.read_clip(path, frame_size=(64, 64), max_frames=ui.MAX_UPLOAD_FRAMES)
+        io.read_clip(path, frame_size=(64, 64), max_frames=demo.MAX_UPLOAD_FRAMES)
     return str(info.value).replace(str(Path(path).parent) + "/", "")
 
 
@@ -91,29 +92,29 @@ def clip_error_message(path) -> str:
 # --------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("mode", ["closed_loop", "teacher_forced"])
-@pytest.mark.parametrize("source", [ui.SOURCE_SQUARES, ui.SOURCE_MNIST])
+@pytest.mark.parametrize("source", [demo.SOURCE_SQUARES, demo.SOURCE_MNIST])
 def test_generated_sources_both_modes(source, mode):
-    gif, strip, plot, info = ui.run_prediction(source, 3, None, 4, 3, mode,
-                                               ui.DEFAULT_MODEL[source])
+    gif, strip, plot, info = demo.run_prediction(source, 3, None, 4, 3, mode,
+                                               demo.DEFAULT_MODEL[source])
     assert gif_frames(gif) == 4 + 3
-    size = catalog.DEFAULTS[ui.DEFAULT_MODEL[source]]
+    size = catalog.DEFAULTS[demo.DEFAULT_MODEL[source]]
     with Image.open(gif) as im:                   # panels upscaled to ~240-256 px
         assert im.size[0] > 3 * 200
     assert Image.open(strip).format == "PNG" and Image.open(plot).format == "PNG"
     assert f"{size[0]}x{size[1]}" in info and "ms" in info
-    assert "4 context + 3 predicted" in info
-    assert ui.MODE_LABELS[mode] in info
+    assert "4 context frames + 3 predicted" in info
+    assert demo.MODE_LABELS[mode] in info
 
 
 def test_sources_and_modes_accept_short_names():
-    *_, info = ui.run_prediction("squares", "5", None, 2.0, 2, "teacher-forced", "squares")
+    *_, info = demo.run_prediction("squares", "5", None, 2.0, 2, "teacher-forced", "squares")
     assert "one-step teacher-forced" in info
 
 
 @pytest.mark.parametrize("kind", ["gif", "npy"])
 @pytest.mark.parametrize("mode", ["closed_loop", "teacher_forced"])
 def test_uploads(clips, kind, mode):
-    gif, strip, plot, info = ui.run_prediction(ui.SOURCE_UPLOAD, 0, str(clips[kind]), 5, 4,
+    gif, strip, plot, info = demo.run_prediction(demo.SOURCE_UPLOAD, 0, str(clips[kind]), 5, 4,
                                                mode, "mnist")
     assert gif_frames(gif) == 5 + 4
     assert "64x64" in info                          # resized to the model's frame size
@@ -122,66 +123,67 @@ def test_uploads(clips, kind, mode):
 @pytest.mark.parametrize("bad", ["empty", "text", "one", "unknown"])
 def test_bad_uploads_are_friendly_errors(clips, bad):
     expected = clip_error_message(clips[bad])
-    with pytest.raises(gr.Error) as info:
-        ui.run_prediction(ui.SOURCE_UPLOAD, 0, str(clips[bad]), 5, 4, "closed_loop", "mnist")
-    assert info.value.message == expected
+    with pytest.raises(demo.RequestError) as info:
+        demo.run_prediction(demo.SOURCE_UPLOAD, 0, str(clips[bad]), 5, 4, "closed_loop", "mnist")
+    assert str(info.value) == expected
     assert len(expected) > 10 and "Traceback" not in expected
 
 
 def test_upload_source_without_a_file():
-    with pytest.raises(gr.Error, match="Upload"):
-        ui.run_prediction(ui.SOURCE_UPLOAD, 0, None, 5, 4, "closed_loop", "mnist")
+    with pytest.raises(demo.RequestError, match="Upload"):
+        demo.run_prediction(demo.SOURCE_UPLOAD, 0, None, 5, 4, "closed_loop", "mnist")
 
 
 def test_horizon_past_the_end_of_the_clip():
-    n = ui.CLIP_FRAMES
-    gif, strip, plot, info = ui.run_prediction(ui.SOURCE_SQUARES, 1, None, n - 4, 9,
+    n = demo.CLIP_FRAMES
+    gif, strip, plot, info = demo.run_prediction(demo.SOURCE_SQUARES, 1, None, n - 4, 9,
                                                "closed_loop", "squares")
     assert gif_frames(gif) == n + 5                 # all 9 predicted, 4 of them with truth
-    assert f"truth ends at frame {n}" in info and "4 scored frames" in info
+    assert f"truth ends at frame {n} of the clip, after predicted frame 4" in info
+    assert "4 scored frames" in info                # frames counted from 1, as the plot does
 
 
 def test_teacher_forced_stops_where_the_clip_ends():
-    n = ui.CLIP_FRAMES
-    gif, *_, info = ui.run_prediction(ui.SOURCE_MNIST, 1, None, n - 3, 8, "teacher_forced",
+    n = demo.CLIP_FRAMES
+    gif, *_, info = demo.run_prediction(demo.SOURCE_MNIST, 1, None, n - 3, 8, "teacher_forced",
                                       "mnist")
     assert gif_frames(gif) == n + 1                 # 3 true inputs -> 4 predictions
     assert "teacher-forced reads the true frames, so it stops after 4" in info
 
 
 def test_context_is_cut_to_the_clip():
-    *_, info = ui.run_prediction(ui.SOURCE_SQUARES, 1, None, 99, 2, "closed_loop", "squares")
-    assert f"{ui.CLIP_FRAMES - 1} context" in info and "context cut" in info
+    *_, info = demo.run_prediction(demo.SOURCE_SQUARES, 1, None, 99, 2, "closed_loop", "squares")
+    assert f"{demo.CLIP_FRAMES - 1} context frames" in info and "context cut" in info
 
 
 def test_model_and_clip_frame_sizes_differ():
     """A 64x64 model on a 40x40 squares clip: the clip is resized by the library."""
-    gif, *_, info = ui.run_prediction(ui.SOURCE_SQUARES, 1, None, 3, 2, "closed_loop", "mnist")
+    gif, *_, info = demo.run_prediction(demo.SOURCE_SQUARES, 1, None, 3, 2, "closed_loop", "mnist")
     assert gif_frames(gif) == 5 and "64x64" in info
 
 
 @pytest.mark.parametrize("args, message", [
-    ((ui.SOURCE_MNIST, 0, None, 0, 3, "closed_loop", "mnist"), "at least one context"),
-    ((ui.SOURCE_MNIST, 0, None, 5, 31, "closed_loop", "mnist"), "between 1 and 30"),
-    ((ui.SOURCE_MNIST, 0, None, 5, 3, "sideways", "mnist"), "Unknown mode"),
+    ((demo.SOURCE_MNIST, 0, None, 0, 3, "closed_loop", "mnist"), "at least one context"),
+    ((demo.SOURCE_MNIST, 0, None, 5, 31, "closed_loop", "mnist"), "between 1 and 30"),
+    ((demo.SOURCE_MNIST, 0, None, 5, 3, "sideways", "mnist"), "Unknown mode"),
     (("Webcam", 0, None, 5, 3, "closed_loop", "mnist"), "Unknown source"),
-    ((ui.SOURCE_MNIST, "abc", None, 5, 3, "closed_loop", "mnist"), "whole number"),
-    ((ui.SOURCE_MNIST, 0, None, 5, 3, "closed_loop", "/etc/passwd"), "Unknown model"),
-    ((ui.SOURCE_MNIST, 0, None, 5, 3, "closed_loop", ui.CUSTOM_MODEL), "repo id"),
+    ((demo.SOURCE_MNIST, "abc", None, 5, 3, "closed_loop", "mnist"), "whole number"),
+    ((demo.SOURCE_MNIST, 0, None, 5, 3, "closed_loop", "/etc/passwd"), "Unknown model"),
+    ((demo.SOURCE_MNIST, 0, None, 5, 3, "closed_loop", demo.CUSTOM_MODEL), "repo id"),
 ])
 def test_bad_arguments_are_friendly_errors(args, message):
-    with pytest.raises(gr.Error, match=message):
-        ui.run_prediction(*args)
+    with pytest.raises(demo.RequestError, match=message):
+        demo.run_prediction(*args)
 
 
 def test_unexpected_failures_get_a_generic_message(monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("internal detail")
 
-    monkeypatch.setattr(ui.render, "side_by_side", boom)
-    with pytest.raises(gr.Error) as info:
-        ui.run_prediction(ui.SOURCE_SQUARES, 0, None, 3, 2, "closed_loop", "squares")
-    assert info.value.message == ui.GENERIC_ERROR
+    monkeypatch.setattr(demo.request.render, "side_by_side", boom)
+    with pytest.raises(demo.RequestFailed) as info:
+        demo.run_prediction(demo.SOURCE_SQUARES, 0, None, 3, 2, "closed_loop", "squares")
+    assert str(info.value) == demo.GENERIC_ERROR
 
 
 def test_models_are_loaded_once():
@@ -212,15 +214,15 @@ def test_model_names():
     for bad in ["", "../weights/x.keras", "a/b/c", "/abs/path.keras", "x y"]:
         with pytest.raises(saving.ModelFileError, match="Choose one of mnist, squares"):
             catalog.resolve(bad)
-    with pytest.raises(gr.Error, match="Unknown model 'a/b/c'. Choose one of"):   # on the page
-        ui.run_prediction(ui.SOURCE_MNIST, 0, None, 3, 2, "closed_loop", "a/b/c")
-    values = [value for _, value in ui.model_choices()]
-    assert values[:2] == ["mnist", "squares"] and values[-1] == ui.CUSTOM_MODEL
+    with pytest.raises(demo.RequestError, match="Unknown model 'a/b/c'. Choose one of"):
+        demo.run_prediction(demo.SOURCE_MNIST, 0, None, 3, 2, "closed_loop", "a/b/c")
+    values = [value for _, value in demo.model_choices()]
+    assert values[:2] == ["mnist", "squares"] and values[-1] == demo.CUSTOM_MODEL
 
 
 def test_custom_model_uses_the_hub_repo_box():
-    *_, info = ui.run_prediction(ui.SOURCE_MNIST, 0, None, 3, 2, "closed_loop", ui.CUSTOM_MODEL,
-                                 hub_repo="someone/some-model")
+    *_, info = demo.run_prediction(demo.SOURCE_MNIST, 0, None, 3, 2, "closed_loop",
+                                   demo.CUSTOM_MODEL, hub_repo="someone/some-model")
     assert "test-hf://someone/some-model" in info
 
 
@@ -233,8 +235,8 @@ def test_real_loader_falls_back_to_an_untrained_model(monkeypatch, tmp_path):
     loaded = _ORIGINAL_LOAD_MODEL("squares")
     assert loaded.untrained and "untrained (weights not found)" in loaded.label
     assert loaded.predictor.frame_size == (40, 40)
-    assert [value for _, value in ui.model_choices()] == [
-        "mnist", "squares", "keras-io/conv-lstm", ui.CUSTOM_MODEL]
+    assert [value for _, value in demo.model_choices()] == [
+        "mnist", "squares", "keras-io/conv-lstm", demo.CUSTOM_MODEL]
 
 
 def test_hub_errors_are_friendly_and_offline():
@@ -251,14 +253,15 @@ def test_hub_errors_are_friendly_and_offline():
 def client(serve):
     from gradio_client import Client
 
-    demo = ui.build_demo()
-    url = serve(demo)
+    page = ui.build_demo()
+    url = serve(page)
     try:
         yield Client(url, verbose=False)
     finally:
-        demo.close()
+        page.close()
 
 
+@pytest.mark.server
 def test_api_signature(client):
     info = client.view_api(print_info=False, return_format="dict")
     endpoint = info["named_endpoints"]["/predict"]
@@ -273,31 +276,34 @@ def test_api_signature(client):
 
 
 @pytest.mark.parametrize("mode", ["closed_loop", "teacher_forced"])
-@pytest.mark.parametrize("source", [ui.SOURCE_SQUARES, ui.SOURCE_MNIST])
+@pytest.mark.parametrize("source", [demo.SOURCE_SQUARES, demo.SOURCE_MNIST])
+@pytest.mark.server
 def test_api_generated_sources(client, source, mode):
     gif, strip, plot, info = client.predict(
         source=source, seed=2, upload=None, context=3, horizon=3, mode=mode,
-        model=ui.DEFAULT_MODEL[source], api_name="/predict")
+        model=demo.DEFAULT_MODEL[source], api_name="/predict")
     assert gif_frames(gif) == 6
     assert Image.open(strip).format == "PNG" and Image.open(plot).format == "PNG"
-    assert "3 context + 3 predicted" in info
+    assert "3 context frames + 3 predicted" in info
 
 
+@pytest.mark.server
 def test_api_upload(client, clips):
     from gradio_client import handle_file
 
     gif, *_, info = client.predict(
-        source=ui.SOURCE_UPLOAD, seed=0, upload=handle_file(str(clips["gif"])), context=4,
+        source=demo.SOURCE_UPLOAD, seed=0, upload=handle_file(str(clips["gif"])), context=4,
         horizon=5, mode="closed_loop", model="mnist", api_name="/predict")
     assert gif_frames(gif) == 9 and "64x64" in info
 
 
+@pytest.mark.server
 def test_api_bad_upload_reports_the_clip_error(client, clips):
     from gradio_client import handle_file
 
     expected = clip_error_message(clips["text"])
     with pytest.raises(Exception) as info:
-        client.predict(source=ui.SOURCE_UPLOAD, seed=0, upload=handle_file(str(clips["text"])),
+        client.predict(source=demo.SOURCE_UPLOAD, seed=0, upload=handle_file(str(clips["text"])),
                        context=4, horizon=5, mode="closed_loop", model="mnist",
                        api_name="/predict")
     assert expected in str(info.value)                   # the same words as io's ClipError
@@ -306,7 +312,7 @@ def test_api_bad_upload_reports_the_clip_error(client, clips):
 
 def test_the_original_keras_io_model_is_offered_and_fails_clearly_offline(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert "keras-io/conv-lstm" in [value for _, value in ui.model_choices()]
+    assert "keras-io/conv-lstm" in [value for _, value in demo.model_choices()]
     assert catalog.resolve("keras-io/conv-lstm") == "hf://keras-io/conv-lstm"
     with pytest.raises(saving.ModelFileError) as info:
         _ORIGINAL_LOAD_MODEL("hf://keras-io/conv-lstm")
@@ -320,27 +326,27 @@ def test_the_original_keras_io_model_is_offered_and_fails_clearly_offline(monkey
 # --------------------------------------------------------------------------------------------
 
 def test_each_request_gets_its_own_folder_and_only_the_newest_are_kept():
-    made = [ui._result_dir() for _ in range(ui.KEEP_RESULTS + 3)]
-    assert len(set(made)) == len(made) and all(p.parent == ui.RESULTS_ROOT for p in made)
-    assert sorted(ui.RESULTS_ROOT.glob("req-*")) == made[-ui.KEEP_RESULTS:]
-    assert ui.RESULTS_ROOT.name.startswith("frameprophet-results-")     # this process's own
+    made = [demo.result_dir() for _ in range(demo.KEEP_RESULTS + 3)]
+    assert len(set(made)) == len(made) and all(p.parent == demo.RESULTS_ROOT for p in made)
+    assert sorted(demo.RESULTS_ROOT.glob("req-*")) == made[-demo.KEEP_RESULTS:]
+    assert demo.RESULTS_ROOT.name.startswith("frameprophet-results-")     # this process's own
 
 
 def test_an_upload_updates_the_context_slider_with_one_update(clips):
     # One output, so one update: a 1-tuple here once became the slider's value in the browser.
     # The value is left alone when it fits: the person may have moved it while the file decoded.
-    update = ui._on_upload(ui.SOURCE_UPLOAD, str(clips["gif"]), 10)
+    update = ui._on_upload(demo.SOURCE_UPLOAD, str(clips["gif"]), 10)
     assert isinstance(update, dict) and update["maximum"] == 11 and "value" not in update
-    assert ui._on_upload(ui.SOURCE_UPLOAD, None, 10) == gr.update()
-    hidden, shown, slider = ui._on_source(ui.SOURCE_UPLOAD, str(clips["npy"]), 20)
+    assert ui._on_upload(demo.SOURCE_UPLOAD, None, 10) == gr.update()
+    hidden, shown, slider = ui._on_source(demo.SOURCE_UPLOAD, str(clips["npy"]), 20)
     assert slider["maximum"] == 13 and slider["value"] == 13
 
 
 def test_teacher_forced_says_so_and_uses_the_one_step_baseline():
-    *_, info = ui.run_prediction(ui.SOURCE_MNIST, 7, None, 10, 10, "teacher_forced", "mnist")
+    *_, info = demo.run_prediction(demo.SOURCE_MNIST, 7, None, 10, 10, "teacher_forced", "mnist")
     assert info.startswith("ONE-STEP (teacher-forced)")
     assert "vs copy previous true frame" in info and "copy last frame" not in info
-    *_, closed = ui.run_prediction(ui.SOURCE_MNIST, 7, None, 10, 10, "closed_loop", "mnist")
+    *_, closed = demo.run_prediction(demo.SOURCE_MNIST, 7, None, 10, 10, "closed_loop", "mnist")
     assert "vs copy last frame" in closed and "ONE-STEP" not in closed
 
 
@@ -349,11 +355,12 @@ def test_baselines_are_marked_and_explained(monkeypatch, tmp_path):
         (tmp_path / f"{name}.keras").write_bytes(b"x")
         (tmp_path / f"{name}.json").write_text(f'{{"recipe": "{recipe}"}}')
     monkeypatch.setattr(saving, "WEIGHTS_DIR", tmp_path)
-    labels = dict((value, label) for label, value in ui.model_choices())
+    labels = dict((value, label) for label, value in demo.model_choices())
     assert labels["mnist"] == "mnist"
     assert labels["mnist-keras3"] == "mnist-keras3 (Keras example recipe, for comparison)"
     note = catalog.baseline_note("mnist-keras3")
     assert note.startswith("mnist-keras3 is the Keras 3 example's recipe, kept for comparison")
+    assert "flat grey from the first predicted frame" in note    # measured: ~0.3 everywhere
     assert catalog.baseline_note("mnist") is None
 
 
@@ -363,33 +370,34 @@ def test_uploads_that_do_not_suit_the_model_get_notes(tmp_path):
     colour[..., 0] = 255                              # red-ish and bright: unlike MNIST
     path = tmp_path / "long_colour.npy"
     np.save(path, colour)
-    *_, info = ui.run_prediction(ui.SOURCE_UPLOAD, 0, str(path), 10, 5, "closed_loop", "mnist")
-    assert f"only its first {ui.MAX_UPLOAD_FRAMES} frames are used" in info
+    *_, info = demo.run_prediction(demo.SOURCE_UPLOAD, 0, str(path), 10, 5, "closed_loop", "mnist")
+    assert f"only its first {demo.MAX_UPLOAD_FRAMES} frames are used" in info
     assert "colour dropped" in info and "background is bright" in info
 
 
 def test_a_refused_request_keeps_the_previous_result_on_the_page(monkeypatch):
     warnings = []
     monkeypatch.setattr(ui.gr, "Warning", warnings.append)
-    result = ui.predict_on_page("clip", ui.SOURCE_MNIST, 0, None, 0, 3, "closed_loop", "mnist",
-                                "mnist", 2, 3.6, "", 0, None, ui.SOURCE_MNIST, 0, ["mnist"])
+    result = ui.predict_on_page("clip", demo.SOURCE_MNIST, 0, None, 0, 3, "closed_loop", "mnist",
+                                "mnist", 2, 3.6, "", 0, None, demo.SOURCE_MNIST, 0, ["mnist"])
     assert result[:3] == (gr.skip(), gr.skip(), gr.skip())     # the pictures stay
-    assert result[4]["visible"] is False
-    assert result[3].startswith("Not predicted: Use at least one context frame.")
-    assert warnings == ["Use at least one context frame."]
+    assert result[4] == gr.skip()
+    assert result[3].startswith("Not predicted: Context frames: use at least one context frame")
+    assert len(warnings) == 1 and warnings[0].startswith("Context frames: use at least one")
 
 
 def test_expected_errors_log_one_line_and_bugs_a_traceback(caplog, monkeypatch, clips):
     caplog.set_level("INFO", logger="frameprophet.ui")
     with pytest.raises(gr.Error) as info:
-        ui.run_prediction(ui.SOURCE_UPLOAD, 0, str(clips["text"]), 5, 4, "closed_loop", "mnist")
+        ui.predict(demo.SOURCE_UPLOAD, 0, str(clips["text"]), 5, 4, "closed_loop", "mnist")
     assert info.value.print_exception is False            # Gradio prints no traceback
     refused = [r for r in caplog.records if r.getMessage().startswith("refused:")]
     assert len(refused) == 1 and refused[0].exc_info is None
     caplog.clear()
-    monkeypatch.setattr(ui.render, "frame_strip", lambda *a, **k: 1 / 0)
-    with pytest.raises(gr.Error):
-        ui.run_prediction(ui.SOURCE_MNIST, 0, None, 5, 4, "closed_loop", "mnist")
+    monkeypatch.setattr(demo.request.render, "frame_strip", lambda *a, **k: 1 / 0)
+    with pytest.raises(gr.Error) as info:
+        ui.predict(demo.SOURCE_MNIST, 0, None, 5, 4, "closed_loop", "mnist")
+    assert info.value.message == demo.GENERIC_ERROR
     assert any(r.exc_info for r in caplog.records)         # our bug: the traceback is logged
 
 
@@ -399,12 +407,14 @@ def test_expected_errors_log_one_line_and_bugs_a_traceback(caplog, monkeypatch, 
 
 @pytest.mark.parametrize("source, mode", [("mnist", "closed-loop"), ("Moving MNIST", "closed_loop"),
                                           ("squares", "teacher-forced"), ("mnist", "one-step")])
+@pytest.mark.server
 def test_api_accepts_documented_values_and_aliases(client, source, mode):
     *_, info = client.predict(source=source, seed=3, upload=None, context=4, horizon=3,
                               mode=mode, model="mnist", api_name="/predict")
-    assert "4 context + 3 predicted" in info
+    assert "4 context frames + 3 predicted" in info
 
 
+@pytest.mark.server
 def test_api_refuses_other_values_listing_the_accepted_ones(client):
     with pytest.raises(Exception, match="closed_loop.*teacher_forced"):
         client.predict(source="mnist", seed=3, upload=None, context=4, horizon=3,
@@ -414,12 +424,13 @@ def test_api_refuses_other_values_listing_the_accepted_ones(client):
                        mode="closed_loop", model="mnist", api_name="/predict")
 
 
+@pytest.mark.server
 def test_32_people_at_once_all_get_an_answer(client):
     jobs = [client.submit(source="squares", seed=i, upload=None, context=3, horizon=2,
                           mode="closed_loop", model="squares", api_name="/predict")
             for i in range(32)]
     answers = [job.result(timeout=300) for job in jobs]
-    assert len(answers) == 32 and all("3 context + 2 predicted" in a[3] for a in answers)
+    assert len(answers) == 32 and all("3 context frames + 2 predicted" in a[3] for a in answers)
     assert ui.QUEUE_SETTINGS["max_size"] >= 64
 
 
@@ -428,20 +439,21 @@ def test_32_people_at_once_all_get_an_answer(client):
 # --------------------------------------------------------------------------------------------
 
 def test_a_scene_as_trained_is_the_standard_clip_and_says_nothing_odd():
-    *_, info = ui.run_scene("mnist", 2, 3.6, "", 7, 10, 10, "closed_loop", "mnist")
-    *_, standard = ui.run_prediction(ui.SOURCE_MNIST, 7, None, 10, 10, "closed_loop", "mnist")
+    *_, info = demo.run_scene("mnist", 2, 3.6, "", 7, 10, 10, "closed_loop", "mnist")
+    *_, standard = demo.run_prediction(demo.SOURCE_MNIST, 7, None, 10, 10, "closed_loop", "mnist")
     assert "mnist scene seed 7" in info and "Note:" not in info
     mse = [line for line in info.split(" · ") if line.startswith("mean MSE")]
     assert mse == [line for line in standard.split(" · ") if line.startswith("mean MSE")]
 
 
 def test_out_of_distribution_scenes_are_labelled():
-    *_, info = ui.run_scene("mnist", 3, 7.2, "37", 1, 10, 10, "closed_loop", "mnist")
+    *_, info = demo.run_scene("mnist", 3, 7.2, "37", 1, 10, 10, "closed_loop", "mnist")
     assert "(out of distribution)" in info
-    assert "3 digit(s): the model learnt 2" in info and "speed 7.2" in info
+    assert "3 digits: the model learnt 2" in info and "speed 7.2" in info
     assert "training-split digits" in info
-    *_, squares = ui.run_scene("squares", 2, 2, "", 1, 7, 8, "closed_loop", "squares")
-    assert "2 square(s)" in squares and "speed 2 px per frame" in squares
+    *_, squares = demo.run_scene("squares", 2, 2, "", 1, 7, 8, "closed_loop", "squares")
+    assert "2 squares: the model learnt 3 to 7" in squares and "speed 2 px per frame" in squares
+    assert "leave the frame" in squares
 
 
 @pytest.mark.parametrize("args, message", [
@@ -452,16 +464,17 @@ def test_out_of_distribution_scenes_are_labelled():
     (("moon", 2, 3.6, "", 0), "choose mnist, squares or drawing"),
 ])
 def test_bad_scenes_get_one_line(args, message):
-    with pytest.raises(gr.Error, match=message) as info:
-        ui.run_scene(*args, 10, 10, "closed_loop", "mnist")
-    assert "\n" not in info.value.message
+    with pytest.raises(demo.RequestError, match=message) as info:
+        demo.run_scene(*args, 10, 10, "closed_loop", "mnist")
+    assert "\n" not in str(info.value)
 
 
+@pytest.mark.server
 def test_api_scene(client):
     gif, strip, plot, info = client.predict(world="mnist", objects=3, speed=3.6, digits="",
                                             seed=2, context=5, horizon=4, mode="closed-loop",
                                             model="mnist", api_name="/scene")
-    assert gif_frames(gif) == 9 and "3 digit(s)" in info
+    assert gif_frames(gif) == 9 and "3 digits" in info
 
 
 # --------------------------------------------------------------------------------------------
@@ -469,7 +482,7 @@ def test_api_scene(client):
 # --------------------------------------------------------------------------------------------
 
 def test_compare_two_models_on_one_clip():
-    gif, plot, info = ui.run_compare(ui.SOURCE_MNIST, 3, None, 5, 4, "closed_loop",
+    gif, plot, info = demo.run_compare(demo.SOURCE_MNIST, 3, None, 5, 4, "closed_loop",
                                      ["mnist", "mnist-keras3"])
     assert gif_frames(gif) == 9
     with Image.open(gif) as im:
@@ -487,10 +500,11 @@ def test_compare_two_models_on_one_clip():
     (["mnist", "squares"], "different sizes"),
 ])
 def test_bad_compares_get_one_line(models, message):
-    with pytest.raises(gr.Error, match=message):
-        ui.run_compare(ui.SOURCE_MNIST, 3, None, 5, 4, "closed_loop", models)
+    with pytest.raises(demo.RequestError, match=message):
+        demo.run_compare(demo.SOURCE_MNIST, 3, None, 5, 4, "closed_loop", models)
 
 
+@pytest.mark.server
 def test_api_compare(client):
     gif, plot, info = client.predict(source="mnist", seed=1, upload=None, context=4, horizon=3,
                                      mode="closed-loop", models=["mnist", "mnist-keras3"],
@@ -514,12 +528,12 @@ def test_a_drawing_is_moved_and_forecast(tmp_path):
         c[30:90, 50:60] = 0
         c[30:40, 50:100] = 0
 
-    *_, info = ui.run_scene("drawing", None, 5, "", 2, 10, 10, "closed_loop", "mnist",
+    *_, info = demo.run_scene("drawing", None, 5, "", 2, 10, 10, "closed_loop", "mnist",
                             sketch=sketch_file(tmp_path, ring))
     assert "drawing scene seed 2" in info and "your drawing" in info
     page_value = {"background": None, "layers": [], "composite": np.asarray(
         Image.open(sketch_file(tmp_path, ring)))}
-    *_, again = ui.run_scene("drawing", None, 5, "", 2, 10, 10, "closed_loop", "mnist",
+    *_, again = demo.run_scene("drawing", None, 5, "", 2, 10, 10, "closed_loop", "mnist",
                              sketch=page_value)
     assert "drawing scene seed 2" in again
 
@@ -531,10 +545,11 @@ def test_a_drawing_is_moved_and_forecast(tmp_path):
 ])
 def test_bad_sketches_get_one_line(tmp_path, draw, message):
     sketch = None if draw is None else sketch_file(tmp_path, draw)
-    with pytest.raises(gr.Error, match=message):
-        ui.run_scene("drawing", None, 3.6, "", 0, 10, 10, "closed_loop", "mnist", sketch=sketch)
+    with pytest.raises(demo.RequestError, match=message):
+        demo.run_scene("drawing", None, 3.6, "", 0, 10, 10, "closed_loop", "mnist", sketch=sketch)
 
 
+@pytest.mark.server
 def test_api_scene_with_a_sketch(client, tmp_path):
     from gradio_client import handle_file
 
@@ -559,20 +574,203 @@ def test_api_scene_with_a_sketch(client, tmp_path):
 # What it remembers
 # --------------------------------------------------------------------------------------------
 
-def test_memory_view_on_the_page_and_through_the_api(client):
-    result = ui.predict_on_page("clip", ui.SOURCE_MNIST, 2, None, 6, 4, "closed_loop", "mnist",
-                                "mnist", 2, 3.6, "", 0, None, ui.SOURCE_MNIST, 0, [], True)
+def test_memory_view_on_the_page_reuses_the_forecasts_rollout(monkeypatch):
+    calls = []
+    predictor = tiny_predictor((64, 64))
+    for name in ("rollout", "memory"):
+        original = getattr(predictor, name)
+        monkeypatch.setattr(predictor, name, lambda *a, _f=original, _n=name, **k:
+                            calls.append(_n) or _f(*a, **k))
+    result = ui.predict_on_page("clip", demo.SOURCE_MNIST, 2, None, 6, 4, "closed_loop", "mnist",
+                                "mnist", 2, 3.6, "", 0, None, demo.SOURCE_MNIST, 0, [], True)
+    assert calls == ["memory"]                         # one rollout: the forecast's
     assert result[4]["visible"] is True
     with Image.open(result[4]["value"]) as im:
         assert im.size[0] > 9 * 60                     # a column for each of the 9 inputs
+    alone, _ = demo.run_memory(demo.SOURCE_MNIST, 2, None, 6, 4, "mnist")
+    assert np.array_equal(np.asarray(Image.open(alone)), np.asarray(Image.open(result[4]["value"])))
+    calls.clear()
+    *_, info, shown = ui.predict_on_page("clip", demo.SOURCE_MNIST, 2, None, 6, 4,
+                                         "teacher_forced", "mnist", "mnist", 2, 3.6, "", 0, None,
+                                         demo.SOURCE_MNIST, 0, [], True)
+    assert calls == ["rollout", "memory"] and shown["visible"] is True   # memory is closed loop
+
+
+@pytest.mark.server
+def test_memory_through_the_api(client):
     png, info = client.predict(source="mnist", seed=2, upload=None, context=6, horizon=4,
                                model="mnist", api_name="/memory")
-    assert Image.open(png).format == "PNG" and "1 ConvLSTM layers" in info
+    assert Image.open(png).format == "PNG" and "1 ConvLSTM layer," in info
 
 
+@pytest.mark.server
 def test_the_api_page_examples_are_values_the_api_accepts(client):
     info = client.view_api(print_info=False, return_format="dict")
     examples = {p["parameter_name"]: p["example_input"]
                 for p in info["named_endpoints"]["/predict"]["parameters"]}
-    assert examples["source"] == ui.SOURCE_MNIST and examples["mode"] == "closed_loop"
+    assert examples["source"] == demo.SOURCE_MNIST and examples["mode"] == "closed_loop"
     assert examples["model"] == "mnist" and examples["upload"] is None   # not a sample PDF
+
+
+# --------------------------------------------------------------------------------------------
+# Every bound is the app's: named, explained, the previous result kept (issue 54)
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", [-1, demo.MAX_SEED + 1, 2.5])
+def test_seeds_out_of_range_are_refused_by_name(seed):
+    with pytest.raises(demo.RequestError, match=f"Seed must be a whole number from 0 to "
+                                                f"{demo.MAX_SEED}, got"):
+        demo.run_prediction(demo.SOURCE_MNIST, seed, None, 3, 2, "closed_loop", "mnist")
+    assert demo.normalise_seed(demo.MAX_SEED) == demo.MAX_SEED
+
+
+def test_the_page_keeps_its_result_for_a_negative_seed_and_a_fast_scene(monkeypatch):
+    warnings = []
+    monkeypatch.setattr(ui.gr, "Warning", warnings.append)
+    clip = ui.predict_on_page("clip", demo.SOURCE_MNIST, -1, None, 5, 3, "closed_loop", "mnist",
+                              "mnist", 2, 3.6, "", 0, None, demo.SOURCE_MNIST, 0, [])
+    fast = ui.predict_on_page("scene", demo.SOURCE_MNIST, 0, None, 5, 3, "closed_loop", "mnist",
+                              "mnist", 2, 100, "", 0, None, demo.SOURCE_MNIST, 0, [])
+    for result in (clip, fast):
+        assert result[:3] == (gr.skip(), gr.skip(), gr.skip()) and result[4] == gr.skip()
+    assert "Seed must be a whole number from 0 to" in clip[3]
+    assert "speed must be 0 to 36 px per frame" in fast[3]
+    assert len(warnings) == 2
+
+
+def test_no_page_input_has_bounds_gradio_would_enforce():
+    """Gradio refuses a Number or Slider value out of its bounds before the app sees it (and
+    blanks every output): inputs of the Predict chain and the API are unbounded or sliders
+    whose range the page keeps; the API reads unbounded hidden numbers."""
+    page = ui.build_demo()
+    try:
+        api = {d.api_name: d for d in page.fns.values() if d.api_name in
+               ("predict", "scene", "compare", "memory")}
+        for fn in api.values():
+            for block in fn.inputs:
+                if isinstance(block, gr.Slider):
+                    raise AssertionError(f"/{fn.api_name} reads a bounded slider")
+                if isinstance(block, gr.Number):
+                    assert block.minimum is None and block.maximum is None, fn.api_name
+        numbers = [b for b in page.blocks.values() if isinstance(b, gr.Number)]
+        assert numbers and all(b.minimum is None and b.maximum is None for b in numbers)
+    finally:
+        page.close()
+
+
+def test_a_two_frame_upload_keeps_a_valid_context_slider(tmp_path, monkeypatch):
+    said = []
+    monkeypatch.setattr(ui.gr, "Info", said.append)
+    two = write_gif_file(tmp_path / "two.gif", 2)
+    update = ui._on_upload(demo.SOURCE_UPLOAD, str(two), 10)
+    assert update["maximum"] > 1 and update["value"] == 1         # min 1 < max: a valid slider
+    assert said and "2 frames" in said[0]
+    *_, info = demo.run_prediction(demo.SOURCE_UPLOAD, 0, str(two), 2, 3, "closed_loop", "mnist")
+    assert "1 context frame + 3 predicted frames" in info and "context cut to 1 frame (" in info
+
+
+def test_an_upload_is_decoded_once_per_request(clips, monkeypatch):
+    reads = []
+    original = io.read_clip_with_notes
+    monkeypatch.setattr(io, "read_clip_with_notes", lambda *a, **k: reads.append(a) or
+                        original(*a, **k))
+    fresh = clips["gif"].with_name("fresh.gif")
+    fresh.write_bytes(clips["gif"].read_bytes())
+    ui._on_upload(demo.SOURCE_UPLOAD, str(fresh), 10, "mnist")     # counts its frames
+    ui.predict_on_page("clip", demo.SOURCE_UPLOAD, 0, str(fresh), 5, 3, "closed_loop", "mnist",
+                       "mnist", 2, 3.6, "", 0, None, demo.SOURCE_MNIST, 0, [], True)
+    assert len(reads) == 1
+
+
+# --------------------------------------------------------------------------------------------
+# Squares scenes tell the truth; the world picks its model and speed; words agree in number
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("squares", [None, 3, 5, 7])
+def test_squares_scenes_as_trained_are_in_distribution(squares):
+    clip, notes = data.scene("squares", squares, 1, seed=3)
+    assert notes == [] and clip.shape == (20, 40, 40, 1)
+    *_, info = demo.run_scene("squares", squares, 1, "", 3, 5, 3, "closed_loop", "squares")
+    assert "out of distribution" not in info and "Note:" not in info
+
+
+def test_squares_scenes_take_1_to_7_squares_and_mnist_1_to_4_digits():
+    assert data.scene("squares", 1, 1)[1] == ["1 square: the model learnt 3 to 7"]
+    assert data.scene("mnist", 1, 3.6)[1] == ["1 digit: the model learnt 2"]
+    with pytest.raises(ValueError, match="objects must be 1 to 7 for squares"):
+        data.scene("squares", 8, 1)
+    with pytest.raises(ValueError, match="objects must be 1 to 4 for mnist"):
+        data.scene("mnist", 5, 3.6)
+
+
+def test_picking_a_world_sets_its_model_speed_and_controls():
+    objects, speed, model, sketch, digits = ui._on_world("squares")
+    assert objects["maximum"] == 7 and speed["value"] == 1 and speed["step"] == 1
+    assert model["value"] == "squares" and sketch["visible"] is False
+    objects, speed, model, sketch, digits = ui._on_world("mnist")
+    assert objects["maximum"] == 4 and speed["value"] == 3.6 and model["value"] == "mnist"
+    *_, sketch, digits = ui._on_world("drawing")
+    assert sketch["visible"] is True and digits["visible"] is False
+
+
+def test_one_of_each_is_said_in_the_singular():
+    *_, info = demo.run_prediction(demo.SOURCE_MNIST, 0, None, 1, 1, "closed_loop", "mnist")
+    assert "1 context frame + 1 predicted frame at" in info
+    assert "over 1 scored frame:" in info
+
+
+@pytest.mark.server
+def test_api_takes_the_context_the_clip_allows_and_names_refused_fields(client, tmp_path):
+    from gradio_client import handle_file
+
+    long = write_gif_file(tmp_path / "long.gif", 60)
+    gif, *_, info = client.predict(source="upload", seed=0, upload=handle_file(str(long)),
+                                   context=25, horizon=5, mode="closed_loop", model="mnist",
+                                   api_name="/predict")
+    assert gif_frames(gif) == 30 and "25 context frames + 5 predicted" in info
+    with pytest.raises(Exception, match="Seed must be a whole number from 0 to 2147483647"):
+        client.predict(source="mnist", seed=-1, upload=None, context=4, horizon=3,
+                       mode="closed_loop", model="mnist", api_name="/predict")
+    with pytest.raises(Exception, match="speed must be 0 to 36"):
+        client.predict(world="mnist", objects=2, speed=100, digits="", seed=0, context=5,
+                       horizon=3, mode="closed_loop", model="mnist", api_name="/scene")
+    *_, info = client.predict(world="squares", objects=6, speed=1, digits="", seed=0,
+                              context=5, horizon=3, mode="closed_loop", model="squares",
+                              api_name="/scene")
+    assert "squares scene seed 0" in info and "out of distribution" not in info
+
+
+# --------------------------------------------------------------------------------------------
+# When the model and the clip disagree, the info says so (issue 54 item 6)
+# --------------------------------------------------------------------------------------------
+
+def test_a_model_of_the_other_dataset_is_named():
+    *_, info = demo.run_prediction(demo.SOURCE_MNIST, 0, None, 5, 3, "closed_loop", "squares")
+    assert ("this model learnt moving squares and this clip shows Moving MNIST digits: choose "
+            "the mnist model for it") in info
+    *_, info = demo.run_scene("squares", 4, 1, "", 0, 5, 3, "closed_loop", "mnist")
+    assert "choose the squares model for it" in info
+    *_, info = demo.run_prediction(demo.SOURCE_MNIST, 0, None, 5, 3, "closed_loop", "mnist")
+    assert "choose the" not in info
+
+
+def test_a_prediction_worse_than_copying_the_last_frame_is_said(monkeypatch):
+    trained = catalog.LoadedModel(tiny_predictor((64, 64)), "looks-trained", untrained=False)
+    monkeypatch.setattr(catalog, "get", lambda choice: trained)
+    *_, info = demo.run_prediction(demo.SOURCE_MNIST, 0, None, 5, 3, "closed_loop", "mnist")
+    assert "the prediction is worse than simply using copy last frame (mean MSE" in info
+    monkeypatch.setattr(trained, "untrained", True)      # an untrained stand-in says so itself
+    *_, info = demo.run_prediction(demo.SOURCE_MNIST, 0, None, 5, 3, "closed_loop", "mnist")
+    assert "worse than simply" not in info
+
+
+def test_an_upload_of_another_frame_size_says_how_it_was_fitted(tmp_path):
+    path = tmp_path / "wide.npy"
+    np.save(path, np.random.default_rng(2).random((8, 32, 48)).astype(np.float32))
+    *_, info = demo.run_prediction(demo.SOURCE_UPLOAD, 0, str(path), 4, 2, "closed_loop", "mnist")
+    assert ("its frames are 48x32 and the model's 64x64: enlarged 1.3x with black bars to keep "
+            "its shape") in info
+    big = tmp_path / "big.npy"
+    np.save(big, np.random.default_rng(3).random((4, 256, 256)).astype(np.float32))
+    *_, info = demo.run_prediction(demo.SOURCE_UPLOAD, 0, str(big), 2, 2, "closed_loop", "mnist")
+    assert "shrunk 4.0x; small details are lost" in info and "black bars" not in info

@@ -1,0 +1,68 @@
+"""The demo without Gradio: one request (settings, a clip, a model) in, pictures and words out.
+
+`request` checks a request's settings, reads its clip once and answers `/predict`; `views` answers
+the play views (`/scene`, `/compare`, `/memory`), the page's Predict and its first result.
+`frameprophet.ui` lays these out as a Gradio page. Everything public is importable from here:
+
+    from frameprophet import demo
+    gif, strip, plot, info = demo.run_prediction("mnist", 0, None, 10, 10, "closed_loop", "mnist")
+"""
+
+from frameprophet.demo.request import (  # noqa: F401
+    CLIP_FRAMES,
+    CUSTOM_MODEL,
+    DEFAULT_CONTEXT,
+    DEFAULT_HORIZON,
+    DEFAULT_MODEL,
+    DEFAULT_SEED,
+    FPS,
+    GENERIC_ERROR,
+    KEEP_CLIPS,
+    KEEP_RESULTS,
+    MAX_HORIZON,
+    MAX_SEED,
+    MAX_UPLOAD_FRAMES,
+    MODE_CHOICES,
+    MODE_LABELS,
+    RESULTS_ROOT,
+    SOURCE_MNIST,
+    SOURCE_SQUARES,
+    SOURCE_UPLOAD,
+    SOURCES,
+    WORLD_MODEL,
+    WORLDS,
+    Clip,
+    RequestError,
+    RequestFailed,
+    answer,
+    clip_length,
+    clip_name,
+    fit_clip,
+    lengths,
+    load_model,
+    make_clip,
+    model_choices,
+    normalise_mode,
+    normalise_seed,
+    normalise_source,
+    normalise_world,
+    plural,
+    read_upload,
+    result_dir,
+    run_prediction,
+    upload_path,
+    upload_types,
+    without_upload_dir,
+)
+from frameprophet.demo.views import (  # noqa: F401
+    FIRST_EXAMPLE,
+    first_result,
+    memory_picture,
+    run_compare,
+    run_memory,
+    run_page,
+    run_scene,
+    scene_clip,
+    sketch_array,
+    warm_up,
+)

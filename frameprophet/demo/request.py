@@ -1,0 +1,465 @@
+"""The demo's requests, without Gradio: a clip, a model and settings in; pictures and words out.
+
+`run_prediction` (the Predict button and `/predict`), `run_scene` (`/scene`), `run_compare`
+(`/compare`) and `run_memory` (`/memory`) each turn one request into files and an info text with
+`frameprophet.forecast` and `frameprophet.render`. `run_page` is the page's Predict for the tab in
+use. A request a person got wrong raises `RequestError` (one sentence: what was wrong and what is
+accepted); our own bug is logged with its traceback and raises `RequestFailed` with a generic
+message. `frameprophet.ui` lays these out as a Gradio page and turns both into `gr.Error`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from frameprophet import catalog, data, render
+from frameprophet.catalog import LoadedModel
+from frameprophet.predict import MODES
+
+log = logging.getLogger(__name__)
+
+
+class RequestError(ValueError):
+    """A request a person got wrong; the message is one sentence saying what is accepted."""
+
+
+class RequestFailed(RuntimeError):
+    """Our bug while answering a request (already logged with its traceback)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Choices and limits
+# --------------------------------------------------------------------------------------------
+
+SOURCE_SQUARES = "Moving squares"
+SOURCE_MNIST = "Moving MNIST"
+SOURCE_UPLOAD = "Upload a GIF, MP4, WebM or NPY"
+SOURCES = (SOURCE_SQUARES, SOURCE_MNIST, SOURCE_UPLOAD)
+_SOURCE_ALIASES = {"squares": SOURCE_SQUARES, "moving squares": SOURCE_SQUARES,
+                   "mnist": SOURCE_MNIST, "moving mnist": SOURCE_MNIST,
+                   "upload": SOURCE_UPLOAD, "file": SOURCE_UPLOAD}
+
+MODE_CHOICES = [("closed-loop (feeds its own predictions back)", "closed_loop"),
+                ("one-step, teacher-forced (reads the true frames)", "teacher_forced")]
+_MODE_ALIASES = {"closed-loop": "closed_loop", "closed loop": "closed_loop",
+                 "teacher-forced": "teacher_forced", "teacher forced": "teacher_forced",
+                 "one-step": "teacher_forced", "one-step teacher-forced": "teacher_forced",
+                 **{label: value for label, value in MODE_CHOICES}}
+MODE_LABELS = {"closed_loop": "closed-loop", "teacher_forced": "one-step teacher-forced"}
+
+CUSTOM_MODEL = "Custom (Hub repo id)"
+DEFAULT_MODEL = {SOURCE_SQUARES: "squares", SOURCE_MNIST: "mnist", SOURCE_UPLOAD: "mnist"}
+WORLDS = ("mnist", "squares", "drawing")
+_WORLD_ALIASES = {"moving mnist": "mnist", "moving squares": "squares", "my drawing": "drawing"}
+WORLD_MODEL = {"mnist": "mnist", "squares": "squares", "drawing": "mnist"}
+
+CLIP_FRAMES = 20            # generated clips (the Moving MNIST benchmark length)
+MAX_UPLOAD_FRAMES = 60      # uploads are cut to this many frames
+MAX_HORIZON = 30
+DEFAULT_CONTEXT = 10
+DEFAULT_HORIZON = 10
+DEFAULT_SEED = 0
+MAX_SEED = 2**31 - 1
+FPS = 5
+KEEP_RESULTS = 16           # result dirs kept on disk (Gradio copies outputs into its cache)
+KEEP_CLIPS = 4              # decoded uploads kept, so one upload is decoded once per request
+
+# This process's own folder, removed at exit: two apps on one machine (a test suite beside
+# `make run`) must not prune each other's results.
+_RESULTS = tempfile.TemporaryDirectory(prefix="frameprophet-results-")
+RESULTS_ROOT = Path(_RESULTS.name)
+GENERIC_ERROR = ("Sorry, something went wrong while predicting this clip. Please try again with "
+                 "another clip, seed or model.")
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 frame', '2 frames' (`many` for irregular plurals)."""
+    return f"{n} {word if n == 1 else many or word + 's'}"
+
+
+def model_choices(shipped: list[str] | None = None) -> list[tuple[str, str]]:
+    """(label, name) of the shipped models (baselines marked), the original keras-io model
+    (fetched from the Hub only when chosen), and a free Hub repo id. `shipped` is
+    `catalog.shipped()` when the caller has already read it."""
+    from frameprophet.hub import KERAS_IO_REPO
+
+    choices = []
+    for name in catalog.shipped() if shipped is None else shipped:
+        note = catalog.baseline_note(name)
+        choices.append((f"{name} (Keras example recipe, for comparison)" if note else name, name))
+    return [*choices, (f"{KERAS_IO_REPO} (the original Keras model, from the Hub)",
+                       KERAS_IO_REPO), (CUSTOM_MODEL, CUSTOM_MODEL)]
+
+
+# --------------------------------------------------------------------------------------------
+# Checking a request's settings
+# --------------------------------------------------------------------------------------------
+
+def normalise_source(source: str | None) -> str:
+    """One of SOURCES, from itself or a short name (squares, mnist, upload)."""
+    if source in SOURCES:
+        return source
+    key = (source or "").strip().lower()
+    if key in _SOURCE_ALIASES:
+        return _SOURCE_ALIASES[key]
+    if key.startswith("upload"):
+        return SOURCE_UPLOAD
+    raise RequestError(f"Unknown source {source!r}; choose one of: {', '.join(SOURCES)} (or "
+                       "squares, mnist, upload).")
+
+
+def normalise_mode(mode: str | None) -> str:
+    """One of MODES, from itself, its label or an alias (closed-loop, one-step, ...)."""
+    mode = (mode or "closed_loop").strip()
+    if mode in MODES:
+        return mode
+    if mode in _MODE_ALIASES or mode.lower() in _MODE_ALIASES:
+        return _MODE_ALIASES.get(mode) or _MODE_ALIASES[mode.lower()]
+    raise RequestError(f"Unknown mode {mode!r}; use closed_loop (or closed-loop) or "
+                       "teacher_forced (or teacher-forced, one-step).")
+
+
+def normalise_seed(seed, field: str = "Seed") -> int:
+    """A seed from 0 to MAX_SEED (empty: DEFAULT_SEED); anything else is refused by name."""
+    if seed in (None, ""):
+        return DEFAULT_SEED
+    try:
+        value = float(seed)
+    except (TypeError, ValueError) as e:
+        raise RequestError(f"{field} must be a whole number from 0 to {MAX_SEED}, got "
+                           f"{seed!r}.") from e
+    if not (value.is_integer() and 0 <= value <= MAX_SEED):
+        shown = seed if isinstance(seed, str) else f"{value:.15g}"
+        raise RequestError(f"{field} must be a whole number from 0 to {MAX_SEED}, got "
+                           f"{shown}.")
+    return int(value)
+
+
+def normalise_world(world: str | None) -> str:
+    key = str(world or "").strip().lower()
+    key = _WORLD_ALIASES.get(key, key)
+    if key not in WORLDS:
+        raise RequestError(f"Unknown world {world!r}; choose mnist, squares or drawing.")
+    return key
+
+
+def lengths(context, horizon) -> tuple[int, int]:
+    """Context (>= 1; the forecast cuts it to the clip) and frames to predict (1..MAX_HORIZON)."""
+    try:
+        c, h = float(context), float(horizon)
+    except (TypeError, ValueError) as e:
+        raise RequestError("Context and frames to predict must be whole numbers.") from e
+    if not c.is_integer() or c < 1:
+        raise RequestError(f"Context frames: use at least one context frame (a whole number "
+                           f"from 1 to the clip's length minus one), got {c:g}.")
+    if not h.is_integer() or not 1 <= h <= MAX_HORIZON:
+        raise RequestError(f"Frames to predict must be between 1 and {MAX_HORIZON}, got {h:g}.")
+    return int(c), int(h)
+
+
+def load_model(model, hub_repo=None, progress=None) -> LoadedModel:
+    """The chosen model (loaded once, see `frameprophet.catalog`); CUSTOM_MODEL reads `hub_repo`."""
+    if model == CUSTOM_MODEL or (not model and hub_repo):
+        model = hub_repo
+        if not (model or "").strip():
+            raise RequestError("Type a Hugging Face Hub repo id (owner/name) for a custom "
+                               "model.")
+    report(progress, 0.05, "Loading the model")
+    return catalog.get(model)
+
+
+# --------------------------------------------------------------------------------------------
+# The clip of a request
+# --------------------------------------------------------------------------------------------
+
+def upload_path(upload) -> str | None:
+    """The file path in an upload value (a path, a FileData-like dict or object)."""
+    if upload is None:
+        return None
+    if isinstance(upload, dict):
+        return upload.get("path")
+    return str(getattr(upload, "path", upload))
+
+
+_CLIPS: OrderedDict[tuple, tuple[np.ndarray, list[str]]] = OrderedDict()
+_CLIPS_LOCK = threading.Lock()
+
+
+def read_upload(path: str, frame_size: tuple[int, int]) -> tuple[np.ndarray, list[str]]:
+    """An uploaded clip at `frame_size` and its notes, decoded once: counting its frames when it
+    is dropped and the Predict after it share one decode (a file changed since is read anew)."""
+    from frameprophet import io
+
+    stat = Path(path).stat() if Path(path).is_file() else None
+    key = (str(path), tuple(frame_size), stat and (stat.st_mtime_ns, stat.st_size))
+    with _CLIPS_LOCK:
+        if key in _CLIPS:
+            _CLIPS.move_to_end(key)
+            clip, notes = _CLIPS[key]
+            return clip, list(notes)
+    clip, notes = io.read_clip_with_notes(path, frame_size=tuple(frame_size),
+                                          max_frames=MAX_UPLOAD_FRAMES)
+    notes += _size_notes(path, tuple(frame_size))
+    if stat is not None:
+        with _CLIPS_LOCK:
+            _CLIPS[key] = (clip, list(notes))
+            while len(_CLIPS) > KEEP_CLIPS:
+                _CLIPS.popitem(last=False)
+    return clip, notes
+
+
+def _size_notes(path: str, frame_size: tuple[int, int]) -> list[str]:
+    """Said when an upload's frames are not the model's size: how they were scaled, and the
+    black bars added where their shape differs. Two frames are read at their own size."""
+    from frameprophet import io
+
+    try:
+        h, w = io.read_clip(path, max_frames=2).shape[1:3]
+    except ValueError:                          # the full read said what was wrong already
+        return []
+    out_h, out_w = frame_size
+    if (h, w) == (out_h, out_w):
+        return []
+    scale = min(out_h / h, out_w / w)
+    how = f"shrunk {1 / scale:.1f}x" if scale < 1 else f"enlarged {scale:.1f}x"
+    bars = "" if h * out_w == w * out_h else " with black bars to keep its shape"
+    lost = "; small details are lost" if scale < 0.5 else ""
+    return [f"its frames are {w}x{h} and the model's {out_w}x{out_h}: {how}{bars}{lost}"]
+
+
+def make_clip(source: str, seed, upload, frame_size: tuple[int, int]
+              ) -> tuple[np.ndarray, list[str]]:
+    """The clip (T, H, W, 1) for a source, at `frame_size` (the model's), and notes on what was
+    changed on the way (an upload cut or made grey)."""
+    source = normalise_source(source)
+    if source == SOURCE_UPLOAD:
+        path = upload_path(upload)
+        if not path:
+            raise RequestError("Upload a GIF, MP4, WebM or NPY clip first (or pick another "
+                               "source).")
+        return read_upload(path, frame_size)
+    dataset = "squares" if source == SOURCE_SQUARES else "mnist"
+    clip = data.example_clip(dataset, normalise_seed(seed), frames=CLIP_FRAMES)
+    return fit_clip(clip, frame_size), []
+
+
+def clip_name(source: str, seed, upload) -> str:
+    """What the info line calls the clip."""
+    if normalise_source(source) == SOURCE_UPLOAD:
+        return f"upload {Path(upload_path(upload)).name}"
+    return f"{normalise_source(source)} seed {normalise_seed(seed)}"
+
+
+def fit_clip(clip: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
+    """Resize a clip to the model's frame size with `frameprophet.io`'s resizer (the one
+    uploads go through: fit inside, keep the aspect ratio, pad with black)."""
+    if tuple(clip.shape[1:3]) == tuple(frame_size):
+        return clip
+    from frameprophet import io
+
+    return io.resize_clip(clip, frame_size)
+
+
+def upload_types() -> list[str]:
+    """File endings the upload box offers: whatever `frameprophet.io.read_clip` can read."""
+    from frameprophet import io
+
+    return sorted({*io.PILLOW_EXTENSIONS, *io.VIDEO_EXTENSIONS, *io.ARRAY_EXTENSIONS,
+                   *io.ZIP_EXTENSIONS} - {".jpg", ".jpeg"})        # a JPG is a single picture
+
+
+def clip_length(source: str, upload, model: str | None = None) -> int | None:
+    """How many frames the chosen clip has (None without a file). An upload is decoded at the
+    frame size of `model` (when known without loading it), so Predict reuses the decode."""
+    source = normalise_source(source)
+    if source != SOURCE_UPLOAD:
+        return CLIP_FRAMES
+    path = upload_path(upload)
+    if not path:
+        return None
+    size = catalog.DEFAULTS.get(model or "", catalog.DEFAULTS[DEFAULT_MODEL[SOURCE_UPLOAD]])
+    return int(read_upload(path, size)[0].shape[0])
+
+
+def without_upload_dir(message: str, upload) -> str:
+    """Drop the server's temp folder from a message about an uploaded file."""
+    path = upload_path(upload)
+    if path:
+        folder = str(Path(path).parent)
+        message = message.replace(folder + os.sep, "").replace(folder, "")
+    return message
+
+
+# --------------------------------------------------------------------------------------------
+# Answering a request
+# --------------------------------------------------------------------------------------------
+
+def result_dir() -> Path:
+    """A fresh directory for one request's files; only the newest KEEP_RESULTS are kept."""
+    RESULTS_ROOT.mkdir(parents=True, exist_ok=True)
+    old = sorted(RESULTS_ROOT.glob("req-*"))      # by name: the time they were made, no stat race
+    for stale in old[: max(0, len(old) - KEEP_RESULTS + 1)]:
+        shutil.rmtree(stale, ignore_errors=True)
+    path = RESULTS_ROOT / f"req-{time.time_ns()}-{uuid.uuid4().hex[:8]}"
+    path.mkdir()
+    return path
+
+
+def report(progress, fraction: float, desc: str) -> None:
+    if progress is not None:
+        progress(fraction, desc=desc)
+
+
+def answer(run, upload=None):
+    """Run a request. Input problems (ValueError: ClipError, ModelFileError, bad settings)
+    become a `RequestError` in words; anything else is our bug: logged with its traceback and
+    raised as `RequestFailed` with a generic message."""
+    try:
+        return run()
+    except RequestError:
+        raise
+    except ValueError as e:
+        raise RequestError(without_upload_dir(str(e), upload)) from e
+    except Exception as e:
+        log.exception("prediction failed")
+        raise RequestFailed(GENERIC_ERROR) from e
+
+
+@dataclass
+class Clip:
+    """One request's clip, decoded once, at its model's frame size."""
+
+    frames: np.ndarray
+    notes: list[str]
+    name: str
+    dataset: str | None = None          # "mnist" or "squares" for generated clips
+
+
+#: What each dataset's clips show, as the notes say it.
+SHOWS = {"mnist": "Moving MNIST digits", "squares": "moving squares"}
+
+
+def run_prediction(source, seed, upload, context, horizon, mode, model, hub_repo=None,
+                   progress=None, out_dir: str | Path | None = None):
+    """Predict `horizon` frames of a clip and draw the result.
+
+    `source` is one of SOURCES (or "squares" / "mnist" / "upload"); `upload` a file path for
+    uploads; `model` a shipped name, CUSTOM_MODEL (then `hub_repo` is used) or a Hub repo id.
+    Returns `(gif_path, strip_png, plot_png, info)`.
+    """
+    def run():
+        started = time.perf_counter()
+        how = normalise_mode(mode)
+        c, h = lengths(context, horizon)
+        clip, loaded = clip_and_model(source, seed, upload, model, hub_repo, progress)
+        return draw_forecast(loaded, clip, c, h, how, progress, out_dir, started)[0]
+
+    return answer(run, upload)
+
+
+def clip_and_model(source, seed, upload, model, hub_repo, progress) -> tuple[Clip, LoadedModel]:
+    """The model, then the clip at its frame size (settings checked before either is read)."""
+    src = normalise_source(source)
+    name = clip_name(src, seed, upload) if src != SOURCE_UPLOAD or upload_path(upload) else ""
+    loaded = load_model(model, hub_repo, progress)
+    report(progress, 0.2, "Reading the clip")
+    frames, notes = make_clip(src, seed, upload, loaded.predictor.frame_size)
+    dataset = {SOURCE_MNIST: "mnist", SOURCE_SQUARES: "squares"}.get(src)
+    return Clip(frames, notes, name, dataset), loaded
+
+
+class _Remembering:
+    """A stepwise predictor whose closed-loop rollout of one clip also keeps what its ConvLSTM
+    carried (`Predictor.memory`), so the forecast and the memory picture share one rollout."""
+
+    def __init__(self, predictor):
+        self._predictor = predictor
+        self.carried: np.ndarray | None = None
+
+    def __getattr__(self, name):
+        return getattr(self._predictor, name)
+
+    def rollout(self, context, horizon, mode="closed_loop", truth=None):
+        context = np.asarray(context, np.float32)
+        if mode != "closed_loop" or context.ndim != 5 or len(context) != 1:
+            return self._predictor.rollout(context, horizon, mode=mode, truth=truth)
+        prediction, self.carried = self._predictor.memory(context[0], horizon)
+        return prediction[None]
+
+
+def draw_forecast(loaded: LoadedModel, clip: Clip, context, horizon, mode, progress, out_dir,
+                  started, remember: bool = False):
+    """`frameprophet.forecast` on the clip, then the GIF, the strip, the plot and the info.
+    Returns `((gif, strip, plot, info), result, carried)`: `carried` is the ConvLSTM memory of
+    the rollout when `remember` (closed loop, stepwise models), else None."""
+    from frameprophet.forecast import forecast
+
+    predictor = loaded.predictor
+    remembering = _Remembering(predictor) if remember else None
+    report(progress, 0.35, f"Predicting {plural(horizon, 'frame')}")
+    result = forecast(remembering or predictor, clip.frames, context, horizon, mode)
+    report(progress, 0.7, "Scoring and drawing")
+    gif, strip, plot = render.forecast_files(result, out_dir or result_dir(), fps=FPS)
+    info = _forecast_info(loaded, clip, result, started)
+    report(progress, 1.0, "Done")
+    return (str(gif), str(strip), str(plot), info), result, remembering and remembering.carried
+
+
+def _forecast_info(loaded: LoadedModel, clip: Clip, result, started) -> str:
+    predictor = loaded.predictor
+    context, horizon = result.context.shape[0], result.prediction.shape[0]
+    h, w = predictor.frame_size
+    ms = result.seconds * 1000
+    parts = [f"Model: {loaded.label} ({predictor.method})",
+             f"clip: {clip.name} ({plural(clip.frames.shape[0], 'frame')})",
+             f"{MODE_LABELS[result.mode]}: {plural(context, 'context frame')} + "
+             f"{plural(horizon, 'predicted frame')} at {h}x{w}",
+             f"prediction {ms:.0f} ms ({ms / horizon:.1f} ms/frame), "
+             f"total {(time.perf_counter() - started) * 1000:.0f} ms"]
+    if result.scored:
+        parts.append(f"mean MSE over {plural(result.scored, 'scored frame')}: model "
+                     f"{result.mean('model'):.1f} vs {result.baseline} "
+                     f"{result.mean(result.baseline):.1f}")
+    info = " · ".join(parts)
+    if result.mode == "teacher_forced":
+        info = ("ONE-STEP (teacher-forced): each predicted frame reads the true frames before "
+                "it, so errors never build up; compare with copying the previous true frame. "
+                "Closed loop is the real test.\n" + info)
+    if loaded.baseline:
+        info += f"\n{loaded.baseline}"
+    return with_notes(info, [*clip.notes, *result.notes, *disagreements(loaded, clip, result)])
+
+
+def disagreements(loaded: LoadedModel, clip: Clip, result) -> list[str]:
+    """Where the model and the clip disagree, in plain words: a model of the other dataset, or
+    a prediction worse than the fair baseline (not said of an untrained stand-in, which is
+    labelled as such)."""
+    notes = []
+    learnt = loaded.predictor.info.get("dataset")
+    if clip.dataset and learnt in SHOWS and learnt != clip.dataset:
+        notes.append(f"this model learnt {SHOWS[learnt]} and this clip shows "
+                     f"{SHOWS[clip.dataset]}: choose the {clip.dataset} model for it")
+    if result.scored and not loaded.untrained:
+        model, baseline = result.mean("model"), result.mean(result.baseline)
+        if model > baseline:
+            notes.append(f"the prediction is worse than simply using {result.baseline} "
+                         f"(mean MSE {model:.1f} vs {baseline:.1f}): this clip is unlike what "
+                         "the model learnt")
+    return notes
+
+
+def with_notes(info: str, notes: list[str]) -> str:
+    return info + ("\nNote: " + "; ".join(notes) + "." if notes else "")
+
+

@@ -1,0 +1,291 @@
+"""The demo's play views and the page's Predict: a scene, a comparison of models, what a model
+remembers, and the first result a visitor sees. Gradio-free, like `frameprophet.demo.request`."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from frameprophet import catalog, data, render
+from frameprophet.catalog import LoadedModel
+from frameprophet.demo.request import (
+    CLIP_FRAMES,
+    DEFAULT_CONTEXT,
+    DEFAULT_HORIZON,
+    DEFAULT_MODEL,
+    DEFAULT_SEED,
+    FPS,
+    MODE_LABELS,
+    RESULTS_ROOT,
+    SOURCE_MNIST,
+    Clip,
+    RequestError,
+    answer,
+    clip_and_model,
+    clip_name,
+    draw_forecast,
+    fit_clip,
+    lengths,
+    load_model,
+    make_clip,
+    normalise_mode,
+    normalise_seed,
+    normalise_source,
+    normalise_world,
+    plural,
+    report,
+    result_dir,
+    run_prediction,
+    with_notes,
+)
+
+log = logging.getLogger(__name__)
+
+DRAWING_NOTE = ("your drawing: the model learnt MNIST digits, so expect it to turn your shape "
+                "into something digit-like")
+
+
+def scene_clip(world, objects, speed, digits, seed, sketch=None) -> Clip:
+    """The clip of a scene (`frameprophet.data.scene`, or a sprite of `sketch` for "drawing")."""
+    kind = normalise_world(world)
+    try:
+        count = int(float(objects)) if objects not in (None, "") else None
+        pace = float(speed) if speed not in (None, "") else None
+    except (TypeError, ValueError) as e:
+        raise RequestError("Objects and speed must be numbers.") from e
+    seed = normalise_seed(seed)
+    if kind != "drawing":
+        frames, notes = data.scene(kind, count, pace, (digits or "").strip() or None, seed,
+                                   frames=CLIP_FRAMES)
+        name = f"{kind} scene seed {seed}" + (" (out of distribution)" if notes else "")
+        return Clip(frames, notes, name, kind)
+    picture = sketch_array(sketch)
+    if picture is None:
+        raise RequestError("Draw a shape or a digit first (world 'drawing' moves your drawing).")
+    free = data.MNIST_SIZE - data.DIGIT_SIZE
+    pace = data.SCENE_DEFAULTS["mnist"]["speed"] if pace is None else pace
+    if not 0 <= pace <= free:
+        raise RequestError(f"speed must be 0 to {free} px per frame (the free width of the "
+                           f"frame), got {pace:g}.")
+    frames = data.sprite_clip(data.sprite_from_drawing(picture), frames=CLIP_FRAMES,
+                              speed=pace, seed=seed)
+    return Clip(frames, [DRAWING_NOTE], f"drawing scene seed {seed}")
+
+
+def run_scene(world, objects, speed, digits, seed, context, horizon, mode, model, sketch=None,
+              progress=None, out_dir: str | Path | None = None):
+    """Build a scene with `frameprophet.data.scene` (or, for world "drawing", a sprite made of
+    `sketch`) and forecast it like `run_prediction`."""
+    def run():
+        started = time.perf_counter()
+        how = normalise_mode(mode)
+        c, h = lengths(context, horizon)
+        clip = scene_clip(world, objects, speed, digits, seed, sketch)
+        loaded = load_model(model, None, progress)
+        clip.frames = fit_clip(clip.frames, loaded.predictor.frame_size)
+        return draw_forecast(loaded, clip, c, h, how, progress, out_dir, started)[0]
+
+    return answer(run)
+
+
+def sketch_array(sketch) -> np.ndarray | None:
+    """The picture in a Sketchpad value (a dict with 'composite'), an image array, or an image
+    file (the API); None when there is none."""
+    if sketch is None:
+        return None
+    if isinstance(sketch, dict):
+        if sketch.get("path"):                      # a file sent through the API
+            sketch = sketch["path"]
+        else:
+            sketch = sketch.get("composite")
+            if sketch is None:
+                return None
+    if isinstance(sketch, str | Path):
+        from PIL import Image
+
+        try:
+            with Image.open(sketch) as im:
+                im.thumbnail((1024, 1024))
+                return np.asarray(im.convert("RGBA"))
+        except (OSError, ValueError) as e:
+            raise RequestError("The sketch is not a picture (PNG, JPG or WebP).") from e
+    return np.asarray(sketch)
+
+
+def _compare_names(models) -> list[str]:
+    names = ([m.strip() for m in models.split(",")] if isinstance(models, str)
+             else [str(m).strip() for m in models or []])
+    names = list(dict.fromkeys(n for n in names if n))
+    if not 2 <= len(names) <= 4:
+        raise RequestError(f"Compare 2 to 4 models, e.g. mnist and mnist-keras3; got "
+                           f"{len(names)}. Shipped: {', '.join(catalog.shipped())}.")
+    return names
+
+
+def run_compare(source, seed, upload, context, horizon, mode, models,
+                progress=None, out_dir: str | Path | None = None):
+    """Forecast one clip with 2 to 4 models: one animation (truth and each model), one plot
+    (each model and the baseline). Returns `(gif_path, plot_png, info)`."""
+    def run():
+        from frameprophet.forecast import forecast
+
+        started = time.perf_counter()
+        src, how = normalise_source(source), normalise_mode(mode)
+        c, h = lengths(context, horizon)
+        names = _compare_names(models)
+        loaded = [catalog.get(name) for name in names]
+        if len({m.predictor.frame_size for m in loaded}) > 1:
+            raise RequestError("These models predict frames of different sizes; compare models "
+                               "of one dataset (e.g. mnist with mnist-keras3).")
+        frames, notes = make_clip(src, seed, upload, loaded[0].predictor.frame_size)
+        results = {}
+        for i, (name, model) in enumerate(zip(names, loaded, strict=True)):
+            report(progress, 0.1 + 0.6 * i / len(names), f"Predicting with {name}")
+            results[name] = forecast(model.predictor, frames, c, h, how)
+        first = results[names[0]]
+        curves = {name: r.curves["model"] for name, r in results.items() if r.scored}
+        if first.scored:
+            curves[first.baseline] = first.curves[first.baseline]
+        out = Path(out_dir) if out_dir else result_dir()
+        out.mkdir(parents=True, exist_ok=True)
+        gif = render.write_animation(render.compare_frames(
+            first.context, first.truth, {n: r.prediction for n, r in results.items()}),
+            out / "compare.gif", fps=FPS)
+        plot = render.quality_plot(curves, out / "compare.png",
+                                   horizon=first.prediction.shape[0])
+        info = _compare_info(results, loaded, how, clip_name(src, seed, upload), started)
+        return str(gif), str(plot), with_notes(info, [*notes, *first.notes])
+
+    return answer(run, upload)
+
+
+def _compare_info(results, loaded, mode, name, started) -> str:
+    first = next(iter(results.values()))
+    lines = [f"{MODE_LABELS[mode]}: {plural(first.context.shape[0], 'context frame')} + "
+             f"{plural(first.prediction.shape[0], 'predicted frame')} of {name}"]
+    for model, r in results.items():
+        score = (f"mean MSE {r.mean('model'):.1f}, SSIM {r.mean('model', 'ssim'):.3f}"
+                 if r.scored else "no truth to score")
+        lines.append(f"{model}: {score} ({r.seconds * 1000:.0f} ms)")
+    if first.scored:
+        lines.append(f"{first.baseline}: mean MSE {first.mean(first.baseline):.1f}, SSIM "
+                     f"{first.mean(first.baseline, 'ssim'):.3f}")
+    lines += [m.baseline for m in loaded if m.baseline]
+    lines.append(f"total {(time.perf_counter() - started) * 1000:.0f} ms")
+    return "\n".join(lines)
+
+
+def run_memory(source, seed, upload, context, horizon, model, progress=None,
+               out_dir: str | Path | None = None):
+    """What a stepwise model remembers while it rolls a clip out (closed loop): the frames it
+    reads and, under each, its ConvLSTM layers' hidden-state size. Returns `(png, info)`."""
+    def run():
+        c, h = lengths(context, horizon)
+        clip, loaded = clip_and_model(source, seed, upload, model, None, progress)
+        return memory_picture(loaded, clip.frames, c, h, out_dir)
+
+    return answer(run, upload)
+
+
+def memory_picture(loaded: LoadedModel, clip, context, horizon, out_dir, prediction=None,
+                   carried=None) -> tuple[str, str]:
+    """The memory strip of a closed-loop rollout: the given `prediction` and `carried` memory
+    (from the forecast's own rollout) or, without them, a rollout of its own."""
+    predictor = loaded.predictor
+    if not predictor.stepwise:
+        raise RequestError(f"{loaded.label} re-runs the whole sequence for every frame, so it "
+                           "carries no memory to show; choose a prophet model (mnist, squares).")
+    context = min(context, clip.shape[0] - 1)
+    if carried is None:
+        prediction, carried = predictor.memory(clip[:context], horizon)
+    horizon = prediction.shape[0]
+    inputs = np.concatenate([clip[:context], prediction[:-1]])
+    out = Path(out_dir) if out_dir else result_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    png = render.write_png(render.memory_strip(inputs, carried, context), out / "memory.png")
+    info = (f"{loaded.label}: {plural(carried.shape[1], 'ConvLSTM layer')}, hidden state size "
+            f"per position (RMS over channels), after reading each of "
+            f"{plural(context, 'context frame')} and {horizon - 1} of its own predictions")
+    return str(png), info
+
+
+# --------------------------------------------------------------------------------------------
+# The page's Predict
+# --------------------------------------------------------------------------------------------
+
+def run_page(what, source, seed, upload, context, horizon, mode, model, world, objects, speed,
+             digits, scene_seed, sketch, compare_source, compare_seed, compare_models,
+             show_memory=False, progress=None):
+    """The page's Predict for the tab in use ("clip", "scene" or "compare"). Returns
+    `(gif, strip, plot, info, memory_png)`: no strip for a comparison; `memory_png` only with
+    `show_memory` on the clip tab, drawn from the forecast's own rollout in closed loop (a
+    memory that cannot be shown is said in the info, not refused)."""
+    if what == "compare":
+        gif, plot, info = run_compare(compare_source, compare_seed, None, context, horizon,
+                                      mode, compare_models, progress=progress)
+        return gif, None, plot, info, None
+    if what == "scene":
+        return (*run_scene(world, objects, speed, digits, scene_seed, context, horizon, mode,
+                           model, sketch=sketch, progress=progress), None)
+    if not show_memory:
+        return (*run_prediction(source, seed, upload, context, horizon, mode, model,
+                                progress=progress), None)
+
+    def run():
+        started = time.perf_counter()
+        how = normalise_mode(mode)
+        c, h = lengths(context, horizon)
+        clip, loaded = clip_and_model(source, seed, upload, model, None, progress)
+        remember = how == "closed_loop" and loaded.predictor.stepwise
+        files, result, carried = draw_forecast(loaded, clip, c, h, how, progress, None,
+                                               started, remember=remember)
+        try:
+            png, _ = memory_picture(loaded, clip.frames, result.context.shape[0], h, None,
+                                    result.prediction if remember else None, carried)
+        except RequestError as e:
+            return (*files[:3], f"{files[3]}\nMemory not shown: {e}", None)
+        return (*files, png)
+
+    return answer(run, upload)
+
+
+# --------------------------------------------------------------------------------------------
+# The first result on the page (computed once, then shared)
+# --------------------------------------------------------------------------------------------
+
+FIRST_EXAMPLE = (SOURCE_MNIST, DEFAULT_SEED, None, DEFAULT_CONTEXT, DEFAULT_HORIZON,
+                 "closed_loop", DEFAULT_MODEL[SOURCE_MNIST])
+_FIRST: dict[str, tuple] = {}
+_FIRST_LOCK = threading.Lock()
+
+
+def first_result():
+    """The result of FIRST_EXAMPLE, computed on the first call and reused afterwards."""
+    with _FIRST_LOCK:
+        key = catalog.key(FIRST_EXAMPLE[-1])
+        if key not in _FIRST:
+            for stale in RESULTS_ROOT.glob("first-*"):          # from an older weights file
+                shutil.rmtree(stale, ignore_errors=True)
+            out = RESULTS_ROOT / f"first-{uuid.uuid4().hex[:8]}"
+            _FIRST.clear()
+            _FIRST[key] = run_prediction(*FIRST_EXAMPLE, out_dir=out)
+        return _FIRST[key]
+
+
+def warm_up() -> threading.Thread:
+    """Compute the first result in the background (call before launch on a server)."""
+    def work():
+        try:
+            first_result()
+        except Exception:               # the page load retries and reports it
+            log.warning("warm-up failed", exc_info=True)
+
+    thread = threading.Thread(target=work, name="frameprophet-warm-up", daemon=True)
+    thread.start()
+    return thread
