@@ -17,9 +17,6 @@ import numpy as np
 
 from frameprophet import catalog, data, demo
 
-# bench/run.py and app.py reached these through ui before the demo had its own module
-from frameprophet.demo import run_compare, run_prediction, run_scene, warm_up  # noqa: F401
-
 log = logging.getLogger(__name__)
 
 CSS = """
