@@ -237,9 +237,9 @@ def bench_backends() -> None:
 
 
 def bench_ui() -> None:
-    from frameprophet import demo as ui      # the request layer behind the page, no Gradio
+    from frameprophet import demo  # the request layer behind the page, no Gradio
     print("UI request end to end (clip -> GIFs + plot), 10 -> 10, warm", flush=True)
-    seconds = median_time(lambda: ui.run_prediction("Moving MNIST", 0, None, 10, 10,
+    seconds = median_time(lambda: demo.run_prediction("Moving MNIST", 0, None, 10, 10,
                                                     "closed-loop", "mnist"), repeats=5)
     record("ui_request_ms", seconds * 1000, "ms", "UI request 10->10 end to end, warm")
 
@@ -249,14 +249,14 @@ def bench_views() -> None:
     ours with the Keras 3 example (less that baseline's own O(T^2) prediction)."""
     import re
 
-    from frameprophet import demo as ui
+    from frameprophet import demo
     print("play views, 10 -> 10, warm", flush=True)
-    seconds = median_time(lambda: ui.run_scene("mnist", 3, 7.2, "", 1, 10, 10, "closed_loop",
+    seconds = median_time(lambda: demo.run_scene("mnist", 3, 7.2, "", 1, 10, 10, "closed_loop",
                                                "mnist"), repeats=5)
     record("ui_scene_ms", seconds * 1000, "ms", "scene request 10->10 end to end, warm")
     sketch = np.full((120, 120), 255, np.uint8)
     sketch[20:100, 55:65] = 0
-    seconds = median_time(lambda: ui.run_scene("drawing", None, 3.6, "", 0, 10, 10,
+    seconds = median_time(lambda: demo.run_scene("drawing", None, 3.6, "", 0, 10, 10,
                                                "closed_loop", "mnist", sketch=sketch), repeats=5)
     record("ui_sketch_ms", seconds * 1000, "ms", "drawing request 10->10 end to end, warm")
     if not (saving.WEIGHTS_DIR / "mnist-keras3.keras").exists():
@@ -264,7 +264,7 @@ def bench_views() -> None:
     times = []
     for _ in range(3):
         start = time.perf_counter()
-        *_, info = ui.run_compare("Moving MNIST", 3, None, 10, 10, "closed_loop",
+        *_, info = demo.run_compare("Moving MNIST", 3, None, 10, 10, "closed_loop",
                                   ["mnist", "mnist-keras3"])
         baseline_ms = float(re.search(r"mnist-keras3: .*\((\d+) ms\)", info).group(1))
         times.append((time.perf_counter() - start) * 1000 - baseline_ms)
