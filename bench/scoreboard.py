@@ -17,6 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.run import markdown  # noqa: E402
 from frameprophet import evaluate, metrics, saving  # noqa: E402
+from frameprophet.card import training_budget  # noqa: E402
 
 START, END = "<!-- scoreboard:start -->", "<!-- scoreboard:end -->"
 
@@ -50,12 +51,9 @@ def eval_table(report: dict) -> list[str]:
     for name, entry in report["results"].items():
         trained = "—"
         if side := sidecar(entry.get("model", name)):
-            t = side.get("training", {})
-            objective = "closed-loop" if t.get("feedback", 0.0) > 0 else "one-step"
-            last = (t.get("runs") or [t])[-1]
-            hardware = (last.get("hardware") or "").split(" (")[0]  # details are in the card
-            trained = (f"{side.get('recipe')}, {objective}, {t.get('wall_minutes')} min "
-                       f"{hardware}, {t.get('sequences_seen')} seqs")
+            objective = ("closed-loop" if side.get("training", {}).get("feedback", 0.0) > 0
+                         else "one-step")
+            trained = f"{side.get('recipe')}, {objective}, {training_budget(side)}"
         cells = " | ".join(f"{entry[k]['mean']:.3f}" if k in ("ssim", "iou", "ssim_openstl")
                            else f"{entry[k]['mean']:.1f}" for k in keys)
         lines.append(f"| {name} | {trained} | {entry.get('clips', report['clips'])} | "

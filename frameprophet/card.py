@@ -143,6 +143,17 @@ File sha256 `{meta.get('sha256')}`. Regenerate the full scoreboard with `make sc
 """
 
 
+def training_budget(meta: dict) -> str:
+    """A model's training budget in a few words ("3,124 min, 1,929,792 sequences, CPU"), to stand
+    next to its name wherever models are compared: '' for a file without training records."""
+    t = meta.get("training") or {}
+    if not t.get("sequences_seen"):
+        return ""
+    last = (t.get("runs") or [t])[-1]
+    where = "GPU" if "GPU" in (last.get("hardware") or t.get("hardware") or "") else "CPU"
+    return f"{t.get('wall_minutes', 0):,.0f} min, {t['sequences_seen']:,} sequences, {where}"
+
+
 def averaged_runs(run: dict, number: int) -> str:
     """'runs 23, 24 and 25' when run `number` ended by averaging in the ends of 23 and 24
     (`train.average`); '' for a run that did not."""

@@ -481,14 +481,19 @@ def test_api_scene(client):
 # Compare models
 # --------------------------------------------------------------------------------------------
 
-def test_compare_two_models_on_one_clip():
+def test_compare_two_models_on_one_clip(monkeypatch):
+    # Each model's training budget stands beside its name: the Keras example's recipe trained on
+    # 790 sequences must not read as what that recipe can do.
+    training = {"sequences_seen": 790, "wall_minutes": 122.3, "hardware": "CPU only (x86_64)"}
+    monkeypatch.setitem(tiny_predictor((64, 64)).info, "training", training)
     gif, plot, info = demo.run_compare(demo.SOURCE_MNIST, 3, None, 5, 4, "closed_loop",
                                      ["mnist", "mnist-keras3"])
     assert gif_frames(gif) == 9
     with Image.open(gif) as im:
         assert im.size[0] > 3 * 128                      # truth and two models side by side
     lines = info.splitlines()
-    assert lines[1].startswith("mnist: mean MSE") and lines[2].startswith("mnist-keras3: mean")
+    assert lines[1].startswith("mnist (trained 122 min, 790 sequences, CPU): mean MSE")
+    assert lines[2].startswith("mnist-keras3 (trained 122 min, 790 sequences, CPU): mean")
     assert lines[3].startswith("copy last frame: mean MSE")
     assert Image.open(plot).format == "PNG"
 

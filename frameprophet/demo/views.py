@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from frameprophet import catalog, data, render
+from frameprophet.card import training_budget
 from frameprophet.catalog import LoadedModel
 from frameprophet.demo.request import (
     CLIP_FRAMES,
@@ -169,10 +170,14 @@ def _compare_info(results, loaded, mode, name, started) -> str:
     first = next(iter(results.values()))
     lines = [f"{MODE_LABELS[mode]}: {plural(first.context.shape[0], 'context frame')} + "
              f"{plural(first.prediction.shape[0], 'predicted frame')} of {name}"]
-    for model, r in results.items():
+    for (model, r), m in zip(results.items(), loaded, strict=True):
         score = (f"mean MSE {r.mean('model'):.1f}, SSIM {r.mean('model', 'ssim'):.3f}"
                  if r.scored else "no truth to score")
-        lines.append(f"{model}: {score} ({r.seconds * 1000:.0f} ms)")
+        # Each model's budget beside its name: a recipe trained on 790 sequences is not what
+        # that recipe can do.
+        budget = training_budget(m.predictor.info)
+        lines.append(f"{model}{f' (trained {budget})' if budget else ''}: {score} "
+                     f"({r.seconds * 1000:.0f} ms)")
     if first.scored:
         lines.append(f"{first.baseline}: mean MSE {first.mean(first.baseline):.1f}, SSIM "
                      f"{first.mean(first.baseline, 'ssim'):.3f}")
