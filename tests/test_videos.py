@@ -1,0 +1,91 @@
+"""Colour end to end, and training, evaluating and predicting on a folder of one's own clips."""
+
+import numpy as np
+import pytest
+
+from frameprophet import io, metrics, models, render, saving
+from frameprophet.forecast import forecast
+from frameprophet.predict import Predictor
+
+TINY = {"hidden": 4, "depth": 1, "patch": 4}
+
+
+def colour_clip(frames: int = 12, size: int = 16, seed: int = 0) -> np.ndarray:
+    """A red square moving right over a blue ground: float32 (T, size, size, 3)."""
+    rng = np.random.default_rng(seed)
+    clip = np.zeros((frames, size, size, 3), np.float32)
+    clip[..., 2] = 0.5
+    y = int(rng.integers(0, size - 4))
+    for t in range(frames):
+        x = (t + int(rng.integers(0, 3))) % (size - 4)
+        clip[t, y:y + 4, x:x + 4] = (1.0, 0.2, 0.0)
+    return clip
+
+
+# -- 1. colour end to end ----------------------------------------------------------------------
+
+def test_a_colour_model_saves_loads_safely_and_rolls_out_in_colour(tmp_path):
+    model = models.build("prophet", (16, 16), channels=3, **TINY)
+    assert model.get_config()["channels"] == 3
+    clip = colour_clip()
+    before = Predictor(model).rollout(clip[:6], 4)
+    assert before.shape == (4, 16, 16, 3) and before.dtype == np.float32
+    saving.save(model, tmp_path / "colour.keras", dataset="videos")
+    loaded, _ = saving.load(tmp_path / "colour.keras")          # safe_mode=True inside
+    assert loaded.channels == 3
+    np.testing.assert_allclose(Predictor(loaded).rollout(clip[:6], 4), before, atol=1e-6)
+
+
+def test_a_grey_model_refuses_a_colour_clip_in_a_sentence():
+    predictor = Predictor(models.build("prophet", (16, 16), **TINY))
+    assert predictor.channels == 1
+    with pytest.raises(ValueError, match="grey clips"):
+        predictor.rollout(colour_clip()[:6], 2)
+    with pytest.raises(ValueError, match="channels must be 1"):
+        models.build("prophet", (16, 16), channels=2, **TINY)
+
+
+def test_the_colour_loss_is_the_mean_of_the_channels_ssim():
+    rng = np.random.default_rng(1)
+    truth = rng.random((2, 3, 16, 16, 3)).astype(np.float32)
+    pred = np.clip(truth + rng.normal(0, 0.1, truth.shape), 0, 1).astype(np.float32)
+    import keras
+
+    per_frame = keras.ops.convert_to_numpy(models.ssim_map(truth, pred)).mean(axis=(2, 3, 4))
+    np.testing.assert_allclose(per_frame.mean(axis=0), metrics.ssim(pred, truth), atol=1e-5)
+    grey = np.stack([metrics.ssim(pred[..., c:c + 1], truth[..., c:c + 1]) for c in range(3)])
+    np.testing.assert_allclose(metrics.ssim(pred, truth), grey.mean(axis=0), atol=1e-12)
+
+
+def test_read_clip_keeps_colour_when_asked_and_repeats_grey(tmp_path):
+    clip = colour_clip()
+    io.write_gif(clip, tmp_path / "colour.gif")
+    grey = io.read_clip(tmp_path / "colour.gif")
+    assert grey.shape == (12, 16, 16, 1)                        # the default is unchanged
+    rgb = io.read_clip(tmp_path / "colour.gif", channels=3, frame_size=(32, 32))
+    assert rgb.shape == (12, 32, 32, 3)
+    assert rgb[..., 0].max() > 0.9 and rgb[..., 2].mean() > 0.3      # red square, blue ground
+    io.write_gif(clip[..., :1], tmp_path / "grey.gif")
+    repeated = io.read_clip(tmp_path / "grey.gif", channels=3)
+    assert np.array_equal(repeated[..., 0], repeated[..., 1])
+    assert np.array_equal(repeated[..., 1], repeated[..., 2])
+    _, notes = io.read_clip_with_notes(tmp_path / "colour.gif", channels=3)
+    assert not any("colour dropped" in n for n in notes)
+    assert io.resize_clip(clip, (8, 8)).shape == (12, 8, 8, 3)
+
+
+def test_a_colour_forecast_is_scored_and_drawn_in_colour(tmp_path):
+    predictor = Predictor(models.build("prophet", (16, 16), channels=3, **TINY))
+    result = forecast(predictor, colour_clip(), 6, 6)
+    assert result.prediction.shape == (6, 16, 16, 3)
+    assert set(result.curves) == {"model", "copy last frame"}
+    frames = render.side_by_side(result.context, result.truth, result.prediction)
+    lay = render._Layout((16, 16), render.default_scale((16, 16)))
+    x0, y0, x1, y1 = lay.panel_box(0)
+    truth_panel = frames[0, y0 + lay.border:y1 - lay.border, x0 + lay.border:x1 - lay.border]
+    assert (truth_panel[..., 2] > truth_panel[..., 0] + 50).mean() > 0.5     # blue, not grey
+    render.frame_strip(result.context, result.truth, result.prediction)
+    gif = io.read_clip(io.write_gif(frames, tmp_path / "c.gif"), channels=3)
+    mp4 = io.read_clip(io.write_mp4(frames, tmp_path / "c.mp4"), channels=3)
+    for clip in (gif, mp4):
+        assert not np.allclose(clip[..., 0], clip[..., 2], atol=0.05)
