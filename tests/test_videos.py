@@ -89,3 +89,86 @@ def test_a_colour_forecast_is_scored_and_drawn_in_colour(tmp_path):
     mp4 = io.read_clip(io.write_mp4(frames, tmp_path / "c.mp4"), channels=3)
     for clip in (gif, mp4):
         assert not np.allclose(clip[..., 0], clip[..., 2], atol=0.05)
+
+
+# -- 2. a folder of clips ----------------------------------------------------------------------
+
+def make_folder(root, size: int = 16) -> dict:
+    """Colour and grey clips in GIF, MP4 and a folder of frames, one damaged, one too short."""
+    from PIL import Image
+
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "sub").mkdir()
+    io.write_gif(colour_clip(24, size, seed=1), root / "a.gif")               # 24 frames
+    io.write_mp4(colour_clip(30, size, seed=2), root / "sub" / "b.mp4")       # 30 frames
+    io.write_gif(colour_clip(20, size, seed=3)[..., :1], root / "grey.gif")   # 20 frames
+    io.write_gif(colour_clip(5, size, seed=4), root / "short.gif")            # too short
+    (root / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video")
+    (root / "frames").mkdir()
+    for t, frame in enumerate(colour_clip(20, size, seed=5)):                 # 20 frames
+        Image.fromarray((frame * 255).astype(np.uint8)).save(root / "frames" / f"f{t}.png")
+    (root / "notes.txt").write_text("not a clip")
+    return {"a.gif": 24, "sub/b.mp4": 30, "grey.gif": 20, "frames": 20}
+
+
+def test_a_folder_becomes_windows_with_skips_said_and_files_held_out(tmp_path):
+    from frameprophet import videos
+
+    expected = make_folder(tmp_path / "clips")
+    lines = []
+    data = videos.load(tmp_path / "clips", frame_size=(16, 16), context=5, horizon=5,
+                       cache=tmp_path / "cache", say=lines.append)
+    assert {f["name"]: f["frames"] for f in data.files} == expected
+    assert any(line.startswith("skipped broken.mp4: ") for line in lines)
+    assert any(line.startswith("skipped short.gif: has 5 frames") for line in lines)
+    assert len(lines) == 2                                      # notes.txt is not a clip
+    assert data.channels == 3 and data.frame_size == (16, 16)
+    held = [f for f in data.files if f["held_out"]]
+    assert len(held) == 1                                       # 20% of 4 files, at least one
+    train_frames = sum(f["frames"] for f in data.files if not f["held_out"])
+    assert len(data.starts(held_out=False)) == train_frames - 3 * 9      # stride 1
+    assert len(data.starts(held_out=True, stride=10)) == held[0]["frames"] // 10
+    inputs, targets = data.batches(3, 2, seed=0)[0]
+    assert inputs.shape == targets.shape == (3, 9, 16, 16, 3)
+    np.testing.assert_array_equal(inputs[:, 1:], targets[:, :-1])
+    context, truth = data.held_out()
+    assert context.shape[1:] == (5, 16, 16, 3) and truth.shape[1:] == (5, 16, 16, 3)
+    info = data.info()
+    assert info["files"] == 4 and info["held_out_files"] == [held[0]["name"]]
+    assert len(info["digest"]) == 64 and info["skipped"][0][0] == "broken.mp4"
+
+
+def test_clips_are_decoded_once_and_a_changed_folder_is_read_again(tmp_path, monkeypatch):
+    from frameprophet import videos
+
+    make_folder(tmp_path / "clips")
+    first = videos.load(tmp_path / "clips", (16, 16), 5, 5, cache=tmp_path / "c", say=None)
+
+    def decode(*args, **kwargs):
+        raise RuntimeError("decoded again")
+
+    monkeypatch.setattr(io, "read_clip", decode)
+    again = videos.load(tmp_path / "clips", (16, 16), 5, 5, cache=tmp_path / "c", say=None)
+    np.testing.assert_array_equal(again.frames, first.frames)
+    assert again.digest == first.digest
+    io.write_gif(colour_clip(20, 16, seed=9), tmp_path / "clips" / "new.gif")
+    with pytest.raises(RuntimeError, match="decoded again"):
+        videos.load(tmp_path / "clips", (16, 16), 5, 5, cache=tmp_path / "c", say=None)
+
+
+def test_a_glob_a_grey_folder_and_a_folder_without_clips(tmp_path):
+    from frameprophet import videos
+
+    make_folder(tmp_path / "clips")
+    data = videos.load(str(tmp_path / "clips" / "*.gif"), (16, 16), 5, 5,
+                       cache=tmp_path / "c", say=None)
+    assert sorted(f["name"] for f in data.files) == ["a.gif", "grey.gif"]
+    grey = videos.load(tmp_path / "clips", (16, 16), 5, 5, channels=1, cache=tmp_path / "c",
+                       say=None)
+    assert grey.held_out()[0].shape[-1] == 1
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "readme.txt").write_text("x")
+    with pytest.raises(ValueError, match=r"no clip files found\); training needs at least 2"):
+        videos.load(tmp_path / "empty", (16, 16), cache=tmp_path / "c", say=None)
+    with pytest.raises(ValueError, match="no such folder or file"):
+        videos.load(tmp_path / "missing", (16, 16), cache=tmp_path / "c", say=None)
