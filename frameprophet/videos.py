@@ -11,10 +11,10 @@ black padding, centred). A file that cannot be read, or is shorter than `context
 frames, is skipped with one line saying which and why; a folder with no usable clip is refused.
 
 Windows are `context + horizon` frames. Training draws them at random from every start frame
-of the training files (stride 1); validation and the held-out score use the held-out files' windows
-with stride `context + horizon` (no frame scored twice). The held-out files are a share
-(`holdout`) of the usable files chosen by a hash of their names, so the split does not depend on
-a seed and stays put when files are added.
+of the training files (stride 1); validation and the held-out score use the held-out files'
+windows with stride `horizon` (every predicted frame is scored once, in one window). The held-out
+files are a share (`holdout`) of the usable files chosen by a hash of their names, so the split
+does not depend on a seed and stays put when files are added.
 
 Clips are decoded once into a cache, `CACHE/<digest>.npy` (uint8 RGB frames of every usable file
 end to end) and `<digest>.json` (where each file starts, what was skipped), keyed by a digest of
@@ -42,6 +42,7 @@ from frameprophet.io.read import FRAME_EXTENSIONS
 
 DATASET = "videos"                   # the dataset name in sidecars and cards
 HOLDOUT = 0.2                        # share of the usable files held out
+CONTEXT, HORIZON, FRAME_SIZE = 10, 10, 64      # the defaults of --context, --horizon, --frame-size
 MAX_FILES = 10_000                   # a folder with more candidate files is refused
 CACHE_VERSION = 1
 CLIP_EXTENSIONS = (io.PILLOW_EXTENSIONS + io.VIDEO_EXTENSIONS + io.ARRAY_EXTENSIONS
@@ -147,14 +148,28 @@ class VideoData:
         """Random training windows, `steps` batches an epoch (see `WindowBatches`)."""
         return WindowBatches(self, self.starts(held_out=False), batch, steps, seed, **kwargs)
 
-    def held_out(self, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(context, truth) of the held-out files' windows (stride context + horizon); with
-        `n`, at most n of them spread evenly over the files."""
-        starts = self.starts(held_out=True, stride=self.length)
+    def held_out(self, n: int | None = None, every_file: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """(context, truth) of the held-out files' windows (stride `horizon`), or with
+        `every_file` of all files' windows; with `n`, at most n of them spread evenly."""
+        starts = self.starts(held_out=True, stride=self.horizon)
+        if every_file:
+            starts = np.sort(np.concatenate([starts, self.starts(False, self.horizon)]))
         if n is not None and len(starts) > n:
             starts = starts[np.linspace(0, len(starts) - 1, n).round().astype(int)]
         clips = self.windows(starts)
         return clips[:, :self.context], clips[:, self.context:]
+
+    def summary(self) -> str:
+        """One line for a person: what was found and what is held out."""
+        info = self.info()
+        held = info["held_out_files"]
+        return (f"{self.root}: {info['files']} clips, {info['frames']} frames, "
+                f"{'colour' if self.channels == 3 else 'grey'}, fitted to "
+                f"{'x'.join(map(str, self.frame_size))}; {info['train_windows']} windows of "
+                f"{self.context} + {self.horizon} frames in {info['train_files']} training "
+                f"files; {len(held)} held out ({info['held_out_windows']} windows): "
+                f"{', '.join(held[:8])}{', ...' if len(held) > 8 else ''}")
 
     def info(self) -> dict:
         """What the data was, for the sidecar and the card."""
@@ -166,9 +181,9 @@ class VideoData:
             "frames": int(sum(f["frames"] for f in self.files)),
             "train_files": len(used), "train_windows": int(len(self.starts(False))),
             "held_out_files": [f["name"] for f in self.files if f["held_out"]],
-            "held_out_windows": int(len(self.starts(True, self.length))),
+            "held_out_windows": int(len(self.starts(True, self.horizon))),
             "context": self.context, "horizon": self.horizon, "stride": 1,
-            "held_out_stride": self.length, "channels": self.channels,
+            "held_out_stride": self.horizon, "channels": self.channels,
             "frame_size": list(self.frame_size), "fitted": FITTED,
             "sizes": dict(sizes.most_common()), "fps": dict(rates.most_common()),
             "skipped": self.skipped,
@@ -208,12 +223,13 @@ class WindowBatches(keras.utils.PyDataset):
         self.epoch += 1
 
 
-def load(spec: str | os.PathLike, frame_size: tuple[int, int] = (64, 64), context: int = 10,
-         horizon: int = 10, channels: int | None = None, holdout: float = HOLDOUT,
-         cache: str | os.PathLike | None = None,
-         say: Callable[[str], None] | None = print) -> VideoData:
+def load(spec: str | os.PathLike, frame_size: tuple[int, int] = (FRAME_SIZE, FRAME_SIZE),
+         context: int = CONTEXT, horizon: int = HORIZON, channels: int | None = None,
+         holdout: float = HOLDOUT, cache: str | os.PathLike | None = None,
+         say: Callable[[str], None] | None = print, minimum: int = 2) -> VideoData:
     """Read the clips of a folder or glob (see the module docstring); `channels` None keeps
-    colour when any clip has it. `say` gets one line per skipped file (None: silent)."""
+    colour when any clip has it. `say` gets one line per skipped file (None: silent). Fewer
+    than `minimum` usable clips (training: one to learn from, one held out) are refused."""
     if context < 1 or horizon < 1:
         raise ValueError(f"--context and --horizon must be at least 1, got {context} and "
                          f"{horizon}")
@@ -239,16 +255,19 @@ def load(spec: str | os.PathLike, frame_size: tuple[int, int] = (64, 64), contex
             files.append(dict(entry))
     for name, reason in skipped:
         say(f"skipped {name}: {reason}")
-    if len(files) < 2:
+    if len(files) < minimum:
         found = f"{len(paths)} clip file(s) found" if paths else "no clip files found"
+        need = ("training needs at least 2, one to learn from and one held out" if minimum > 1
+                else "at least 1 is needed")
         raise ValueError(f"{spec}: {len(files)} usable clip(s) of at least {context + horizon} "
-                         f"frames ({found}); training needs at least 2, one to learn from and "
-                         f"one held out. Accepted: {io.ACCEPTED_FORMATS}.")
+                         f"frames ({found}); {need}. Accepted: {io.ACCEPTED_FORMATS}.")
     _split(files, holdout)
     if channels is None:
         channels = 3 if any(f["coloured"] for f in files) else 1
     digest = _digest([[n, s[0]] for n, s in zip(names, stats, strict=True)])
-    return VideoData(str(spec), frames, files, skipped, context, horizon, channels, digest)
+    data = VideoData(str(spec), frames, files, skipped, context, horizon, channels, digest)
+    say(data.summary())
+    return data
 
 
 def _name(path: Path, root: Path) -> str:
@@ -260,7 +279,7 @@ def _name(path: Path, root: Path) -> str:
 
 def _split(files: list[dict], holdout: float) -> None:
     """Mark a share of the files held out: the first by a hash of their names."""
-    n = max(1, min(len(files) - 1, round(holdout * len(files))))
+    n = max(1, min(len(files) - 1, round(holdout * len(files))))   # one file: held out
     ranked = sorted(files, key=lambda f: hashlib.sha256(f["name"].encode()).hexdigest())
     for f in files:
         f["held_out"] = False
