@@ -121,7 +121,8 @@ def test_a_folder_becomes_windows_with_skips_said_and_files_held_out(tmp_path):
     assert {f["name"]: f["frames"] for f in data.files} == expected
     assert any(line.startswith("skipped broken.mp4: ") for line in lines)
     assert any(line.startswith("skipped short.gif: has 5 frames") for line in lines)
-    assert len(lines) == 2                                      # notes.txt is not a clip
+    assert len([line for line in lines if line.startswith("skipped")]) == 2   # not notes.txt
+    assert "4 clips, 94 frames, colour, fitted to 16x16" in lines[-1]
     assert data.channels == 3 and data.frame_size == (16, 16)
     held = [f for f in data.files if f["held_out"]]
     assert len(held) == 1                                       # 20% of 4 files, at least one
@@ -172,3 +173,101 @@ def test_a_glob_a_grey_folder_and_a_folder_without_clips(tmp_path):
         videos.load(tmp_path / "empty", (16, 16), cache=tmp_path / "c", say=None)
     with pytest.raises(ValueError, match="no such folder or file"):
         videos.load(tmp_path / "missing", (16, 16), cache=tmp_path / "c", say=None)
+
+
+# -- 3, 4. train --data, --init, the card ------------------------------------------------------
+
+def _train_on(folder, tmp_path, name="own", **kwargs):
+    import keras
+
+    from frameprophet import train
+
+    class StopAfterOne(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = True
+
+    args = dict(data=str(folder), context=5, horizon=5, frame_size=16, minutes=5, batch=2,
+                steps_per_epoch=2, val_clips=2, test_clips=3, ramp=1e-6, precision="float32",
+                out=str(tmp_path / f"{name}.keras"), run_dir=str(tmp_path / f"run-{name}"),
+                options=TINY)
+    args.update(kwargs)
+    return train.train(train.TrainConfig(**args), verbose=0, extra_callbacks=[StopAfterOne()])
+
+
+@pytest.mark.slow
+def test_train_on_a_folder_keeps_colour_scores_held_out_files_and_describes_the_data(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("FRAMEPROPHET_CACHE", str(tmp_path / "cache"))
+    make_folder(tmp_path / "clips")
+    meta = _train_on(tmp_path / "clips", tmp_path)
+    model, side = saving.load(tmp_path / "own.keras")
+    assert model.channels == 3 and side["dataset"] == "videos"
+    assert side["context"] == 5 and side["horizon"] == 5 and side["frame_size"] == [16, 16]
+    assert side["data"]["held_out_files"] == meta["data"]["held_out_files"]
+    assert side["metrics"]["clips"] >= 1 and len(side["metrics"]["model"]["mse"]["per_step"]) == 5
+    text = (tmp_path / "own.md").read_text()
+    for words in ["4 files", "colour (3 channels)", "16x16", "skipped `broken.mp4`",
+                  "held-out files", side["data"]["digest"], "| data |", "| frame_size | `16` |"]:
+        assert words in text, words
+    # --init continues a model of the same channels, and refuses one of other channels
+    again = _train_on(tmp_path / "clips", tmp_path, name="again", init=str(tmp_path / "own.keras"))
+    assert len(again["training"]["runs"]) == 2
+    with pytest.raises(ValueError, match="grey \\(1 channel\\) model and these clips are colour"):
+        _train_on(tmp_path / "clips", tmp_path, name="x", init="weights/squares.keras")
+
+
+def test_train_refuses_bad_data_options_before_touching_the_run_folder(tmp_path, monkeypatch):
+    from frameprophet import train
+
+    monkeypatch.setenv("FRAMEPROPHET_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "run-own").mkdir()
+    (tmp_path / "run-own" / "keep").write_text("the last run's files")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no clip files found"):
+        _train_on(tmp_path / "empty", tmp_path)
+    with pytest.raises(ValueError, match="--holdout is a share"):
+        _train_on(tmp_path / "empty", tmp_path, holdout=1.5)
+    with pytest.raises(ValueError, match="go with --data"):
+        train.train(train.TrainConfig(dataset="squares", context=3, out=str(tmp_path / "x.keras"),
+                                      run_dir=str(tmp_path / "run-own")))
+    assert (tmp_path / "run-own" / "keep").exists()
+
+
+# -- 5. evaluate --data and predict with a colour model ----------------------------------------
+
+@pytest.mark.slow
+def test_evaluate_and_predict_a_colour_model_on_own_clips(tmp_path, capsys, monkeypatch):
+    import json
+
+    from frameprophet.__main__ import main
+
+    monkeypatch.setenv("FRAMEPROPHET_CACHE", str(tmp_path / "cache"))
+    expected = make_folder(tmp_path / "clips")
+    path = str(tmp_path / "colour.keras")
+    saving.save(models.build("prophet", (16, 16), channels=3, **TINY), path, dataset="videos",
+                context=5, horizon=5)
+    args = ["evaluate", "--model", path, "--data", str(tmp_path / "clips"), "--context", "5",
+            "--horizon", "5", "--json", str(tmp_path / "e.json")]
+    assert main(args) == 0
+    report = json.loads((tmp_path / "e.json").read_text())
+    assert set(report["results"]) == {"copy last frame", "zeros", "colour"}
+    assert len(report["results"]["colour"]["mse"]["per_step"]) == 5
+    assert "held-out 1 file(s)" in report["split"]
+    out = capsys.readouterr().out
+    assert "skipped broken.mp4" in out and "MSE per predicted frame" in out
+    assert main(args + ["--every-file"]) == 0
+    report = json.loads((tmp_path / "e.json").read_text())
+    assert report["clips"] == sum((n - 10) // 5 + 1 for n in expected.values())   # stride 5
+    assert main(["evaluate", "--data", str(tmp_path / "clips")]) == 2
+    assert "needs a --model" in capsys.readouterr().err
+
+    for out_file in ("p.mp4", "p.gif"):
+        assert main(["predict", str(tmp_path / "clips" / "sub" / "b.mp4"), "--model", path,
+                     "--context", "5", "--horizon", "5", "--out",
+                     str(tmp_path / out_file)]) == 0
+        written = io.read_clip(tmp_path / out_file, channels=3)
+        assert not np.allclose(written[..., 0], written[..., 2], atol=0.05)   # in colour
+    out = capsys.readouterr().out
+    assert "MSE per frame, model:" in out and "MSE per frame, copy last frame:" in out
+    assert main(["predict", "squares:1", "--model", path, "--context", "5", "--horizon", "5",
+                 "--out", str(tmp_path / "s.gif")]) == 0          # grey clips, repeated
