@@ -137,6 +137,9 @@ def test_a_folder_becomes_windows_with_skips_said_and_files_held_out(tmp_path):
     info = data.info()
     assert info["files"] == 4 and info["held_out_files"] == [held[0]["name"]]
     assert len(info["digest"]) == 64 and info["skipped"][0][0] == "broken.mp4"
+    # sizes and rates from the headers (MP4s are written enlarged; a frame folder has neither)
+    assert info["sizes"] == {"16x16": 2, "128x128": 1, "?": 1}
+    assert info["fps"] == {"5": 3, "?": 1}
 
 
 def test_clips_are_decoded_once_and_a_changed_folder_is_read_again(tmp_path, monkeypatch):
