@@ -31,16 +31,18 @@ def _average(args) -> None:
           "on held-out clips")
 
 
-def load_input(spec: str, frame_size: tuple[int, int], frames: int):
+def load_input(spec: str, frame_size: tuple[int, int], frames: int, channels: int = 1):
     """A clip from `squares:SEED`, `mnist:SEED` (test split) or any file `read_clip` accepts,
-    with notes on what was changed on the way."""
+    with `channels` (1 grey, 3 colour) and notes on what was changed on the way."""
+    import numpy as np
+
     from frameprophet import data, io
 
     kind, _, seed = spec.partition(":")
     if kind in ("squares", "mnist") and (seed.isdigit() or seed == ""):
         clip = data.example_clip(kind, int(seed or 0), frames=frames)   # as the app shows it
-        return io.resize_clip(clip, frame_size), []
-    return io.read_clip_with_notes(spec, frame_size=frame_size)
+        return np.repeat(io.resize_clip(clip, frame_size), channels, axis=-1), []
+    return io.read_clip_with_notes(spec, frame_size=frame_size, channels=channels)
 
 
 def _predict(args) -> None:
@@ -54,7 +56,8 @@ def _predict(args) -> None:
         raise ValueError(f"--out must end in .gif or .mp4 (the side-by-side animation), "
                          f"got {args.out!r}")
     predictor = load_predictor(args.model)
-    clip, notes = load_input(args.input, predictor.frame_size, args.context + args.horizon)
+    clip, notes = load_input(args.input, predictor.frame_size, args.context + args.horizon,
+                             predictor.channels)
     result = forecast(predictor, clip, args.context, args.horizon, mode=args.mode)
     frames = render.side_by_side(result.context, result.truth, result.prediction,
                                  teacher_forced=args.mode == "teacher_forced")
@@ -65,6 +68,9 @@ def _predict(args) -> None:
     if result.scored:
         print(f"mean MSE over {result.scored} frames with truth: model "
               f"{result.mean('model'):.1f} vs {result.baseline} {result.mean(result.baseline):.1f}")
+        for who in ("model", result.baseline):
+            print(f"  MSE per frame, {who}: "
+                  + " ".join(f"{v:.1f}" for v in result.curves[who]["mse"]))
     for note in notes + result.notes:
         print(f"note: {note}")
 
@@ -73,9 +79,19 @@ def _evaluate(args) -> None:
     from frameprophet import evaluate
     from frameprophet.metrics import NAMES
 
-    report = evaluate.run(args.model, args.dataset, n=args.n, context=args.context,
-                          horizon=args.horizon, mode=args.mode, n_rerun=args.n_rerun,
-                          split=args.split, file=args.file)
+    if (args.dataset is None) == (args.data is None):
+        raise ValueError("evaluate takes --dataset squares|mnist or --data PATH (your own clips)")
+    if args.data is not None:
+        if not args.model:
+            raise ValueError("evaluate --data needs a --model: the clips are read at its frame "
+                             "size and colour")
+        report = evaluate.run_videos(args.model, args.data, every_file=args.every_file, n=args.n,
+                                     context=args.context, horizon=args.horizon, mode=args.mode,
+                                     n_rerun=args.n_rerun)
+    else:
+        report = evaluate.run(args.model, args.dataset, n=args.n, context=args.context,
+                              horizon=args.horizon, mode=args.mode, n_rerun=args.n_rerun,
+                              split=args.split, file=args.file)
     width = max(len(name) for name in report["results"])
     keys = [k for k in NAMES if k in next(iter(report["results"].values()))]
     print(f"\n{report['dataset']} {report['context']}->{report['horizon']} {report['mode']}, "
@@ -83,6 +99,9 @@ def _evaluate(args) -> None:
     print(f"{'':{width}}  " + "  ".join(f"{k.upper():>8}" for k in keys))
     for name, entry in report["results"].items():
         print(f"{name:{width}}  " + "  ".join(f"{entry[k]['mean']:8.3f}" for k in keys))
+    print("MSE per predicted frame:")
+    for name, entry in report["results"].items():
+        print(f"{name:{width}}  " + " ".join(f"{v:.1f}" for v in entry["mse"]["per_step"]))
     if args.json:
         evaluate.save_json(report, args.json)
         print(f"wrote {args.json}")
@@ -127,7 +146,7 @@ def parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("train", help="train a recipe on generated data")
+    t = sub.add_parser("train", help="train a recipe on generated data or your own clips")
     from frameprophet.train import add_arguments
 
     add_arguments(t)
@@ -151,7 +170,11 @@ def parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="metrics per horizon step on the held-out test split")
     e.add_argument("--model", action="append", default=[], help="repeat for several models")
-    e.add_argument("--dataset", choices=["squares", "mnist"], required=True)
+    e.add_argument("--dataset", choices=["squares", "mnist"], default=None)
+    e.add_argument("--data", default=None, help="your own clips instead of --dataset: a folder "
+                   "or glob; scores the files training holds out of it (see --every-file)")
+    e.add_argument("--every-file", action="store_true",
+                   help="--data: score the windows of every file, not only the held-out ones")
     e.add_argument("--n", type=int, default=1000, help="test clips")
     e.add_argument("--n-rerun", type=int, default=100,
                    help="clips for models that must re-run the sequence (O(T^2))")

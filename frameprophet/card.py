@@ -105,6 +105,13 @@ def card_text(meta: dict, name: str, curve_dir: Path | None = None) -> str:
         curve = f"\n![validation MSE against sequences seen]({png.name})\n"
     split = ("MNIST digits 4000..4999 only: classes 8 and 9, never seen in training"
              if meta.get("dataset") == "mnist" else "an unseen seed")
+    data = meta.get("data")
+    source = (_data_text(data) if data else "Data generated on the fly, train split only"
+              + (" (MNIST digits 0..3999: classes 0-7)" if meta.get("dataset") == "mnist"
+                 else "") + ". ")
+    if data:
+        split = (f"windows of the {len(data['held_out_files'])} held-out files, which also "
+                 "chose the checkpoint")
     return f"""# {name}
 
 Recipe `{meta.get('recipe')}` trained on **{meta.get('dataset')}** ({meta.get('frame_size')}
@@ -112,8 +119,7 @@ frames) by `python -m frameprophet train`. Predicts {meta.get('horizon')} frames
 {meta.get('context')} context frames. {meta.get('parameters', '?')} parameters.
 
 ## Training
-Data generated on the fly, train split only{' (MNIST digits 0..3999: classes 0-7)'
-    if meta.get('dataset') == 'mnist' else ''}. In total: **{t.get('sequences_seen')}
+{source}In total: **{t.get('sequences_seen')}
 sequences, {t.get('steps')} steps, {t.get('wall_minutes')} min** over {len(runs)} run(s).
 Objective: {last.get('objective', t.get('objective'))}.{averaged}
 
@@ -152,6 +158,26 @@ def training_budget(meta: dict) -> str:
     last = (t.get("runs") or [t])[-1]
     where = "GPU" if "GPU" in (last.get("hardware") or t.get("hardware") or "") else "CPU"
     return f"{t.get('wall_minutes', 0):,.0f} min, {t['sequences_seen']:,} sequences, {where}"
+
+
+def _data_text(data: dict) -> str:
+    """The card's account of a folder of clips (`videos.VideoData.info`): enough to trace a
+    model to what it saw."""
+    def counts(table: dict) -> str:
+        return ", ".join(f"{k} ({v} file{'s' if v != 1 else ''})" for k, v in table.items())
+
+    held = ", ".join(f"`{name}`" for name in data["held_out_files"])
+    skipped = "".join(f"\n- skipped `{name}`: {reason}" for name, reason in data["skipped"])
+    size = "x".join(map(str, data["frame_size"]))
+    return (f"Your own clips: `{data['root']}`, **{data['files']} files, {data['frames']} "
+            f"frames**, {'colour (3 channels)' if data['channels'] == 3 else 'grey (1 channel)'}. "
+            f"Source sizes (W x H): {counts(data['sizes'])}; frame rates: {counts(data['fps'])}. "
+            f"Frames were {data['fitted']} to {size}. Windows of {data['context']} + "
+            f"{data['horizon']} frames: {data['train_windows']} in the {data['train_files']} "
+            f"training files (every start frame, stride {data['stride']}) and "
+            f"{data['held_out_windows']} in the {len(data['held_out_files'])} held-out files "
+            f"(stride {data['held_out_stride']}): {held}. File list digest (names and sizes, "
+            f"sha256) `{data['digest']}`.{skipped}\n\n")
 
 
 def averaged_runs(run: dict, number: int) -> str:

@@ -3,7 +3,8 @@
 `python -m frameprophet evaluate --model mnist --dataset mnist --n 1000 --json out.json
 --plot out.png` rolls every model out on the same held-out clips (Moving MNIST: digits
 4000..4999 only, seed `TEST_SEED`; squares: an unseen seed, noisy context and clean truth) and
-reports the benchmark metrics per horizon step.
+reports the benchmark metrics per horizon step. `--data PATH` (`run_videos`) does the same on
+your own clips: the windows of the files training held out, or of every file.
 """
 
 from __future__ import annotations
@@ -99,8 +100,6 @@ def run(models: list[str], dataset: str, n: int = 1000, context: int | None = No
     checks. `file` scores the first `n` sequences of the benchmark's `mnist_test_seq.npy` (or a
     file in its layout) instead of generated clips.
     """
-    import keras
-
     from frameprophet.predict import load_predictor
 
     splits = SPLITS.get(dataset, {})
@@ -121,27 +120,67 @@ def run(models: list[str], dataset: str, n: int = 1000, context: int | None = No
         ctx, truth = clips(dataset, n, seed=seed, context=context, horizon=horizon,
                            split=split, **(world or {}))
         source = splits[split] + "".join(f", {k} {v}" for k, v in (world or {}).items())
-    whole = np.concatenate([ctx, truth], axis=1)
     c, horizon = ctx.shape[1], truth.shape[1]
     squares = dataset == "squares"
     report = {"dataset": dataset, "clips": n, "context": int(c), "horizon": horizon,
               "mode": mode, "seed": None if file else seed, "split": source,
               "generator": _generator(dataset, world, file), "results": {}}
+    _score(report, [load_predictor(name) for name in models], models, ctx, truth, n_rerun,
+           verbose, squares)
+    return report
+
+
+def run_videos(models: list[str], data: str, every_file: bool = False, n: int = 1000,
+               context: int | None = None, horizon: int | None = None,
+               mode: str = "closed_loop", n_rerun: int = 100, verbose: bool = True) -> dict:
+    """`run` on your own clips (`videos.load`, read at the models' frame size and channels):
+    every window (stride context + horizon, default 10 + 10) of the files that training holds
+    out of `data` (the same rule: a hash of their names), or with `every_file` of all its files;
+    at most `n` windows, spread evenly."""
+    from frameprophet import videos
+    from frameprophet.predict import load_predictor
+
+    predictors = [load_predictor(name) for name in models]
+    shapes = {(p.frame_size, p.channels) for p in predictors}
+    if len(shapes) != 1:
+        raise ValueError("evaluate --data reads the clips once, at one frame size and colour: "
+                         f"these models differ ({', '.join(map(str, sorted(shapes)))})")
+    (frame_size, channels), = shapes
+    found = videos.load(data, frame_size, context or videos.CONTEXT, horizon or videos.HORIZON,
+                        channels=channels, say=print if verbose else None, minimum=1)
+    ctx, truth = found.held_out(n, every_file=every_file)
+    files = found.info()["files"] if every_file else len(found.info()["held_out_files"])
+    report = {"dataset": videos.DATASET, "data": str(data), "clips": int(len(ctx)),
+              "context": found.context, "horizon": found.horizon, "mode": mode,
+              "split": f"{'all' if every_file else 'the held-out'} {files} file(s) of {data}",
+              "files_digest": found.digest, "results": {}}
+    for predictor in predictors:
+        predictor.info["dataset"] = videos.DATASET
+    _score(report, predictors, models, ctx, truth, n_rerun, verbose, squares=False)
+    return report
+
+
+def _score(report: dict, predictors: list[Predictor], names: list[str], ctx: np.ndarray,
+           truth: np.ndarray, n_rerun: int, verbose: bool, squares: bool) -> None:
+    """Add the baselines' and every model's per-step metrics on (ctx, truth) to `report`."""
+    import keras
+
+    mode, n, c, horizon = report["mode"], len(ctx), ctx.shape[1], truth.shape[1]
+    whole = np.concatenate([ctx, truth], axis=1)
     baselines = {BASELINES[mode]: baseline(ctx, truth, horizon, mode),
                  "zeros": np.zeros_like(truth)}
     for name, pred in baselines.items():
         report["results"][name] = summarise({**metrics.evaluate(pred, truth, squares=squares),
-                                             **_openstl(pred, truth, dataset)})
-    for name in models:
-        predictor = load_predictor(name)
+                                             **_openstl(pred, truth, report["dataset"])})
+    for name, predictor in zip(names, predictors, strict=True):
         count = n if predictor.stepwise else min(n, n_rerun)
         bar = keras.utils.Progbar(count, unit_name="clip", verbose=1 if verbose else 0)
         if verbose:
             print(f"{name}: {predictor.method}, {count} clips")
-        predictor.info.setdefault("dataset", dataset)
+        predictor.info.setdefault("dataset", report["dataset"])
         result = forecast(predictor, whole[:count], c, horizon, mode=mode, progress=bar.update)
         entry = summarise({**result.curves["model"],
-                           **_openstl(result.prediction, result.truth, dataset)})
+                           **_openstl(result.prediction, result.truth, report["dataset"])})
         entry.update(clips=count, method=predictor.method, recipe=predictor.info.get("recipe"),
                      model=name)
         # A file path is labelled by its stem in tables and plots ("squares-onestep"), unless
@@ -149,7 +188,6 @@ def run(models: list[str], dataset: str, n: int = 1000, context: int | None = No
         label = Path(name).stem if name.endswith(".keras") else name
         label = name if label in report["results"] else label
         report["results"][label] = entry
-    return report
 
 
 def robustness(models: list[str], n: int = 200, verbose: bool = False) -> dict:

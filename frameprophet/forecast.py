@@ -9,7 +9,8 @@ against the baseline that is fair for the mode:
   *true* frame, which is what a one-step predictor gets to see.
 
 It also says, in `notes`, what a person should know: the context was cut, the truth ends, the
-clip looks unlike the model's training data. A batch `(N, T, H, W, 1)` is scored as a whole.
+clip looks unlike the model's training data. A batch `(N, T, H, W, C)` is scored as a whole;
+C is 1 (grey) or 3 (colour), the model's `channels`.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ BRIGHT_BACKGROUND = 0.25
 class Forecast:
     """What one forecast produced. Arrays follow the clip contract (one clip or a batch)."""
 
-    context: np.ndarray          # (C, H, W, 1): the frames the model read
-    truth: np.ndarray            # (K, H, W, 1), K <= horizon: the clip's frames after the context
-    prediction: np.ndarray       # (horizon, H, W, 1)
+    context: np.ndarray          # (T, H, W, C): the frames the model read
+    truth: np.ndarray            # (K, H, W, C), K <= horizon: the clip's frames after the context
+    prediction: np.ndarray       # (horizon, H, W, C)
     mode: str                    # "closed_loop" or "teacher_forced"
     curves: dict[str, dict[str, np.ndarray]]   # "model" and the baseline -> metric -> (K,)
     notes: list[str] = field(default_factory=list)
@@ -64,16 +65,18 @@ def forecast(predictor: Predictor, clip: np.ndarray, context: int, horizon: int,
              mode: str = "closed_loop", batch: int = 32, progress=None) -> Forecast:
     """Predict `horizon` frames after the first `context` frames of `clip` and score them.
 
-    `clip` is (T, H, W, 1) or (N, T, H, W, 1) at the model's frame size. If the clip is too
-    short for `context`, the context is cut to leave one frame of truth; teacher-forced mode
-    stops where the true inputs end. Raises `ValueError` for what cannot be forecast at all.
+    `clip` is (T, H, W, C) or (N, T, H, W, C) at the model's frame size and channels. If the
+    clip is too short for `context`, the context is cut to leave one frame of truth;
+    teacher-forced mode stops where the true inputs end. Raises `ValueError` for what cannot be
+    forecast at all.
     A batch is rolled out `batch` clips at a time, calling `progress(done)` after each.
     """
     clip = np.asarray(clip, dtype=np.float32)
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    if clip.ndim not in (4, 5) or clip.shape[-1] != 1:
-        raise ValueError(f"a clip is (T, H, W, 1) or a batch (N, T, H, W, 1), got {clip.shape}")
+    if clip.ndim not in (4, 5) or clip.shape[-1] not in (1, 3):
+        raise ValueError(f"a clip is (T, H, W, 1) grey or (T, H, W, 3) colour, or a batch "
+                         f"(N, T, H, W, C) of them, got {clip.shape}")
     n = clip.shape[-4]
     if n < 2:
         raise ValueError("the clip needs at least 2 frames: one to read and one to compare with")

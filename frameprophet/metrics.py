@@ -1,11 +1,14 @@
 """Per-frame quality, computed the way the video-prediction literature does (OpenSTL).
 
-For batches `(N, T, H, W, 1)` in [0, 1], every metric is an array over the T predicted frames:
-- `mse`, `mae`: squared / absolute error **summed** over a frame's pixels, averaged over clips
-  (so a 64x64 frame's MSE is the per-pixel MSE x 4096).
+For batches `(N, T, H, W, C)` in [0, 1] (C = 1 grey, 3 colour), every metric is an array over the
+T predicted frames:
+- `mse`, `mae`: squared / absolute error **summed** over a frame's pixels (and channels),
+  averaged over clips (so a 64x64 grey frame's MSE is the per-pixel MSE x 4096; a colour
+  frame's sums three times as many values).
 - `ssim`: `skimage.metrics.structural_similarity` per frame (7x7 uniform window, sample
-  covariance, K1=0.01, K2=0.03, data_range=1), averaged over clips; reimplemented in NumPy so
-  the library needs no scikit-image. A test checks it against skimage.
+  covariance, K1=0.01, K2=0.03, data_range=1), averaged over clips; on colour, the mean of the
+  three channels' SSIM (skimage's `channel_axis=-1`). Reimplemented in NumPy so the library
+  needs no scikit-image. A test checks it against skimage.
 - `psnr`: 20 log10(1 / sqrt(per-pixel MSE)) per frame, averaged over clips (capped at 100 dB
   for a perfect frame).
 - `iou` (squares): intersection over union of prediction and truth, both thresholded at 0.5.
@@ -66,8 +69,9 @@ def _box(x: np.ndarray, size: int) -> np.ndarray:
 def ssim(pred, truth, data_range: float = 1.0) -> np.ndarray:
     """Per-frame SSIM, mean over clips and channels: shape (T,).
 
-    Matches skimage's default (it averages over the image minus a 3-pixel border, which is
-    exactly the set of windows that fit inside the frame).
+    A colour frame's SSIM is the mean of its channels' SSIM, as skimage's `channel_axis=-1`
+    computes it. Matches skimage's default (it averages over the image minus a 3-pixel border,
+    which is exactly the set of windows that fit inside the frame).
     """
     p, t = _as_batch(pred, truth)
     p = np.moveaxis(p, -1, 2)                            # (N, T, C, H, W)
@@ -94,7 +98,8 @@ def ssim_openstl(pred, truth) -> np.ndarray:
 
 
 def iou(pred, truth, threshold: float = 0.5) -> np.ndarray:
-    """Per-frame IoU of `pred > threshold` against `truth > threshold`, mean over clips.
+    """Per-frame IoU of `pred > threshold` against `truth > threshold` (every pixel and
+    channel), mean over clips.
     A frame where both are empty counts as 1 (nothing to find, nothing found)."""
     p, t = _as_batch(pred, truth)
     a, b = p > threshold, t > threshold

@@ -1,7 +1,8 @@
 """Model recipes: the two Keras examples as baselines, and `prophet`, our causal ConvLSTM.
 
-Every recipe maps a batch `(N, T, H, W, 1)` to `(N, T, H, W, 1)`: output t is the prediction of
-frame t + 1. `build(recipe, frame_size, **options)` returns a compiled `keras.Model`.
+Every recipe maps a batch `(N, T, H, W, C)` to `(N, T, H, W, C)`: output t is the prediction of
+frame t + 1. The Keras examples are grey (C = 1); `prophet` takes `channels=1` or `3` (colour).
+`build(recipe, frame_size, **options)` returns a compiled `keras.Model`.
 
 The Keras examples end in `Conv3D(kernel 3x3x3, padding="same")` over time, so output t also
 reads the hidden state at t + 1, which has seen the answer: it leaks the future in training and
@@ -146,7 +147,8 @@ class ConvLSTMCell(layers.Layer):
 class Prophet(keras.Model):
     """A strictly causal ConvLSTM for next-frame prediction.
 
-    Per frame: space-to-depth by `patch` (64x64x1 -> 16x16x16), a conv encoder; then a stack of
+    Per frame: space-to-depth by `patch` (64x64xC -> 16x16x16C, C = `channels`, 1 or 3), a conv
+    encoder; then a stack of
     pre-norm residual ConvLSTM cells (the only part that mixes time, and only forwards); then a
     conv decoder and depth-to-space back to full size, with a sigmoid in float32. Output t
     depends on frames <= t only.
@@ -165,15 +167,18 @@ class Prophet(keras.Model):
 
     def __init__(self, frame_size=(64, 64), patch: int = 4, hidden: int = 48, depth: int = 3,
                  kernel: int = 3, context: int = 10, cell: str = "fused", seed: int | None = None,
-                 **kwargs):
+                 channels: int = 1, **kwargs):
         super().__init__(**kwargs)
         height, width = frame_size
+        if channels not in (1, 3):
+            raise ValueError(f"channels must be 1 (grey) or 3 (colour), got {channels!r}")
         if height % patch or width % patch:
             raise ValueError(f"frame size {frame_size} must be divisible by the patch {patch}")
         if cell not in ("fused", "keras"):
             raise ValueError(f"cell must be 'fused' or 'keras', got {cell!r}")
         self.frame_size, self.patch, self.hidden = (int(height), int(width)), patch, hidden
         self.depth, self.kernel, self.context, self.cell = depth, kernel, context, cell
+        self.channels = int(channels)
         self.grid = (height // patch, width // patch)
         self.encoder = [layers.Conv2D(hidden, 3, padding="same", activation="gelu", name="enc1"),
                         layers.Conv2D(hidden, 3, padding="same", name="enc2")]
@@ -185,7 +190,7 @@ class Prophet(keras.Model):
                                             name=f"convlstm{i}") for i in range(depth)]
         self.decoder = [layers.LayerNormalization(name="dec_norm"),
                         layers.Conv2D(hidden, 3, padding="same", activation="gelu", name="dec1"),
-                        layers.Conv2D(patch * patch, 1, name="dec2")]
+                        layers.Conv2D(patch * patch * self.channels, 1, name="dec2")]
         self.feedback = self.add_weight(shape=(), initializer="zeros", trainable=False,
                                         name="feedback")
         # JAX refuses unseeded random ops inside a traced function; a SeedGenerator is state.
@@ -199,7 +204,7 @@ class Prophet(keras.Model):
 
     def build(self, input_shape=None):
         h, w = self.grid
-        x = (None, h, w, self.patch * self.patch)
+        x = (None, h, w, self.patch * self.patch * self.channels)
         for conv in self.encoder:
             conv.build(x)
             x = (None, h, w, self.hidden)
@@ -211,24 +216,25 @@ class Prophet(keras.Model):
             x = (None, h, w, self.hidden)
         self.built = True
 
-    # -- per-frame parts (frames are (B, H, W, 1)) ----------------------------------------
+    # -- per-frame parts (frames are (B, H, W, C)) ----------------------------------------
     def encode(self, frame):
         h, w = self.grid
-        p = self.patch
-        x = ops.reshape(frame, (-1, h, p, w, p))
-        x = ops.reshape(ops.transpose(x, (0, 1, 3, 2, 4)), (-1, h, w, p * p))
+        p, ch = self.patch, self.channels
+        # Channels last within a patch: with C = 1 this is the grey models' exact layout.
+        x = ops.reshape(frame, (-1, h, p, w, p, ch))
+        x = ops.reshape(ops.transpose(x, (0, 1, 3, 2, 4, 5)), (-1, h, w, p * p * ch))
         for conv in self.encoder:
             x = conv(x)
         return x
 
     def decode(self, z):
         h, w = self.grid
-        p = self.patch
+        p, ch = self.patch, self.channels
         for layer in self.decoder:
             z = layer(z)
-        z = ops.transpose(ops.reshape(z, (-1, h, w, p, p)), (0, 1, 3, 2, 4))
+        z = ops.transpose(ops.reshape(z, (-1, h, w, p, p, ch)), (0, 1, 3, 2, 4, 5))
         # The sigmoid and everything after it in float32, also under mixed precision.
-        return ops.sigmoid(ops.cast(ops.reshape(z, (-1, h * p, w * p, 1)), "float32"))
+        return ops.sigmoid(ops.cast(ops.reshape(z, (-1, h * p, w * p, ch)), "float32"))
 
     # -- the recurrent core -------------------------------------------------------------
     def _cells(self):
@@ -249,7 +255,7 @@ class Prophet(keras.Model):
         return z, new_states
 
     def step(self, frame, states):
-        """Predict the next frame from `frame` (B, H, W, 1); returns (prediction, new states)."""
+        """Predict the next frame from `frame` (B, H, W, C); returns (prediction, new states)."""
         z, states = self._advance(self.encode(frame), states)
         return self.decode(z), states
 
@@ -263,7 +269,7 @@ class Prophet(keras.Model):
         # Encode and decode every frame in one batch; only the recurrent core loops over time.
         batch = ops.shape(frames)[0]
         h, w = self.grid
-        z = self.encode(ops.reshape(frames, (-1, *self.frame_size, 1)))
+        z = self.encode(ops.reshape(frames, (-1, *self.frame_size, self.channels)))
         z = ops.reshape(z, (batch, time, h, w, self.hidden))
         states = self.initial_state(batch)
         outs = []
@@ -271,7 +277,7 @@ class Prophet(keras.Model):
             out, states = self._advance(z[:, t], states)
             outs.append(out)
         out = self.decode(ops.reshape(ops.stack(outs, axis=1), (-1, h, w, self.hidden)))
-        return ops.reshape(out, (batch, time, *self.frame_size, 1))
+        return ops.reshape(out, (batch, time, *self.frame_size, self.channels))
 
     def _closed_loop_rollout(self, frames):
         batch = ops.shape(frames)[0]
@@ -303,7 +309,8 @@ class Prophet(keras.Model):
         config = super().get_config()
         config.pop("dtype", None)
         config.update(frame_size=list(self.frame_size), patch=self.patch, hidden=self.hidden,
-                      depth=self.depth, kernel=self.kernel, context=self.context, cell=self.cell)
+                      depth=self.depth, kernel=self.kernel, context=self.context, cell=self.cell,
+                      channels=self.channels)
         return config
 
 
@@ -313,7 +320,7 @@ def _rebuilt(model: Prophet, **changes) -> Prophet:
     for key in ("name", "trainable", "dtype"):
         config.pop(key, None)
     new = Prophet(**{**config, **changes}, name=model.name)
-    new.build((None, None, *model.frame_size, 1))
+    new.build((None, None, *model.frame_size, model.channels))
     return new
 
 
@@ -394,10 +401,12 @@ def _bce_plus_mse(y_true, y_pred):
 def ssim_map(y_true, y_pred, window: int = SSIM_WINDOW):
     """SSIM of every 7x7 window that fits in each frame, as `metrics.ssim` defines it (uniform
     window, sample covariance, K1=0.01, K2=0.03, data range 1), in `keras.ops` so it trains on
-    every backend: `(N, T, H, W, 1)` -> `(N, T, H - 6, W - 6, 1)`, in float32."""
-    y_true = ops.cast(y_true, "float32")
-    y_pred = ops.cast(y_pred, "float32")
+    every backend: `(N, T, H, W, C)` -> `(N, T, H - 6, W - 6, C)`, in float32 (each channel on
+    its own, as `metrics.ssim` does before it averages them)."""
     shape = ops.shape(y_true)
+    # Channels become frames of one channel: (N, T, H, W, C) -> (N * T * C, H, W, 1).
+    y_true = ops.transpose(ops.cast(y_true, "float32"), (0, 1, 4, 2, 3))
+    y_pred = ops.transpose(ops.cast(y_pred, "float32"), (0, 1, 4, 2, 3))
     x = ops.reshape(y_pred, (-1, shape[2], shape[3], 1))
     y = ops.reshape(y_true, (-1, shape[2], shape[3], 1))
     # The five window means at once (as channels), as two 1-D box filters: on a CPU this
@@ -413,7 +422,8 @@ def ssim_map(y_true, y_pred, window: int = SSIM_WINDOW):
     vx, vy, vxy = cov_norm * (xx - ux * ux), cov_norm * (yy - uy * uy), cov_norm * (xy - ux * uy)
     c1, c2 = 0.01 ** 2, 0.03 ** 2
     s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
-    return ops.reshape(s, (shape[0], shape[1], *ops.shape(s)[1:]))
+    s = ops.reshape(s, (shape[0], shape[1], shape[4], *ops.shape(s)[1:3]))
+    return ops.transpose(s, (0, 1, 3, 4, 2))
 
 
 @keras.saving.register_keras_serializable(package="frameprophet")
@@ -442,18 +452,18 @@ LOSSES = {"bce": "binary_crossentropy", "mse": "mean_squared_error", "bce+mse": 
 def prophet(frame_size=(64, 64), patch: int = 4, hidden: int = 48, depth: int = 3,
             kernel: int = 3, context: int = 10, cell: str = "fused", loss: str = "bce",
             ssim_weight: float = 1.0, learning_rate: float = 1e-3,
-            seed: int | None = None) -> keras.Model:
+            seed: int | None = None, channels: int = 1) -> keras.Model:
     """Our flagship: `Prophet`, trained with Adam (clipped) on every output frame.
 
     `loss` is "bce" (binary cross-entropy), "mse", "bce+mse" (their sum) or "bce+ssim" (BCE plus
     `ssim_weight` x (1 - SSIM), the benchmark's SSIM); the training CLI
-    picks the default by measurement (see `train`).
+    picks the default by measurement (see `train`). `channels` is 1 (grey) or 3 (colour).
     """
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
     model = Prophet(frame_size, patch=patch, hidden=hidden, depth=depth, kernel=kernel,
-                    context=context, cell=cell, seed=seed, name="prophet")
-    model.build((None, None, *frame_size, 1))
+                    context=context, cell=cell, seed=seed, channels=channels, name="prophet")
+    model.build((None, None, *frame_size, channels))
     objective = BCEPlusSSIM(ssim_weight) if loss == "bce+ssim" else LOSSES[loss]
     model.compile(loss=objective, optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0))
     return model

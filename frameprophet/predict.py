@@ -1,4 +1,6 @@
-"""Fast prediction: `Predictor.rollout` for one clip `(T, H, W, 1)` or a batch `(N, T, H, W, 1)`.
+"""Fast prediction: `Predictor.rollout` for one clip `(T, H, W, C)` or a batch `(N, T, H, W, C)`.
+
+C is the model's `channels`: 1 for grey models, 3 for colour ones.
 
 For stepwise models (`prophet`) the ConvLSTM states are carried from frame to frame, so each
 frame is computed once: O(T) work through one compiled `step` function. Models whose last layer
@@ -29,6 +31,8 @@ class Predictor:
         self.stepwise = is_stepwise(model)
         shape = getattr(model, "frame_size", None) or model.input_shape[2:4]
         self.frame_size: tuple[int, int] = (int(shape[0]), int(shape[1]))
+        #: 1 (grey) or 3 (colour): what every clip given to this model must have.
+        self.channels: int = int(getattr(model, "channels", None) or model.input_shape[-1])
         self.name = self.info.get("name") or getattr(model, "recipe", None) or model.name
         if self.stepwise:
             self._step = compiled(model, model.step)
@@ -48,15 +52,16 @@ class Predictor:
 
         `closed_loop` feeds each prediction back as the next input (the real test).
         `teacher_forced` predicts frame k from the *true* frames before it; `truth` must hold at
-        least `horizon - 1` true future frames. Returns `(horizon, H, W, 1)` for one clip, or
-        `(N, horizon, H, W, 1)` for a batch, float32 in [0, 1].
+        least `horizon - 1` true future frames. Returns `(horizon, H, W, C)` for one clip, or
+        `(N, horizon, H, W, C)` for a batch, float32 in [0, 1].
         """
         context = np.asarray(context, dtype=np.float32)
         single = context.ndim == 4
         batch = context[None] if single else context
-        if batch.ndim != 5 or batch.shape[-1] != 1:
-            raise ValueError(f"context must be (T, H, W, 1) or (N, T, H, W, 1), got "
-                             f"{context.shape}")
+        c = self.channels
+        if batch.ndim != 5 or batch.shape[-1] != c:
+            raise ValueError(f"this model reads {'colour' if c == 3 else 'grey'} clips: context "
+                             f"must be (T, H, W, {c}) or (N, T, H, W, {c}), got {context.shape}")
         if tuple(batch.shape[2:4]) != self.frame_size:
             raise ValueError(f"this model predicts {self.frame_size[0]}x{self.frame_size[1]} "
                              f"frames; the clip is {batch.shape[2]}x{batch.shape[3]}")
@@ -91,7 +96,7 @@ class Predictor:
     def memory(self, context: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
         """A closed-loop rollout of one clip and what the ConvLSTM carried while doing it.
 
-        Returns `(prediction (horizon, H, W, 1), memory (C + horizon - 1, layers, h, w))`:
+        Returns `(prediction (horizon, H, W, C), memory (C + horizon - 1, layers, h, w))`:
         memory[t] is the root-mean-square over channels of each layer's hidden state after
         reading input t (the context frames, then the model's own predictions), on the model's
         patch grid. Stepwise models only.
@@ -100,9 +105,10 @@ class Predictor:
             raise ValueError(f"{self.name} has no carried state to show: only stepwise models "
                              "(prophet) remember from frame to frame")
         context = np.asarray(context, dtype=np.float32)
-        if context.ndim != 4 or tuple(context.shape[1:3]) != self.frame_size or horizon < 1:
+        if (context.ndim != 4 or tuple(context.shape[1:3]) != self.frame_size
+                or context.shape[-1] != self.channels or horizon < 1):
             raise ValueError(f"memory takes one clip (T, {self.frame_size[0]}, "
-                             f"{self.frame_size[1]}, 1) and horizon >= 1")
+                             f"{self.frame_size[1]}, {self.channels}) and horizon >= 1")
         states = self.model.initial_state(1)
         seen, outputs, prediction = [], [], None
         for t in range(context.shape[0] + horizon - 1):
@@ -178,10 +184,10 @@ def load_predictor(name_or_path: str, allow_savedmodel: bool | None = None) -> P
     return Predictor(model, meta)
 
 
-def untrained_predictor(frame_size: tuple[int, int]) -> Predictor:
+def untrained_predictor(frame_size: tuple[int, int], channels: int = 1) -> Predictor:
     """An untrained `prophet` model of the right frame size: what the app shows, labelled, when
     a shipped weights file is missing (a clone without weights still runs)."""
     from frameprophet import models
 
-    return Predictor(models.build("prophet", tuple(frame_size)),
+    return Predictor(models.build("prophet", tuple(frame_size), channels=channels),
                      {"name": "untrained (weights not found)"})

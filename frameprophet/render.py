@@ -1,7 +1,8 @@
 """Pictures of a rollout: an animated side-by-side, a frame strip and per-frame quality curves.
 
 Pure NumPy / Pillow / matplotlib (Agg, no pyplot state); no Gradio. Inputs follow the data
-contract: clips are float32 `(T, H, W, 1)` in [0, 1] (values outside are clipped for display).
+contract: clips are float32 `(T, H, W, C)` in [0, 1], C = 1 (grey) or 3 (colour, drawn in
+colour), values outside clipped for display. The error panel is the mean |error| over channels.
 
 - `side_by_side(context, truth, prediction)` -> uint8 `(C + K, H', W', 3)` frames for a GIF:
   "Truth | Prediction | |error|", a header with the panel titles, a footer with the frame counter
@@ -57,8 +58,9 @@ def _check_clip(name: str, clip, allow_empty: bool = False) -> np.ndarray:
     clip = np.asarray(clip, dtype=np.float32)
     if clip.ndim == 3:                                  # (T, H, W) is accepted too
         clip = clip[..., None]
-    if clip.ndim != 4 or clip.shape[-1] != 1:
-        raise ValueError(f"{name} must be a clip (T, H, W, 1), got shape {clip.shape}")
+    if clip.ndim != 4 or clip.shape[-1] not in (1, 3):
+        raise ValueError(f"{name} must be a clip (T, H, W, 1) or (T, H, W, 3), got shape "
+                         f"{clip.shape}")
     if clip.shape[0] == 0 and not allow_empty:
         raise ValueError(f"{name} has no frames")
     return clip
@@ -69,24 +71,25 @@ def _check_inputs(context, truth, prediction):
     prediction = _check_clip("prediction", prediction)
     truth = (np.zeros((0, *context.shape[1:]), np.float32) if truth is None
              else _check_clip("truth", truth, allow_empty=True))
-    size = context.shape[1:3]
+    size = context.shape[1:]
     for name, clip in (("truth", truth), ("prediction", prediction)):
-        if clip.shape[1:3] != size:
-            raise ValueError(f"{name} frames are {clip.shape[1]}x{clip.shape[2]}, the context's "
-                             f"{size[0]}x{size[1]}")
+        if clip.shape[1:] != size:
+            raise ValueError(f"{name} frames are {'x'.join(map(str, clip.shape[1:]))}, the "
+                             f"context's {'x'.join(map(str, size))} (height x width x channels)")
     return context, truth[: prediction.shape[0]], prediction
 
 
 def _grey(frame: np.ndarray, scale: int, gain: float = 1.0) -> np.ndarray:
-    """(H, W, 1) float -> (H*s, W*s, 3) uint8, nearest-neighbour upscaled."""
-    g = (np.clip(frame[..., 0], 0.0, 1.0) * (255.0 * gain)).round().astype(np.uint8)
+    """(H, W, 1) grey or (H, W, 3) colour float -> (H*s, W*s, 3) uint8, nearest-neighbour
+    upscaled."""
+    g = (np.clip(frame, 0.0, 1.0) * (255.0 * gain)).round().astype(np.uint8)
     g = np.repeat(np.repeat(g, scale, axis=0), scale, axis=1)
-    return np.repeat(g[..., None], 3, axis=2)
+    return g if g.shape[-1] == 3 else np.repeat(g, 3, axis=2)
 
 
 def _heat(error: np.ndarray, scale: int) -> np.ndarray:
-    """|error| (H, W, 1) in [0, 1] -> magma colours, upscaled."""
-    idx = (np.clip(error[..., 0], 0.0, 1.0) * 255).round().astype(np.intp)
+    """|error| (H, W, C) in [0, 1] -> magma colours of its mean over channels, upscaled."""
+    idx = (np.clip(error.mean(axis=-1), 0.0, 1.0) * 255).round().astype(np.intp)
     rgb = _MAGMA[idx]
     return np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
 
@@ -148,8 +151,8 @@ def side_by_side(context, truth, prediction, scale: int | None = None,
                  teacher_forced: bool = False) -> np.ndarray:
     """Frames of an animation "Truth | Prediction | |error|" over context + predicted frames.
 
-    `context` (C, H, W, 1) are the frames the model read, `prediction` (K, H, W, 1) its output
-    and `truth` (<= K, H, W, 1) the real frames after the context; it may be shorter than the
+    `context` (C, H, W, ch) are the frames the model read, `prediction` (K, H, W, ch) its output
+    and `truth` (<= K, H, W, ch) the real frames after the context; it may be shorter than the
     prediction (or None) when the clip ended: those frames say "no ground truth (clip ended)" and
     leave the error panel blank. Context frames show the input in both the truth and (dimmed)
     prediction panels with a blue-grey border; predicted frames get an orange border and badge.

@@ -15,6 +15,12 @@ Each epoch ends with a closed-loop validation on a fixed seeded set (`val_mse` a
 benchmark metrics of a free-running rollout: what users see). Checkpoints keep the epoch closest
 to the dataset's goal (`val_goal_gap`, as `make ship` judges; for squares that is `val_mse`).
 
+`--data PATH` trains on your own clips instead (`frameprophet.videos`): a folder or glob of
+GIF/MP4/... files, decoded once into a cache, windows of `--context` + `--horizon` frames fitted
+to `--frame-size`, colour kept when the clips have it. A share of the files (`--holdout`) is held
+out: it validates every epoch and gives the held-out score at the end. `--init` continues from a
+model with the same channels and patch.
+
 A run lives in `runs/NAME/` (NAME from `--out`): `backup/` (BackupAndRestore: a killed run
 continues with `--resume`, in the same schedule), `best.keras`, `log.csv`, `state.json`. A second
 run started in a folder where one is training is refused. The budget, Ctrl-C and SIGTERM all end
@@ -36,13 +42,14 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from frameprophet import data, models, saving
+from frameprophet import data, models, saving, videos
 from frameprophet.card import write_card
 from frameprophet.data import PROTOCOL, VAL_SEED, clips
 from frameprophet.evaluate import goal_gap, score
@@ -59,6 +66,18 @@ class TrainConfig:
     """One training run. Each field is a CLI flag (`--steps-per-epoch`) and a row of the card."""
 
     dataset: str = field(default="mnist", metadata={"help": "squares or mnist"})
+    data: str | None = field(default=None, metadata={
+        "help": "train on your own clips instead of --dataset: a folder (searched recursively) "
+                "or a glob of GIF/APNG/MP4/WebM/MOV/AVI/MKV/NPY/NPZ/ZIP clips"})
+    context: int | None = field(default=None, metadata={
+        "help": "--data: frames the model reads before it predicts (default 10)"})
+    horizon: int | None = field(default=None, metadata={
+        "help": "--data: frames predicted and scored after the context (default 10)"})
+    frame_size: int | None = field(default=None, metadata={
+        "help": "--data: frames are fitted into SIZE x SIZE keeping their aspect ratio, padded "
+                "with black, as uploads are (default 64)"})
+    holdout: float | None = field(default=None, metadata={
+        "help": "--data: share of the files held out to validate and score (default 0.2)"})
     out: str = field(default="weights/model.keras", metadata={"help": "NAME.keras to write"})
     recipe: str = field(default="prophet", metadata={"help": "a recipe of frameprophet.models"})
     minutes: float = field(default=60.0, metadata={"help": "wall-clock budget of this run"})
@@ -220,6 +239,78 @@ class SequenceBatches(keras.utils.PyDataset):
 
     def on_epoch_end(self) -> None:
         self.epoch += 1
+
+
+@dataclass
+class TrainingData:
+    """What a run learns from and is scored on: a generated world (`--dataset`) or your own
+    clips (`--data`). `batches(batch, steps, seed)` is the training `PyDataset`; `validation(n)`
+    and `test(n)` give (context, truth) clips; `info` describes the data for the card."""
+
+    name: str
+    frame_size: tuple[int, int]
+    context: int
+    horizon: int
+    channels: int
+    batches: Callable[[int, int, int], keras.utils.PyDataset]
+    validation: Callable[[int], tuple[np.ndarray, np.ndarray]]
+    test: Callable[[int], tuple[np.ndarray, np.ndarray]]
+    info: dict = field(default_factory=dict)
+
+
+def training_data(c: TrainConfig) -> TrainingData:
+    """The data of a run: `--data` read (once, cached) by `videos.load`, else `--dataset`.
+    A `--data` config has its defaults filled in by `train`."""
+    if c.data is None:
+        proto = PROTOCOL[c.dataset]
+        return TrainingData(
+            c.dataset, proto["frame_size"], proto["context"], proto["horizon"], 1,
+            batches=lambda batch, steps, seed: SequenceBatches(
+                c.dataset, batch, steps, frames=proto["frames"], seed=seed, flip=c.flip),
+            validation=lambda n: clips(c.dataset, n, seed=VAL_SEED, split="train"),
+            test=lambda n: clips(c.dataset, n))                  # held-out test split
+    found = videos.load(c.data, (c.frame_size, c.frame_size), c.context, c.horizon,
+                        channels=None if c.recipe == "prophet" else 1,   # the examples are grey
+                        holdout=c.holdout)
+    # Validation and the final score both read the held-out files' windows.
+    return TrainingData(videos.DATASET, found.frame_size, found.context, found.horizon,
+                        found.channels, batches=found.batches, validation=found.held_out,
+                        test=found.held_out, info=found.info())
+
+
+def _check_data(c: TrainConfig) -> None:
+    """Refuse `--data` options that cannot work, before anything is read or wiped."""
+    given = [f"--{n.replace('_', '-')}" for n in ("context", "horizon", "frame_size", "holdout")
+             if getattr(c, n) is not None]
+    if c.data is None:
+        if given:
+            raise ValueError(f"{', '.join(given)} go with --data (your own clips); --dataset "
+                             f"{c.dataset} has its own protocol")
+        return
+    for name in ("context", "horizon", "frame_size"):
+        if getattr(c, name) is not None and getattr(c, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got "
+                             f"{getattr(c, name)}")
+    if c.frame_size is not None and c.frame_size < 8:
+        raise ValueError(f"--frame-size must be at least 8 pixels, got {c.frame_size}")
+    if c.holdout is not None and not 0 < c.holdout < 1:
+        raise ValueError(f"--holdout is a share of the files between 0 and 1, got {c.holdout}")
+    if c.flip:
+        raise ValueError("--flip mirrors Moving MNIST digits; it does nothing with --data")
+
+
+def _check_init(source, options: dict, channels: int) -> None:
+    """`--init` continues only where the weights fit: the same channels and patch."""
+    have = getattr(source, "channels", 1)
+    if have != channels:
+        kinds = {1: "grey (1 channel)", 3: "colour (3 channels)"}
+        raise ValueError(f"--init is a {kinds[have]} model and these clips are "
+                         f"{kinds[channels]}, so its weights cannot continue on them; train "
+                         "without --init, or start from a model of the same channels")
+    if options.get("patch", source.patch) != source.patch:
+        raise ValueError(f"--init cuts frames into {source.patch}x{source.patch} patches and "
+                         f"--options asks for {options['patch']}: its weights fit only its own "
+                         "patch; drop the patch option")
 
 
 # -- callbacks --------------------------------------------------------------------------------
@@ -390,7 +481,7 @@ def train(config: TrainConfig, verbose: int | str = "auto",
     """Train `config.recipe` on `config.dataset` within `config.minutes`; returns the sidecar."""
     c = config
     _check(c)
-    proto = PROTOCOL[c.dataset]
+    _check_data(c)
     policy = resolve_precision(c.precision)
     previous_policy = keras.config.dtype_policy().name
     run = Path(c.run_dir or Path("runs") / Path(c.out).stem)
@@ -400,28 +491,36 @@ def train(config: TrainConfig, verbose: int | str = "auto",
         source, source_side = saving.load(c.init) if c.init else (None, {})
         prior = _prior_runs(source_side)
         c = _continue_training(c, prior["runs"])
+        if c.data is not None:           # flips are Moving MNIST's; the card shows every value
+            c = dataclasses.replace(
+                c, flip=None, dataset=videos.DATASET, context=c.context or videos.CONTEXT,
+                horizon=c.horizon or videos.HORIZON, frame_size=c.frame_size or videos.FRAME_SIZE,
+                holdout=videos.HOLDOUT if c.holdout is None else c.holdout)
+        data_ = training_data(c)         # a folder that cannot train is refused before the wipe
         if not c.resume and run.exists():
             shutil.rmtree(run)
         run.mkdir(parents=True, exist_ok=True)
         options = dict(c.options)
         if c.recipe == "prophet":
-            options.setdefault("context", proto["context"])
+            options.setdefault("context", data_.context)
             options.setdefault("seed", c.seed)
+            options["channels"] = data_.channels
             if c.loss:
                 options["loss"] = c.loss
             if isinstance(source, models.Prophet):    # --init keeps its shape unless told
+                _check_init(source, options, data_.channels)
                 for key in ("patch", "hidden", "depth", "kernel"):
                     options.setdefault(key, getattr(source, key))
 
         keras.config.set_dtype_policy(policy)
         try:
             with distribution_scope(c.strategy):
-                model = models.build(c.recipe, proto["frame_size"], **options)
+                model = models.build(c.recipe, data_.frame_size, **options)
                 if c.lr is not None:
                     model.optimizer.learning_rate = c.lr
             if source is not None:
                 _start_from(model, source, seed=c.seed)
-            return _fit(c, model, run, prior, verbose, extra_callbacks, policy)
+            return _fit(c, model, run, prior, verbose, extra_callbacks, policy, data_)
         finally:
             keras.config.set_dtype_policy(previous_policy)
             if c.strategy and keras.backend.backend() == "jax":
@@ -491,18 +590,15 @@ def _only_run_in(run: Path):
         yield
 
 
-def _fit(c: TrainConfig, model, run: Path, prior: dict, verbose, extra_callbacks, policy):
-    proto = PROTOCOL[c.dataset]
+def _fit(c: TrainConfig, model, run: Path, prior: dict, verbose, extra_callbacks, policy,
+         data_: TrainingData):
     stepwise = models.is_stepwise(model)
     state = RunState(run / "state.json", c.batch, prior["sequences"])
     if c.resume:
         state.state["resumes"] += 1
-    train_batches = SequenceBatches(c.dataset, c.batch, c.steps_per_epoch,
-                                         frames=proto["frames"],
-                                         seed=c.seed * 1000 + state.state["resumes"],
-                                         flip=c.flip)
-    val_context, val_truth = clips(c.dataset, c.val_clips or (64 if stepwise else 16),
-                                   seed=VAL_SEED, split="train")
+    train_batches = data_.batches(c.batch, c.steps_per_epoch,
+                                  c.seed * 1000 + state.state["resumes"])
+    val_context, val_truth = data_.validation(c.val_clips or (64 if stepwise else 16))
     peak_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
     budget = Budget(c.minutes * 60, peak_lr, warmup=c.warmup,
                     ramp=c.ramp if stepwise else None, schedule=c.schedule,
@@ -512,7 +608,7 @@ def _fit(c: TrainConfig, model, run: Path, prior: dict, verbose, extra_callbacks
     callbacks = [
         RestoreMallocThresholds(),
         budget,
-        ClosedLoopValidation(val_context, val_truth, c.dataset),
+        ClosedLoopValidation(val_context, val_truth, data_.name),
         keras.callbacks.ModelCheckpoint(run / "best.keras", monitor=BEST_BY, mode="min",
                                         save_best_only=True,
                                         initial_value_threshold=min(before, default=None)),
@@ -572,13 +668,14 @@ def _fit(c: TrainConfig, model, run: Path, prior: dict, verbose, extra_callbacks
         summary["feedback"] = float(keras.ops.convert_to_numpy(model.feedback))
     # Held-out metrics in float32, as users load it; the file carries no dtype policy.
     keras.config.set_dtype_policy("float32")
-    served = models.build(c.recipe, proto["frame_size"], **_model_options(model, c))
+    served = models.build(c.recipe, data_.frame_size, **_model_options(model, c))
     served.set_weights(model.get_weights())
-    context, truth = clips(c.dataset, c.test_clips)                 # held-out test split
-    held_out = score(Predictor(served), c.dataset, context, truth)
-    meta = saving.save(served, c.out, dataset=c.dataset, context=proto["context"],
-                       parameters=int(served.count_params()), horizon=proto["horizon"],
-                       training=summary, metrics=held_out)
+    context, truth = data_.test(c.test_clips)
+    held_out = score(Predictor(served), data_.name, context, truth)
+    described = {"data": data_.info} if data_.info else {}
+    meta = saving.save(served, c.out, dataset=data_.name, context=data_.context,
+                       parameters=int(served.count_params()), horizon=data_.horizon,
+                       training=summary, metrics=held_out, **described)
     write_card(c.out, meta)
     return meta
 
@@ -587,7 +684,8 @@ def _model_options(model, c: TrainConfig) -> dict:
     options = dict(c.options)
     if c.recipe == "prophet":
         options.update(context=model.context, loss=options_loss(model), patch=model.patch,
-                       hidden=model.hidden, depth=model.depth, kernel=model.kernel)
+                       hidden=model.hidden, depth=model.depth, kernel=model.kernel,
+                       channels=model.channels)
     return options
 
 

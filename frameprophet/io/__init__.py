@@ -1,6 +1,7 @@
 """Clips in and out of files: `read` (untrusted uploads, with safety limits) and `write`.
 
     clip = read_clip("upload.mp4", frame_size=(64, 64))    # float32 (T, 64, 64, 1) in [0, 1]
+    colour = read_clip("upload.mp4", channels=3)           # float32 (T, H, W, 3)
     write_gif(clip, "clip.gif"); write_mp4(clip, "clip.mp4")
 """
 
@@ -17,6 +18,7 @@ from frameprophet.io.read import (
     VIDEO_EXTENSIONS,
     ZIP_EXTENSIONS,
     ClipError,
+    clip_info,
     read_clip,
     read_clip_with_notes,
     resize_clip,
@@ -25,5 +27,6 @@ from frameprophet.io.write import WRITE_ACCEPTED, save_clip, to_uint8_rgb, write
 
 __all__ = ["ACCEPTED", "ACCEPTED_FORMATS", "ARRAY_EXTENSIONS", "FLOAT_TOLERANCE", "MAX_FRAMES",
            "MAX_PIXELS", "MAX_TOTAL_PIXELS", "MIN_FRAMES", "PILLOW_EXTENSIONS", "VIDEO_EXTENSIONS",
-           "WRITE_ACCEPTED", "ZIP_EXTENSIONS", "ClipError", "read_clip", "read_clip_with_notes",
+           "WRITE_ACCEPTED", "ZIP_EXTENSIONS", "ClipError", "clip_info", "read_clip",
+           "read_clip_with_notes",
            "resize_clip", "save_clip", "to_uint8_rgb", "write_gif", "write_mp4"]

@@ -1,6 +1,7 @@
 """Reading clips from untrusted files: `read_clip` and its safety limits.
 
-Data contract used everywhere in FrameProphet: a clip is a float32 array (T, H, W, 1) in [0, 1].
+Data contract used everywhere in FrameProphet: a clip is a float32 array (T, H, W, C) in [0, 1],
+C = 1 (grey, what `read_clip` gives by default) or 3 (colour, `channels=3`).
 
 `read_clip` turns whatever a user uploads (GIF, animated PNG, MP4/WebM/MOV/AVI/MKV video, NPY/NPZ
 arrays, a ZIP or a folder of PNG/JPG frames) into that contract. Uploads are untrusted, so every
@@ -194,8 +195,9 @@ def read_clip(
     max_frames: int = MAX_FRAMES,
     max_pixels: int = MAX_PIXELS,
     max_total_pixels: int = MAX_TOTAL_PIXELS,
+    channels: int = 1,
 ) -> np.ndarray:
-    """Read a clip from a file or folder as float32 (T, H, W, 1) in [0, 1].
+    """Read a clip from a file or folder as float32 (T, H, W, `channels`) in [0, 1].
 
     `read_clip_with_notes` does the same and also says what was changed on the way (cut, colour
     dropped); this is `read_clip_with_notes(...)[0]`. Everything below applies to both.
@@ -212,10 +214,11 @@ def read_clip(
     * .zip or a folder of .png/.jpg/.jpeg frames, in natural file-name order ("f2" before "f10").
       Entries are read into memory one at a time, never extracted to disk.
 
-    Colour becomes grey with luminance weights 0.299 R + 0.587 G + 0.114 B; transparent pixels
-    are composited on black. If `frame_size=(H, W)` is given, each frame is resized to fit inside
-    it keeping its aspect ratio (box filter when shrinking, bilinear when enlarging) and padded
-    with black, centred, to exactly (H, W).
+    With `channels=1` (the default) colour becomes grey with luminance weights 0.299 R + 0.587 G
+    + 0.114 B; with `channels=3` colour is kept and grey files become three equal channels.
+    Transparent pixels are composited on black. If `frame_size=(H, W)` is given, each frame is
+    resized to fit inside it keeping its aspect ratio (box filter when shrinking, bilinear when
+    enlarging) and padded with black, centred, to exactly (H, W).
 
     Limits (all checked from headers, before decoding):
 
@@ -231,7 +234,8 @@ def read_clip(
             large, too short, ...); the message names the file and lists what is accepted.
         ValueError: for invalid arguments (e.g. `max_frames=1`).
     """
-    return read_clip_with_notes(path, frame_size, max_frames, max_pixels, max_total_pixels)[0]
+    return read_clip_with_notes(path, frame_size, max_frames, max_pixels, max_total_pixels,
+                                channels)[0]
 
 
 def read_clip_with_notes(
@@ -240,8 +244,11 @@ def read_clip_with_notes(
     max_frames: int = MAX_FRAMES,
     max_pixels: int = MAX_PIXELS,
     max_total_pixels: int = MAX_TOTAL_PIXELS,
+    channels: int = 1,
 ) -> tuple[np.ndarray, list[str]]:
     """`read_clip`, plus notes for a person: "cut to the first 60 frames", "colour dropped"."""
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (grey) or 3 (colour), got {channels!r}")
     if max_frames < MIN_FRAMES:
         raise ValueError(f"max_frames must be at least {MIN_FRAMES}, got {max_frames}")
     if max_pixels < 1 or max_total_pixels < 1:
@@ -258,7 +265,7 @@ def read_clip_with_notes(
     try:
         frames, kind = _open_frames(path, limits)
         notes: list[str] = []
-        return _collect(frames, frame_size, limits, notes), notes
+        return _collect(frames, frame_size, limits, notes, channels), notes
     except ClipError:
         raise
     except _DECODER_ERRORS as exc:
@@ -266,6 +273,37 @@ def read_clip_with_notes(
     finally:
         if frames is not None:
             frames.close()  # stops the decoder (closes files, ends ffmpeg) even after a cut
+
+
+def clip_info(path: str | os.PathLike) -> dict:
+    """What a file's header says of its frames, for a person: `{"size": [W, H] or None,
+    "fps": float or None}`, read as `read_clip` reads headers (nothing decoded, the same
+    allowed formats and ffmpeg options). Never raises: what cannot be known is None."""
+    path = Path(path)
+    info: dict = {"size": None, "fps": None}
+    suffix = path.suffix.lower()
+    try:
+        if suffix in PILLOW_EXTENSIONS:
+            with _open_image(path) as image:
+                info["size"] = list(image.size)
+                duration = image.info.get("duration")        # ms per frame (GIF, APNG)
+                info["fps"] = round(1000 / duration, 2) if duration else None
+        elif suffix in VIDEO_EXTENSIONS:
+            reader = imageio_ffmpeg.read_frames(
+                str(path), pix_fmt="rgb24",
+                input_params=["-protocol_whitelist", "file", "-f", _VIDEO_DEMUXERS[suffix]])
+            try:
+                meta = next(reader)
+            finally:
+                reader.close()
+            info["size"], info["fps"] = list(meta["size"]), meta.get("fps")
+        elif suffix == ".npy":
+            with open(path, "rb") as fh:
+                shape = _read_npy_header(fh, _Limits(MAX_FRAMES, MAX_PIXELS, 1, path.name))[0]
+            info["size"] = [int(shape[2]), int(shape[1])] if len(shape) >= 3 else None
+    except (ClipError, *_DECODER_ERRORS):
+        pass
+    return info
 
 
 def _damaged_text(kind: str, exc: BaseException, path: Path) -> str:
@@ -317,9 +355,10 @@ def _open_frames(path: Path, limits: _Limits) -> tuple[Generator[np.ndarray, Non
 
 def _collect(
     frames: Iterator[np.ndarray], frame_size: tuple[int, int] | None, limits: _Limits,
-    notes: list[str],
+    notes: list[str], channels: int = 1,
 ) -> np.ndarray:
-    """Pull frames until the budget is reached, converting each to grey (and resizing) at once.
+    """Pull frames until the budget is reached, converting each to grey or RGB (and resizing) at
+    once.
 
     Converting frame by frame keeps memory at one source frame plus the (smaller) output.
     Appends to `notes` what a person should know: colour dropped, clip cut.
@@ -347,7 +386,11 @@ def _collect(
         if not coloured and len(out) < 3 and frame.ndim == 3 and frame.shape[2] >= 3:
             coloured = not (np.array_equal(frame[..., 0], frame[..., 1])
                             and np.array_equal(frame[..., 1], frame[..., 2]))
-        out.append(_fit(_to_gray(frame), frame_size))
+        if channels == 1:
+            out.append(_fit(_to_gray(frame), frame_size)[..., None])
+        else:
+            rgb = _to_rgb(frame)
+            out.append(np.stack([_fit(rgb[..., i], frame_size) for i in range(3)], axis=-1))
         if len(out) >= budget:
             # The cut: the caller closes the iterator, so later frames are never decoded (not
             # even one to learn whether there were any).
@@ -361,9 +404,9 @@ def _collect(
     if len(out) == budget:
         log.info("%s: read %d frames, the most allowed; later frames (if any) were not read",
                  limits.source, budget)
-    if coloured:
+    if coloured and channels == 1:
         notes.append("colour dropped: the models see grey (luminance)")
-    return np.stack(out)[..., None]
+    return np.stack(out)
 
 
 def _to_gray(frame: np.ndarray) -> np.ndarray:
@@ -392,6 +435,19 @@ def _to_gray(frame: np.ndarray) -> np.ndarray:
     return np.clip(gray, 0.0, 1.0, out=gray)
 
 
+def _to_rgb(frame: np.ndarray) -> np.ndarray:
+    """(H, W) or (H, W, C) uint8/float frame -> (H, W, 3) float32 in [0, 1]; grey is repeated,
+    alpha composited on black as `_to_gray` does."""
+    if frame.ndim == 2 or frame.shape[2] == 1:
+        gray = _to_gray(frame)
+        return np.repeat(gray[..., None], 3, axis=-1)
+    scale = np.float32(1 / 255) if frame.dtype == np.uint8 else np.float32(1)
+    rgb = frame[..., :3].astype(np.float32) * scale
+    if frame.shape[2] == 4:
+        rgb *= frame[..., 3:].astype(np.float32) * scale  # alpha over black
+    return np.clip(rgb, 0.0, 1.0, out=rgb)
+
+
 def _fit(gray: np.ndarray, frame_size: tuple[int, int] | None) -> np.ndarray:
     """Resize to fit inside frame_size keeping the aspect ratio, then pad with black, centred."""
     if frame_size is None or gray.shape == frame_size:
@@ -414,15 +470,16 @@ def _fit(gray: np.ndarray, frame_size: tuple[int, int] | None) -> np.ndarray:
 
 
 def resize_clip(clip: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
-    """Fit a clip `(T, H, W, 1)` into `frame_size` the way `read_clip` does: keep the aspect
-    ratio, pad with black, centred."""
+    """Fit a clip `(T, H, W, C)`, C = 1 or 3, into `frame_size` the way `read_clip` does: keep
+    the aspect ratio, pad with black, centred (each channel alike)."""
     clip = np.asarray(clip, dtype=np.float32)
-    if clip.ndim != 4 or clip.shape[-1] != 1:
-        raise ValueError(f"expected a clip (T, H, W, 1), got {clip.shape}")
+    if clip.ndim != 4 or clip.shape[-1] not in (1, 3):
+        raise ValueError(f"expected a clip (T, H, W, 1) or (T, H, W, 3), got {clip.shape}")
     size = (int(frame_size[0]), int(frame_size[1]))
     if clip.shape[1:3] == size:
         return clip
-    return np.stack([_fit(np.clip(frame[..., 0], 0.0, 1.0), size) for frame in clip])[..., None]
+    return np.stack([np.stack([_fit(np.clip(frame[..., c], 0.0, 1.0), size)
+                               for c in range(clip.shape[-1])], axis=-1) for frame in clip])
 
 
 # --- Pillow: GIF, (A)PNG, JPG ----------------------------------------------------------------

@@ -197,7 +197,7 @@ def write_mp4(clip_or_frames: np.ndarray, path: str | os.PathLike, fps: float = 
 
 
 def save_clip(clip: np.ndarray, path: str | os.PathLike, fps: float = 5) -> Path:
-    """Save by extension: .gif (write_gif), .mp4 (write_mp4) or .npy (float32 (T, H, W, 1))."""
+    """Save by extension: .gif (write_gif), .mp4 (write_mp4) or .npy (float32 (T, H, W, C))."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".gif":
@@ -208,9 +208,9 @@ def save_clip(clip: np.ndarray, path: str | os.PathLike, fps: float = 5) -> Path
         frames = np.asarray(clip)
         if frames.ndim == 3:
             frames = frames[..., None]
-        if frames.ndim != 4 or frames.shape[-1] != 1:
-            raise ClipError(f"an NPY clip must be grey (T, H, W, 1), got shape {frames.shape}.",
-                            accepted=WRITE_ACCEPTED)
+        if frames.ndim != 4 or frames.shape[-1] not in (1, 3):
+            raise ClipError(f"an NPY clip must be (T, H, W, 1) or (T, H, W, 3), got shape "
+                            f"{frames.shape}.", accepted=WRITE_ACCEPTED)
         if frames.dtype == np.uint8:
             frames = frames / np.float32(255)
         to_uint8_rgb(frames)  # same validation as the other writers (finite, within [0, 1])
