@@ -141,16 +141,8 @@ def test_training_never_draws_test_digits(tmp_path, monkeypatch):
     assert values[values > 0].min() >= 4001 / 10000 - 1e-6
 
 
-def test_bad_arguments_are_refused(tmp_path):
-    with pytest.raises(ValueError, match="dataset"):
-        _train(tmp_path, dataset="cifar")
-    with pytest.raises(ValueError, match="strategy"):
-        _train(tmp_path, strategy="tpu")
-    with pytest.raises(ValueError, match="precision must be one of auto, float32"):
-        _train(tmp_path, precision="bfloat16")
-
-
 @pytest.mark.parametrize("bad, message", [
+    (dict(dataset="cifar"), "dataset must be one of"),
     (dict(minutes=0), "--minutes must be a positive"),
     (dict(minutes=-1), "--minutes must be a positive"),
     (dict(out="mymodel"), "--out must name a .keras file"),
@@ -160,14 +152,23 @@ def test_bad_arguments_are_refused(tmp_path):
     (dict(lr=-1e-3), "--lr must be a learning rate of 0 or more"),
     (dict(loss="l1"), "loss must be one of"),
     (dict(schedule="step"), "schedule must be"),
+    (dict(precision="bfloat16"), "precision must be one of auto, float32"),
+    (dict(strategy="tpu"), "strategy must be one of data-parallel or omitted, got 'tpu'"),
+    (dict(strategy="data-parallel"), "needs GPUs and this machine has none"),
 ])
-def test_a_bad_config_is_refused_before_the_last_runs_folder_is_touched(tmp_path, bad, message):
+def test_a_bad_config_is_refused_before_the_last_runs_folder_is_touched(tmp_path, monkeypatch,
+                                                                        bad, message):
+    # A bad --strategy once wiped the last run's folder (weights and backup) before it was refused.
+    monkeypatch.setattr(train, "accelerators", lambda: [])     # a machine without GPUs
     kept = tmp_path / "run" / "best.keras"
     kept.parent.mkdir()
     kept.write_bytes(b"the last run's weights")
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=message) as info:
         _train(tmp_path, **bad)
+    assert "\n" not in str(info.value)
     assert kept.read_bytes() == b"the last run's weights"
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        "run", "run/best.keras"]                                # nothing else written
 
 
 def test_hardware_that_cannot_do_it_gets_one_line(monkeypatch):
