@@ -1,4 +1,5 @@
-"""Shared test set-up: quiet TensorFlow, no network, and one way to serve the demo."""
+"""Shared test set-up: quiet TensorFlow, no network, one way to serve the demo, a tiny saved model
+and one lineage of tiny training runs (each built once per session)."""
 
 import os
 import socket
