@@ -2,13 +2,15 @@
 #   make run    create .venv if missing, install, launch the app at http://127.0.0.1:7860
 #   make test   create/update .venv, install the dev tools (and Chromium), run the whole suite
 # Re-running either is fast: installs happen only when a requirements file changed.
+# While working, `make test-fast` runs the unit tier: no training beyond a few steps, no app
+# server, no browser (the `slow`, `server` and `browser` markers; see pyproject.toml).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test lint bench scoreboard evaluate robustness ship space clean
+.PHONY: run test test-fast lint bench scoreboard evaluate robustness ship space clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +39,10 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev $(VENV)/.chromium
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest
+
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m pytest -m "not slow and not server and not browser"
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/python -m ruff check .

@@ -185,10 +185,10 @@ def hardware() -> str:
     return f"{where}; Keras {keras.__version__} on {keras.backend.backend()}"
 
 
-def distribution_scope(strategy: str | None):
-    """A context in which to build the model for `--strategy` (a no-op without one)."""
+def check_strategy(strategy: str | None) -> list[str]:
+    """The GPUs `--strategy` trains on ([] without one); refuses one this machine cannot run."""
     if strategy in (None, ""):
-        return contextlib.nullcontext()
+        return []
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)} or omitted, "
                          f"got {strategy!r}")
@@ -197,14 +197,22 @@ def distribution_scope(strategy: str | None):
         raise ValueError("--strategy data-parallel needs GPUs and this machine has none "
                          f"(devices: {', '.join(keras.distribution.list_devices())}); drop it")
     backend = keras.backend.backend()
-    if backend == "jax":
+    if backend not in ("jax", "tensorflow"):
+        raise ValueError(f"--strategy data-parallel runs under JAX or TensorFlow, not {backend}")
+    return gpus
+
+
+def distribution_scope(strategy: str | None):
+    """A context in which to build the model for `--strategy` (a no-op without one)."""
+    gpus = check_strategy(strategy)
+    if not gpus:
+        return contextlib.nullcontext()
+    if keras.backend.backend() == "jax":
         keras.distribution.set_distribution(keras.distribution.DataParallel(devices=gpus))
         return contextlib.nullcontext()
-    if backend == "tensorflow":
-        import tensorflow as tf
+    import tensorflow as tf
 
-        return tf.distribute.MirroredStrategy().scope()
-    raise ValueError(f"--strategy data-parallel runs under JAX or TensorFlow, not {backend}")
+    return tf.distribute.MirroredStrategy().scope()
 
 
 # -- data -------------------------------------------------------------------------------------
@@ -553,6 +561,7 @@ def _check(c: TrainConfig) -> None:
     if c.loss is not None and c.loss not in models.LOSSES:
         raise ValueError(f"loss must be one of {sorted(models.LOSSES)}, got {c.loss!r}")
     models.check_options(c.recipe, c.options)
+    check_strategy(c.strategy)
 
 
 def _continue_training(c: TrainConfig, prior_runs: list[dict]) -> TrainConfig:

@@ -1,4 +1,5 @@
-"""Shared test set-up: quiet TensorFlow, no network, and one way to serve the demo."""
+"""Shared test set-up: quiet TensorFlow, no network, one way to serve the demo, a tiny saved model
+and one lineage of tiny training runs (each built once per session)."""
 
 import os
 import socket
@@ -39,3 +40,81 @@ def serve():
                 time.sleep(2)
 
     return launch
+
+
+# -- a tiny model and one lineage of tiny training runs, built once per session ---------------
+
+TINY = {"hidden": 4, "depth": 1}        # a prophet small enough to train in seconds on a CPU
+
+
+def stop_after(epochs: int):
+    """A Keras callback that ends `fit` after `epochs` epochs, as an early-stopping rule would."""
+    import keras
+
+    class StopAfter(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch + 1 >= epochs:
+                self.model.stop_training = True
+
+    return StopAfter()
+
+
+def train_tiny(folder, epochs: int | None = None, extra_callbacks=(), **kwargs) -> dict:
+    """A tiny `train` run in `folder` (squares, batch 2, 2 steps an epoch, writes tiny.keras and
+    run/), stopped after `epochs` epochs when given; returns the sidecar."""
+    from frameprophet import train
+
+    args = dict(dataset="squares", minutes=5, out=str(folder / "tiny.keras"), batch=2,
+                steps_per_epoch=2, val_clips=2, test_clips=3, ramp=1e-6, precision="float32",
+                run_dir=str(folder / "run"), options=TINY)
+    args.update(kwargs)
+    callbacks = [*extra_callbacks, *([stop_after(epochs)] if epochs else [])]
+    return train.train(train.TrainConfig(**args), verbose=0, extra_callbacks=callbacks)
+
+
+@pytest.fixture(name="train_tiny")
+def train_tiny_fixture():
+    """`train_tiny(folder, epochs=None, extra_callbacks=(), **config)`: see `train_tiny`."""
+    return train_tiny
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> str:
+    """An untrained tiny prophet for squares (40x40, context 7, horizon 8) saved with its
+    sidecar: for tests of what is done with a model file, not of what it predicts."""
+    from frameprophet import models, saving
+
+    path = tmp_path_factory.mktemp("tiny_model") / "tiny.keras"
+    saving.save(models.build("prophet", (40, 40), **TINY), path, dataset="squares",
+                context=7, horizon=8)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def lineage(tmp_path_factory) -> dict:
+    """One lineage of tiny training runs, trained once and shared by the init/average tests:
+
+    - `first`: a new model (bce+ssim, SSIM weight 0.5, note "first run"), 2 epochs;
+    - `second`: `--init first` with no options and no loss (it keeps the first's), 1 epoch;
+    - `average`: `average first second`;
+    - `third`: `--init average`, widened to hidden 8 and told `--loss bce`, 1 epoch.
+
+    Each entry is the model's path and its sidecar; `root` is the folder they live in. Tests
+    read these files and never write into `root`."""
+    from frameprophet import saving
+    from frameprophet.__main__ import main
+
+    root = tmp_path_factory.mktemp("lineage")
+    first = train_tiny(root, epochs=2, note="first run", loss="bce+ssim",
+                       options={**TINY, "ssim_weight": 0.5})
+    second = train_tiny(root, epochs=1, init=str(root / "tiny.keras"),
+                        out=str(root / "second.keras"), run_dir=str(root / "run2"), options={})
+    average = root / "soup" / "tiny.keras"
+    assert main(["average", str(root / "tiny.keras"), str(root / "second.keras"),
+                 "--out", str(average)]) == 0
+    third = train_tiny(root, epochs=1, init=str(average), out=str(root / "third.keras"),
+                       run_dir=str(root / "run3"), options={"hidden": 8}, loss="bce")
+    return {"root": root,
+            "first": (root / "tiny.keras", first), "second": (root / "second.keras", second),
+            "average": (average, saving.read_sidecar(average)),
+            "third": (root / "third.keras", third)}

@@ -11,63 +11,55 @@ from frameprophet import data, io, models, saving
 from frameprophet.__main__ import main
 
 
-@pytest.fixture(scope="module")
-def tiny_squares(tmp_path_factory):
-    path = tmp_path_factory.mktemp("w") / "tiny.keras"
-    saving.save(models.build("prophet", (40, 40), hidden=4, depth=1), path, dataset="squares",
-                context=7, horizon=8)
-    return str(path)
-
-
-def test_predict_generated_clip_writes_an_animated_gif(tiny_squares, tmp_path, capsys):
+def test_predict_generated_clip_writes_an_animated_gif(tiny_model, tmp_path, capsys):
     out = tmp_path / "pred.gif"
-    assert main(["predict", "squares:3", "--model", tiny_squares, "--context", "7",
+    assert main(["predict", "squares:3", "--model", tiny_model, "--context", "7",
                  "--horizon", "8", "--out", str(out)]) == 0
     assert "8 frames from 7" in capsys.readouterr().out
     with Image.open(out) as gif:
         assert gif.n_frames == 15                       # context + predicted frames
 
 
-def test_predict_a_file_in_teacher_forced_mode(tiny_squares, tmp_path):
+def test_predict_a_file_in_teacher_forced_mode(tiny_model, tmp_path):
     clip = data.moving_squares(1, frames=12, seed=0)[1][0]
     io.write_gif(clip, tmp_path / "clip.gif")
     out = tmp_path / "pred.gif"
-    assert main(["predict", str(tmp_path / "clip.gif"), "--model", tiny_squares, "--context",
+    assert main(["predict", str(tmp_path / "clip.gif"), "--model", tiny_model, "--context",
                  "6", "--horizon", "4", "--mode", "teacher_forced", "--out", str(out)]) == 0
     with Image.open(out) as gif:
         assert gif.n_frames == 10
 
 
-def test_predict_writes_an_mp4_when_asked_and_refuses_other_outputs(tiny_squares, tmp_path,
+def test_predict_writes_an_mp4_when_asked_and_refuses_other_outputs(tiny_model, tmp_path,
                                                                     capsys):
     out = tmp_path / "pred.mp4"
-    assert main(["predict", "squares:3", "--model", tiny_squares, "--context", "7",
+    assert main(["predict", "squares:3", "--model", tiny_model, "--context", "7",
                  "--horizon", "8", "--out", str(out)]) == 0
     assert io.read_clip(out).shape[0] == 15
-    assert main(["predict", "squares:3", "--model", tiny_squares, "--out",
+    assert main(["predict", "squares:3", "--model", tiny_model, "--out",
                  str(tmp_path / "pred.png")]) == 2
     assert "--out must end in .gif or .mp4" in capsys.readouterr().err
     assert not (tmp_path / "pred.png").exists()
 
 
-def test_bad_input_and_unknown_model_exit_with_a_message(tiny_squares, tmp_path, capsys):
+def test_bad_input_and_unknown_model_exit_with_a_message(tiny_model, tmp_path, capsys):
     (tmp_path / "notes.gif").write_text("not a gif")
-    assert main(["predict", str(tmp_path / "notes.gif"), "--model", tiny_squares,
+    assert main(["predict", str(tmp_path / "notes.gif"), "--model", tiny_model,
                  "--out", str(tmp_path / "x.gif")]) == 2
     assert "error:" in capsys.readouterr().err
     assert main(["predict", "squares:1", "--model", "no-such-model"]) == 2
     assert "tried" in capsys.readouterr().err
 
 
-def test_evaluate_reports_models_and_baselines(tiny_squares, tmp_path, capsys):
-    args = ["evaluate", "--model", tiny_squares, "--dataset", "squares", "--n", "6",
+def test_evaluate_reports_models_and_baselines(tiny_model, tmp_path, capsys):
+    args = ["evaluate", "--model", tiny_model, "--dataset", "squares", "--n", "6",
             "--json", str(tmp_path / "e.json"), "--plot", str(tmp_path / "e.png")]
     assert main(args) == 0
     report = json.loads((tmp_path / "e.json").read_text())
-    label = Path(tiny_squares).stem                     # a file is labelled by its stem
+    label = Path(tiny_model).stem                     # a file is labelled by its stem
     assert set(report["results"]) == {"copy last frame", "zeros", label}
     entry = report["results"][label]
-    assert entry["model"] == tiny_squares
+    assert entry["model"] == tiny_model
     assert len(entry["mse"]["per_step"]) == 8 and "iou" in entry and entry["clips"] == 6
     # Baselines are computed, not copied: zeros' MSE is the truth's energy.
     _, truth = data.clips("squares", 6)

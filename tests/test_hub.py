@@ -253,6 +253,13 @@ def test_push_publishes_model_sidecar_and_card(prophet, tmp_path, hub_cache):
     plain = keras.saving.load_model("hf://me/frameprophet-squares", compile=False)
     np.testing.assert_allclose(Predictor(plain).rollout(context, 2), ours, atol=1e-6)
 
+
+@pytest.mark.slow                 # a fresh interpreter imports TensorFlow: ~10 s of CPU
+def test_the_pushed_cards_plain_keras_snippet_runs_as_written(prophet, tmp_path, hub_cache):
+    _, path, _ = prophet
+    hub.push(str(path), "me/frameprophet-squares", private=True, api=FakeApi(tmp_path / "repo"))
+    card = (tmp_path / "repo" / "README.md").read_text()
+    cache_repo(hub_cache, "me/frameprophet-squares", savedmodel_files(tmp_path / "repo"))
     # The card's plain-Keras snippet, run as a reader would: in a fresh interpreter.
     snippet = card.split("Plain Keras 3")[1].split("```python\n")[1].split("```")[0]
     done = subprocess.run([sys.executable, "-c", snippet + "print(type(model).__name__)"],

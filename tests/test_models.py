@@ -23,6 +23,7 @@ def test_recipes_are_listed():
         models.build("transformer")
 
 
+@pytest.mark.slow                     # > 5 s of CPU: traces a training step
 @pytest.mark.parametrize("recipe", ["keras2-squares", "keras3-mnist", "prophet"])
 def test_each_recipe_builds_and_trains_a_step(recipe):
     model = models.build(recipe, (16, 16), **TINY[recipe])
@@ -141,6 +142,7 @@ def bfloat16_policy():
     keras.config.set_dtype_policy(previous)
 
 
+@pytest.mark.slow                     # > 5 s of CPU: traces a training step
 def test_prophet_runs_and_stays_causal_under_mixed_bfloat16(bfloat16_policy):
     model = models.build("prophet", (16, 16), context=2, **TINY["prophet"])
     assert model.lstms[0].compute_dtype == "bfloat16"
@@ -156,6 +158,7 @@ def test_prophet_runs_and_stays_causal_under_mixed_bfloat16(bfloat16_policy):
     assert tuple(frame.shape) == (2, 16, 16, 1)
 
 
+@pytest.mark.slow                     # > 5 s of CPU: traces a training step
 def test_a_bfloat16_model_saves_and_loads_in_float32(tmp_path, bfloat16_policy):
     from frameprophet import saving
     from frameprophet.predict import Predictor
@@ -207,6 +210,7 @@ def test_a_keras_cell_prophet_fuses_into_the_same_function():
     assert models.with_fused_cells(fused) is fused
 
 
+@pytest.mark.slow                     # > 5 s of CPU: traces a training step
 def test_a_prophet_widens_into_the_same_function_and_its_copies_grow_apart():
     narrow = models.build("prophet", (16, 16), **TINY["prophet"])
     narrow.set_weights([w + np.random.default_rng(1).normal(0, 0.1, w.shape).astype(w.dtype)
@@ -238,6 +242,7 @@ def test_the_ssim_loss_term_is_the_benchmark_ssim():
                       + 0.5 * (1 - metrics.ssim(pred, truth).mean()), atol=1e-4)
 
 
+@pytest.mark.slow                     # > 5 s of CPU: traces a training step
 def test_prophet_trains_on_bce_plus_ssim(tmp_path):
     model = models.build("prophet", (16, 16), **TINY["prophet"], loss="bce+ssim")
     x = _clip()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from frameprophet import evaluate, models, saving
+from frameprophet import evaluate, saving
 from frameprophet.data import SELECT_SEED, TEST_SEED
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,11 +17,13 @@ spec.loader.exec_module(ship)
 
 
 @pytest.fixture
-def repo(tmp_path):
-    """A repo whose shipped squares model is untrained, a run folder holding the real trained
-    one as the candidate, and an earlier report with a row that ship must carry over."""
-    saving.save(models.build("prophet", (40, 40), hidden=4, depth=1),
-                tmp_path / "weights" / "squares.keras", dataset="squares", context=7, horizon=8)
+def repo(tmp_path, tiny_model):
+    """A repo whose shipped squares model is untrained (conftest's `tiny_model`), a run folder
+    holding the real trained one as the candidate, and an earlier report with a row that ship
+    must carry over."""
+    (tmp_path / "weights").mkdir()
+    for suffix in (".keras", ".json"):
+        shutil.copy(Path(tiny_model).with_suffix(suffix), tmp_path / "weights" / f"squares{suffix}")
     run = tmp_path / "runs" / "s1"
     run.mkdir(parents=True)
     for suffix in (".keras", ".json"):

@@ -1,35 +1,21 @@
-"""Training: a tiny run writes a loadable model + sidecar + card; budget, resume, data split."""
+"""Training: a tiny run writes a loadable model + sidecar + card; budget, resume, data split;
+--init continues a lineage and `average` takes the mean of its ends.
+
+The init/average tests share one lineage of tiny runs (conftest's `lineage`), trained once.
+"""
 
 import csv
+import dataclasses
 import json
+import shutil
 
 import keras
 import numpy as np
 import pytest
 
-from frameprophet import card, data, evaluate, load_predictor, saving, train
+from frameprophet import card, data, evaluate, load_predictor, models, saving, train
 
 TINY = {"hidden": 4, "depth": 1}
-
-
-def _train(tmp_path, extra_callbacks=None, **kwargs):
-    args = dict(dataset="squares", minutes=5, out=str(tmp_path / "tiny.keras"), batch=2,
-                steps_per_epoch=2, val_clips=2, test_clips=3, ramp=1e-6, precision="float32",
-                run_dir=str(tmp_path / "run"), options=TINY)
-    args.update(kwargs)
-    return train.train(train.TrainConfig(**args), verbose=0, extra_callbacks=extra_callbacks)
-
-
-class StopAfter(keras.callbacks.Callback):
-    """Ends fit after `epochs` epochs, like an early-stopping rule would."""
-
-    def __init__(self, epochs):
-        super().__init__()
-        self.epochs = epochs
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch + 1 >= self.epochs:
-            self.model.stop_training = True
 
 
 class KillDuringEpoch(keras.callbacks.Callback):
@@ -47,63 +33,64 @@ class KillDuringEpoch(keras.callbacks.Callback):
         self._epoch = epoch
 
 
-def _epochs_logged(tmp_path):
-    with open(tmp_path / "run" / "log.csv") as f:
+def _epochs_logged(folder, run="run"):
+    with open(folder / run / "log.csv") as f:
         return [int(row["epoch"]) for row in csv.DictReader(f)]
 
 
-def test_a_short_run_writes_model_sidecar_and_card(tmp_path):
-    meta = _train(tmp_path, extra_callbacks=[StopAfter(2)], note="shared the CPU with a test")
-    predictor = load_predictor(str(tmp_path / "tiny.keras"))
+@pytest.mark.slow
+def test_a_short_run_writes_model_sidecar_and_card(lineage):
+    path, meta = lineage["first"]
+    predictor = load_predictor(str(path))
     assert predictor.frame_size == (40, 40) and predictor.stepwise
     assert predictor.rollout(np.zeros((7, 40, 40, 1), np.float32), 8).shape == (8, 40, 40, 1)
-    side = json.loads((tmp_path / "tiny.json").read_text())
+    side = json.loads(path.with_suffix(".json").read_text())
     assert side["training"]["steps"] == 4 and side["training"]["sequences_seen"] == 8
     assert side["training"]["feedback"] == 1.0                 # ramp reached closed loop
-    assert side["training"]["runs"][0]["precision"] == "float32"
+    run = side["training"]["runs"][0]
+    assert run["precision"] == "float32"
+    assert run["config"]["flip"] == 0.0                        # a new model: no digit flips
+    assert run["objective"].startswith("closed-loop bce+ssim")
     assert set(side["metrics"]["model"]) == {"mse", "mae", "ssim", "psnr", "iou"}
     assert len(side["metrics"]["copy_last"]["mse"]["per_step"]) == 8
-    card_text = (tmp_path / "tiny.md").read_text()
+    card_text = path.with_suffix(".md").read_text()
     for words in ["prophet", "squares", "wall", "hardware", "copy last frame", "IOU",
-                  "shared the CPU with a test", "float32", "steps_per_epoch"]:
+                  "first run", "float32", "steps_per_epoch"]:
         assert words in card_text
     assert meta["sha256"] == side["sha256"]
-    assert _epochs_logged(tmp_path) == [0, 1]
+    assert _epochs_logged(lineage["root"]) == [0, 1]
 
 
-def test_steps_count_the_whole_run_not_just_up_to_the_best_epoch(tmp_path):
-    # lr 0: no epoch beats the first, so best.keras (optimizer state included) is epoch 0's
-    meta = _train(tmp_path, lr=0.0, extra_callbacks=[StopAfter(3)])
-    assert meta["training"]["steps"] == 6 and meta["training"]["sequences_seen"] == 12
-
-
-def test_ramp_zero_trains_one_step_only(tmp_path):
-    # The ablation baseline: teacher forcing throughout, and the card says so.
-    meta = _train(tmp_path, ramp=0, extra_callbacks=[StopAfter(1)])
-    assert meta["training"]["feedback"] == 0.0
-    assert "teacher forcing only" in (tmp_path / "tiny.md").read_text()
-
-
-def test_the_wall_clock_budget_stops_training(tmp_path):
-    meta = _train(tmp_path, minutes=1e-4, steps_per_epoch=50)
-    assert meta["training"]["runs"][-1]["stopped_by"] == "time budget"
-    assert meta["training"]["steps"] == 1                      # stopped after the first batch
-    assert (tmp_path / "tiny.keras").exists()
-
-
-def test_a_killed_run_resumes_where_it_stopped(tmp_path):
-    meta = _train(tmp_path, extra_callbacks=[KillDuringEpoch(1)])
+@pytest.mark.slow
+def test_a_killed_run_resumes_where_it_stopped_and_counts_every_step(tmp_path, train_tiny):
+    # lr 0: no epoch beats the first, so best.keras (optimizer state included) stays epoch 0's,
+    # and the steps must still count the whole run, not just up to the best epoch.
+    meta = train_tiny(tmp_path, lr=0.0, extra_callbacks=[KillDuringEpoch(1)])
     assert meta["training"]["runs"][-1]["stopped_by"] == "interrupt"   # Ctrl-C still saves
     assert (tmp_path / "tiny.keras").exists()
     assert _epochs_logged(tmp_path) == [0]
-    meta = _train(tmp_path, resume=True, extra_callbacks=[StopAfter(3)])
+    meta = train_tiny(tmp_path, epochs=3, lr=0.0, resume=True)
     assert _epochs_logged(tmp_path) == [0, 1, 2]               # epoch 0 was not redone
     assert meta["training"]["runs"][-1]["resumes"] == 1
     # The batch trained before the kill was trained again after the resume: counted once.
     assert meta["training"]["runs"][-1]["sequences"] == 3 * 2 * 2
+    assert meta["training"]["steps"] == 6 and meta["training"]["sequences_seen"] == 12
 
 
-def test_a_second_run_in_the_same_folder_is_refused_while_the_first_trains(tmp_path):
+@pytest.mark.slow
+def test_the_wall_clock_budget_stops_training_and_ramp_zero_trains_one_step_only(tmp_path,
+                                                                                 train_tiny):
+    meta = train_tiny(tmp_path, minutes=1e-4, steps_per_epoch=50, ramp=0)
+    assert meta["training"]["runs"][-1]["stopped_by"] == "time budget"
+    assert meta["training"]["steps"] == 1                      # stopped after the first batch
+    assert (tmp_path / "tiny.keras").exists()
+    # The ablation baseline: teacher forcing throughout, and the card says so.
+    assert meta["training"]["feedback"] == 0.0
+    assert "teacher forcing only" in (tmp_path / "tiny.md").read_text()
+
+
+@pytest.mark.slow
+def test_a_second_run_in_the_same_folder_is_refused_while_the_first_trains(tmp_path, train_tiny):
     # Two runs in one folder once wrote into one log.csv and best.keras; the second start would
     # also have deleted the first's folder.
     refused = []
@@ -111,18 +98,19 @@ def test_a_second_run_in_the_same_folder_is_refused_while_the_first_trains(tmp_p
     class StartAnother(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             with pytest.raises(ValueError, match="another training run is writing to") as e:
-                _train(tmp_path, out=str(tmp_path / "other.keras"))
+                train_tiny(tmp_path, out=str(tmp_path / "other.keras"))
             refused.append(str(e.value))
 
-    _train(tmp_path, extra_callbacks=[StartAnother(), StopAfter(2)])
+    train_tiny(tmp_path, epochs=2, extra_callbacks=[StartAnother()])
     assert len(refused) == 2 and "--run-dir" in refused[0]
     assert _epochs_logged(tmp_path) == [0, 1]                 # the first run's log is intact
     assert (tmp_path / "tiny.keras").exists() and not (tmp_path / "other.keras").exists()
-    _train(tmp_path, extra_callbacks=[StopAfter(1)])           # once it ended, the folder is free
-    assert _epochs_logged(tmp_path) == [0]
+    with train._only_run_in(tmp_path / "run"):                 # once it ended, the folder is free
+        pass
 
 
-def test_training_never_draws_test_digits(tmp_path, monkeypatch):
+@pytest.mark.slow
+def test_training_never_draws_test_digits(tmp_path, monkeypatch, train_tiny):
     # Digit i is a flat image of value (i + 1) / 10000: a pixel says which digit it came from.
     fake = np.repeat(((np.arange(5000) + 1) / 10000).astype(np.float32), 28 * 28)
     monkeypatch.setattr(data, "_DIGITS", fake.reshape(5000, 28, 28))
@@ -134,23 +122,15 @@ def test_training_never_draws_test_digits(tmp_path, monkeypatch):
 
     batches = train.SequenceBatches("mnist", 2, 2, seed=0)
     monkeypatch.setattr(train, "SequenceBatches", lambda *a, **k: batches)
-    _train(tmp_path, dataset="mnist", extra_callbacks=[Spy(), StopAfter(1)])
+    train_tiny(tmp_path, dataset="mnist", epochs=1, extra_callbacks=[Spy()])
     assert seen and max(seen) <= 4000 / 10000 + 1e-6
     ctx, truth = data.clips("mnist", 4)                  # held-out metrics: test digits
     values = np.concatenate([ctx.ravel(), truth.ravel()])
     assert values[values > 0].min() >= 4001 / 10000 - 1e-6
 
 
-def test_bad_arguments_are_refused(tmp_path):
-    with pytest.raises(ValueError, match="dataset"):
-        _train(tmp_path, dataset="cifar")
-    with pytest.raises(ValueError, match="strategy"):
-        _train(tmp_path, strategy="tpu")
-    with pytest.raises(ValueError, match="precision must be one of auto, float32"):
-        _train(tmp_path, precision="bfloat16")
-
-
 @pytest.mark.parametrize("bad, message", [
+    (dict(dataset="cifar"), "dataset must be one of"),
     (dict(minutes=0), "--minutes must be a positive"),
     (dict(minutes=-1), "--minutes must be a positive"),
     (dict(out="mymodel"), "--out must name a .keras file"),
@@ -160,14 +140,23 @@ def test_bad_arguments_are_refused(tmp_path):
     (dict(lr=-1e-3), "--lr must be a learning rate of 0 or more"),
     (dict(loss="l1"), "loss must be one of"),
     (dict(schedule="step"), "schedule must be"),
+    (dict(precision="bfloat16"), "precision must be one of auto, float32"),
+    (dict(strategy="tpu"), "strategy must be one of data-parallel or omitted, got 'tpu'"),
+    (dict(strategy="data-parallel"), "needs GPUs and this machine has none"),
 ])
-def test_a_bad_config_is_refused_before_the_last_runs_folder_is_touched(tmp_path, bad, message):
+def test_a_bad_config_is_refused_before_the_last_runs_folder_is_touched(tmp_path, monkeypatch,
+                                                                        train_tiny, bad, message):
+    # A bad --strategy once wiped the last run's folder (weights and backup) before it was refused.
+    monkeypatch.setattr(train, "accelerators", lambda: [])     # a machine without GPUs
     kept = tmp_path / "run" / "best.keras"
     kept.parent.mkdir()
     kept.write_bytes(b"the last run's weights")
-    with pytest.raises(ValueError, match=message):
-        _train(tmp_path, **bad)
+    with pytest.raises(ValueError, match=message) as info:
+        train_tiny(tmp_path, **bad)
+    assert "\n" not in str(info.value)
     assert kept.read_bytes() == b"the last run's weights"
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        "run", "run/best.keras"]                                # nothing else written
 
 
 def test_hardware_that_cannot_do_it_gets_one_line(monkeypatch):
@@ -234,105 +223,89 @@ def test_the_budget_drives_the_optimizer_and_stops(monkeypatch):
     assert model.stop_training and budget.expired
 
 
-def test_init_continues_and_the_card_adds_up_the_runs(tmp_path):
-    first = _train(tmp_path, extra_callbacks=[StopAfter(1)], note="first run")
-    out2 = str(tmp_path / "second.keras")
-    second = _train(tmp_path, init=str(tmp_path / "tiny.keras"), out=out2,
-                    run_dir=str(tmp_path / "run2"), extra_callbacks=[StopAfter(2)])
+@pytest.mark.slow
+def test_init_continues_and_the_card_adds_up_the_runs(lineage):
+    first, _ = lineage["first"]
+    path, second = lineage["second"]
     runs = second["training"]["runs"]
     assert len(runs) == 2 and runs[0]["note"] == "first run"
     assert "init" not in runs[0]["config"]
-    assert runs[1]["config"]["init"] == str(tmp_path / "tiny.keras")
+    assert runs[1]["config"]["init"] == str(first)
     assert runs[1]["objective"].endswith("full feedback throughout")   # the first ended at 1
-    assert second["training"]["sequences_seen"] == (first["training"]["sequences_seen"]
-                                                    + runs[1]["sequences"]) == 4 + 8
-    assert second["training"]["steps"] == 2 + 4
-    card_text = (tmp_path / "second.md").read_text()
+    assert second["training"]["sequences_seen"] == (8 + runs[1]["sequences"]) == 8 + 4
+    assert second["training"]["steps"] == 4 + 2
+    card_text = path.with_suffix(".md").read_text()
     assert "over 2 run(s)" in card_text and "first run" in card_text
-    assert (tmp_path / "second_curve.png").stat().st_size > 5_000
+    assert (path.parent / "second_curve.png").stat().st_size > 5_000
     # the curve is in total sequences seen: the second run's points start after the first's
     assert runs[1]["curve"][0][0] > runs[0]["curve"][-1][0]
+    # Without options or --loss it keeps the model's shape (not the recipe's hidden 48) and
+    # objective (the loss and its SSIM weight), written into its config for the next run.
+    assert saving.load(path)[0].hidden == 4
+    assert runs[1]["config"]["loss"] == "bce+ssim"
+    assert runs[1]["config"]["options"]["ssim_weight"] == 0.5
 
 
-def test_init_without_loss_continues_the_models_objective(tmp_path):
-    first = _train(tmp_path, extra_callbacks=[StopAfter(1)], loss="bce+ssim",
-                   options={**TINY, "ssim_weight": 0.5})
-    assert first["training"]["runs"][0]["objective"].startswith("closed-loop bce+ssim")
-    second = _train(tmp_path, init=str(tmp_path / "tiny.keras"), out=str(tmp_path / "b.keras"),
-                    run_dir=str(tmp_path / "run2"), extra_callbacks=[StopAfter(1)])
-    config = second["training"]["runs"][1]["config"]
-    assert config["loss"] == "bce+ssim" and config["options"]["ssim_weight"] == 0.5
-    third = _train(tmp_path, init=str(tmp_path / "b.keras"), out=str(tmp_path / "c.keras"),
-                   run_dir=str(tmp_path / "run3"), extra_callbacks=[StopAfter(1)], loss="bce")
-    assert "bce+ssim" not in third["training"]["runs"][2]["objective"]     # --loss wins
+@pytest.mark.slow
+def test_init_widens_the_model_and_takes_another_loss_when_told(lineage):
+    _, second = lineage["second"]
+    path, third = lineage["third"]
+    assert saving.load(path)[0].hidden == 8                           # options {"hidden": 8}
+    assert third["parameters"] > 3 * second["parameters"]
+    assert "bce+ssim" not in third["training"]["runs"][-1]["objective"]    # --loss bce wins
 
 
-def test_init_keeps_the_models_digit_flips_unless_told(tmp_path):
-    assert _train(tmp_path, extra_callbacks=[StopAfter(1)])["training"]["runs"][0][
-        "config"]["flip"] == 0.0                                         # a new model: none
-    mnist = dict(dataset="mnist", extra_callbacks=[StopAfter(1)])
-    _train(tmp_path, out=str(tmp_path / "a.keras"), flip=0.5, **mnist)
-    kept = _train(tmp_path, init=str(tmp_path / "a.keras"), out=str(tmp_path / "b.keras"),
-                  run_dir=str(tmp_path / "run2"), **mnist)
-    assert kept["training"]["runs"][-1]["config"]["flip"] == 0.5
-    told = _train(tmp_path, init=str(tmp_path / "b.keras"), out=str(tmp_path / "c.keras"),
-                  run_dir=str(tmp_path / "run3"), flip=0.0, **mnist)
-    assert told["training"]["runs"][-1]["config"]["flip"] == 0.0
+def test_init_keeps_the_models_digit_flips_unless_told():
+    new = train.TrainConfig(dataset="mnist")
+    assert train._continue_training(new, []).flip == 0.0             # a new model: none
+    flipped = [{"config": {"dataset": "mnist", "flip": 0.5}}]
+    assert train._continue_training(new, flipped).flip == 0.5
+    told = dataclasses.replace(new, flip=0.0)
+    assert train._continue_training(told, flipped).flip == 0.0
 
 
-def test_init_keeps_the_models_shape_and_widens_it_when_told(tmp_path):
-    _train(tmp_path, extra_callbacks=[StopAfter(1)], options={"hidden": 4, "depth": 1})
-    init = dict(init=str(tmp_path / "tiny.keras"), extra_callbacks=[StopAfter(1)], options={})
-    kept = _train(tmp_path, out=str(tmp_path / "b.keras"), run_dir=str(tmp_path / "r2"), **init)
-    assert saving.load(tmp_path / "b.keras")[0].hidden == 4          # not the recipe's 48
-    wide = _train(tmp_path, out=str(tmp_path / "c.keras"), run_dir=str(tmp_path / "r3"),
-                  **{**init, "options": {"hidden": 8}})
-    assert saving.load(tmp_path / "c.keras")[0].hidden == 8
-    assert wide["parameters"] > 3 * kept["parameters"]
-
-
-def test_average_writes_the_mean_of_the_ends_of_one_lineage(tmp_path):
-    from frameprophet.__main__ import main
-
-    _train(tmp_path, extra_callbacks=[StopAfter(1)], note="first run")
-    first = str(tmp_path / "tiny.keras")
-    second = str(tmp_path / "second.keras")
-    _train(tmp_path, init=first, out=second, run_dir=str(tmp_path / "run2"),
-           extra_callbacks=[StopAfter(1)])
-    out = tmp_path / "soup" / "tiny.keras"
-    assert main(["average", first, second, "--out", str(out)]) == 0
+@pytest.mark.slow
+def test_average_writes_the_mean_of_the_ends_of_one_lineage(lineage):
+    first, second = lineage["first"][0], lineage["second"][0]
+    out, meta = lineage["average"]
     mean = [(a + b) / 2 for a, b in zip(saving.load(first)[0].get_weights(),
                                          saving.load(second)[0].get_weights(), strict=True)]
-    averaged, meta = saving.load(out)                    # safe_mode, sha256 checked
+    averaged, _ = saving.load(out)                       # safe_mode, sha256 checked
     assert all(np.allclose(w, m) for w, m in zip(averaged.get_weights(), mean, strict=True))
     assert not all(np.allclose(w, m) for w, m in
                    zip(saving.load(second)[0].get_weights(), mean, strict=True))
     runs = meta["training"]["runs"]
     assert len(runs) == 2 and runs[-1]["averaged_with"][0]["run"] == 1
-    assert meta["training"]["sequences_seen"] == 4 + 4 and "metrics" not in meta
-    text = (tmp_path / "soup" / "tiny.md").read_text()
+    assert meta["training"]["sequences_seen"] == 8 + 4 and "metrics" not in meta
+    text = out.with_suffix(".md").read_text()
     assert "mean of the ends of runs 1 and 2" in text and "first run" in text
     assert load_predictor(str(out)).rollout(np.zeros((7, 40, 40, 1), np.float32), 3).shape[0] == 3
     # and the next continuation keeps the record in its history
-    third = _train(tmp_path, init=str(out), out=str(tmp_path / "third.keras"),
-                   run_dir=str(tmp_path / "run3"), extra_callbacks=[StopAfter(1)])
-    assert third["training"]["runs"][1]["averaged_with"][0]["run"] == 1
-    assert "averaged over runs 1 and 2" in (tmp_path / "third.md").read_text()
-    assert "mean of the ends" not in (tmp_path / "third.md").read_text()
+    third, meta = lineage["third"]
+    assert meta["training"]["runs"][1]["averaged_with"][0]["run"] == 1
+    assert "averaged over runs 1 and 2" in third.with_suffix(".md").read_text()
+    assert "mean of the ends" not in third.with_suffix(".md").read_text()
 
 
-def test_average_refuses_models_that_are_not_one_lineage(tmp_path, capsys):
+@pytest.mark.slow
+def test_average_refuses_models_that_are_not_one_lineage(lineage, tmp_path, capsys):
     from frameprophet.__main__ import main
 
-    _train(tmp_path, extra_callbacks=[StopAfter(1)])
-    _train(tmp_path, out=str(tmp_path / "other.keras"), run_dir=str(tmp_path / "run2"),
-           extra_callbacks=[StopAfter(1)])                 # a fresh start, not a continuation
-    a, b = str(tmp_path / "tiny.keras"), str(tmp_path / "other.keras")
-    for argv, words in [([a, b, "--out", str(tmp_path / "x.keras")], "not the end of an earlier"),
-                        ([a, "--out", str(tmp_path / "x.keras")], "at least two"),
-                        ([a, a, "--out", a], "new .keras file"),
-                        ([a, str(tmp_path / "nope.keras"), "--out", str(tmp_path / "x.keras")],
-                         "no such model file")]:
+    first, second = str(lineage["first"][0]), str(lineage["second"][0])
+    # A fresh start, not a continuation: the first run's model as another run would have left it.
+    (tmp_path / "other").mkdir()
+    other = tmp_path / "other" / "tiny.keras"
+    shutil.copy(first, other)
+    side = json.loads(lineage["first"][0].with_suffix(".json").read_text())
+    side["training"]["runs"][0]["started"] = "2020-01-01T00:00:00+00:00"
+    other.with_suffix(".json").write_text(json.dumps(side))
+    x = str(tmp_path / "x.keras")
+    for argv, words in [([first, str(other), "--out", x], "not the end of an earlier"),
+                        ([str(other), second, "--out", x], "not the end of an earlier"),
+                        ([second, first, "--out", x], "not the end of an earlier"),  # newest last
+                        ([first, "--out", x], "at least two"),
+                        ([first, first, "--out", first], "new .keras file"),
+                        ([first, str(tmp_path / "nope.keras"), "--out", x], "no such model file")]:
         assert main(["average", *argv]) == 2
         assert words in capsys.readouterr().err
     assert not (tmp_path / "x.keras").exists()
@@ -354,12 +327,14 @@ def test_the_card_curve_gives_every_run_its_own_colour():
     assert len(card.curve_figure(runs[:3]).axes) == 2           # one panel and the run scale
 
 
-def test_init_from_the_best_checkpoint_of_the_run_folder_it_restarts(tmp_path):
+@pytest.mark.slow
+def test_init_from_the_best_checkpoint_of_the_run_folder_it_restarts(lineage, tmp_path,
+                                                                      train_tiny):
     # The new run wipes its folder; the model it starts from must be read before that.
-    _train(tmp_path, extra_callbacks=[StopAfter(1)])
-    meta = _train(tmp_path, init=str(tmp_path / "run" / "best.keras"),
-                  extra_callbacks=[StopAfter(1)])
-    assert meta["training"]["runs"][-1]["config"]["init"] == str(tmp_path / "run" / "best.keras")
+    shutil.copytree(lineage["root"] / "run", tmp_path / "run")
+    best = str(tmp_path / "run" / "best.keras")
+    meta = train_tiny(tmp_path, init=best, epochs=1)
+    assert meta["training"]["runs"][-1]["config"]["init"] == best
     assert _epochs_logged(tmp_path) == [0]
 
 
@@ -385,23 +360,22 @@ def test_batches_pairs_and_seeds():
         train.SequenceBatches("cifar", batch_size=2, steps=1)
 
 
-def test_init_from_a_keras_cell_model_trains_the_fused_cell(tmp_path):
-    from frameprophet import models, saving
-
+def test_init_from_a_keras_cell_model_trains_the_fused_cell():
+    # What `train --init old.keras` builds (the recipe's default cell, the old model's shape)
+    # and how it starts from the old weights.
     old = models.build("prophet", (40, 40), cell="keras", context=7, **TINY)
-    saving.save(old, tmp_path / "old.keras", recipe="prophet", dataset="squares")
-    _train(tmp_path, init=str(tmp_path / "old.keras"), extra_callbacks=[StopAfter(1)], lr=0.0)
-    new, _ = saving.load(tmp_path / "tiny.keras")
+    new = models.build("prophet", (40, 40), context=7, **TINY)
+    train._start_from(new, old)
     assert new.cell == "fused"
     clip = np.random.default_rng(0).random((1, 5, 40, 40, 1)).astype("float32")
     np.testing.assert_allclose(np.asarray(new(clip)), np.asarray(old(clip)), atol=1e-4)
 
 
-def test_checkpoints_keep_the_epoch_closest_to_the_goal(tmp_path):
+@pytest.mark.slow
+def test_checkpoints_keep_the_epoch_closest_to_the_goal(lineage, tmp_path, train_tiny):
     # Moving MNIST has a two-metric goal (MSE and SSIM, as `make ship` judges): each epoch logs
     # both and their goal gap, and best.keras is the epoch with the smallest gap.
-    _train(tmp_path, dataset="mnist", lr=3e-3, val_clips=4, test_clips=2,
-           extra_callbacks=[StopAfter(3)])
+    train_tiny(tmp_path, dataset="mnist", lr=3e-3, val_clips=4, test_clips=2, epochs=3)
     with open(tmp_path / "run" / "log.csv") as f:
         rows = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
     for row in rows:
@@ -412,8 +386,7 @@ def test_checkpoints_keep_the_epoch_closest_to_the_goal(tmp_path):
     score = evaluate.score(best, "mnist", context, truth)["model"]
     assert evaluate.goal_gap(score, "mnist") == pytest.approx(
         min(row["val_goal_gap"] for row in rows), rel=1e-4)
-    # squares has no goal: the gap is the MSE
-    _train(tmp_path, run_dir=str(tmp_path / "sq"), extra_callbacks=[StopAfter(1)])
-    with open(tmp_path / "sq" / "log.csv") as f:
+    # squares has no goal: the gap is the MSE (the lineage's first run)
+    with open(lineage["root"] / "run" / "log.csv") as f:
         row = next(csv.DictReader(f))
     assert float(row["val_goal_gap"]) == pytest.approx(float(row["val_mse"]))
