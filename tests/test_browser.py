@@ -337,3 +337,27 @@ def test_the_compare_tab_compares_an_upload_with_its_own_pictures(page, upload_f
     page.locator("#fp-animation").wait_for(state="visible")
     assert animation_src(page) == clip_before                        # the clip's result stayed
     assert page.get_by_label("Model", exact=True).is_visible()
+
+
+def test_on_a_phone_the_tabs_show_and_predict_brings_the_results_into_view(page):
+    """At 390x844: every tab in one row (none behind a "..." menu), and Predict scrolls to the
+    results (they sit below every control) while it runs."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        page.get_by_role("tab", name="A clip").click()
+        page.evaluate("() => window.scrollTo(0, 0)")
+        page.wait_for_timeout(500)                       # the tabs re-measure on resize
+        assert page.get_by_role("tab", name="Compare models").is_visible()
+        assert not page.get_by_role("button", name="More tabs").is_visible()
+        before = animation_src(page)
+        page.get_by_label("Seed").first.fill("8")
+        page.get_by_role("button", name="Predict", exact=True).click()
+        page.wait_for_function("() => { const r = document.querySelector('#fp-results')"
+                               ".getBoundingClientRect(); return r.top < window.innerHeight"
+                               " && r.bottom > 0; }", timeout=10_000)
+        page.wait_for_function(
+            "(old) => { const img = document.querySelector('#fp-animation img');"
+            " return img && img.src && img.src !== old && img.complete; }", arg=before)
+        page.screenshot(path=str(ARTIFACTS / "phone.png"), full_page=True)
+    finally:
+        page.set_viewport_size({"width": 1440, "height": 1000})

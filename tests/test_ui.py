@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from frameprophet import catalog, data, demo, io, models, saving, ui
+from frameprophet import catalog, data, demo, io, models, saving, ui, ui_api
 from frameprophet.predict import Predictor
 
 # --------------------------------------------------------------------------------------------
@@ -387,16 +387,16 @@ def test_a_refused_request_keeps_the_previous_result_on_the_page(monkeypatch):
 
 
 def test_expected_errors_log_one_line_and_bugs_a_traceback(caplog, monkeypatch, clips):
-    caplog.set_level("INFO", logger="frameprophet.ui")
+    caplog.set_level("INFO", logger="frameprophet.ui_api")
     with pytest.raises(gr.Error) as info:
-        ui.predict(demo.SOURCE_UPLOAD, 0, str(clips["text"]), 5, 4, "closed_loop", "mnist")
+        ui_api.predict(demo.SOURCE_UPLOAD, 0, str(clips["text"]), 5, 4, "closed_loop", "mnist")
     assert info.value.print_exception is False            # Gradio prints no traceback
     refused = [r for r in caplog.records if r.getMessage().startswith("refused:")]
     assert len(refused) == 1 and refused[0].exc_info is None
     caplog.clear()
     monkeypatch.setattr(demo.request.render, "frame_strip", lambda *a, **k: 1 / 0)
     with pytest.raises(gr.Error) as info:
-        ui.predict(demo.SOURCE_MNIST, 0, None, 5, 4, "closed_loop", "mnist")
+        ui_api.predict(demo.SOURCE_MNIST, 0, None, 5, 4, "closed_loop", "mnist")
     assert info.value.message == demo.GENERIC_ERROR
     assert any(r.exc_info for r in caplog.records)         # our bug: the traceback is logged
 
