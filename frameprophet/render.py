@@ -37,6 +37,9 @@ MODEL_COLOURS = (PREDICTED_COLOUR, (148, 82, 196), (26, 158, 119), (214, 39, 40)
 MISSING_FILL = (46, 48, 56)         # a panel with nothing to show
 PANEL_TITLES = ("Truth", "Prediction", "|error|")
 
+# zlib level 1, not Pillow's 6: a request writes a strip and a plot, and level 1 encoded them
+# about 1.7x faster (measured: strip 64 -> 39 ms, plot 31 -> 17 ms) for files 5-40% larger.
+PNG_COMPRESSION = 1
 TARGET_PANEL = 256          # side_by_side aims for panels of about this many pixels
 TARGET_CELL = 128           # frame_strip cells
 MAX_STRIP_WIDTH = 2600      # frame_strip shrinks its cells to stay below this width
@@ -536,7 +539,7 @@ def quality_plot(curves: dict[str, dict[str, np.ndarray]], path: str | os.PathLi
         return fig
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
+    fig.savefig(path, format="png", pil_kwargs={"compress_level": PNG_COMPRESSION})
     return path
 
 
@@ -571,5 +574,6 @@ def write_png(image_uint8: np.ndarray, path: str | os.PathLike) -> Path:
     """Write one uint8 RGB image (H, W, 3) as PNG."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.asarray(image_uint8, dtype=np.uint8)).save(path, format="PNG")
+    Image.fromarray(np.asarray(image_uint8, dtype=np.uint8)).save(
+        path, format="PNG", compress_level=PNG_COMPRESSION)
     return path
