@@ -31,8 +31,12 @@ from frameprophet.ui import CSS, QUEUE_SETTINGS, THEME, build_demo  # noqa: E402
 demo = build_demo()
 
 if __name__ == "__main__":
-    warm_up()                      # compute the first result while the server starts
+    # The server first, then the first result in the background: on two busy cores the
+    # warm-up's model load and rollout delayed the server's start by seconds; a visitor
+    # arriving meanwhile waits on the same warm-up (one computation, shared).
     demo.queue(**QUEUE_SETTINGS).launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", 7860)),
-        theme=THEME, css=CSS, max_file_size="50mb")
+        theme=THEME, css=CSS, max_file_size="50mb", prevent_thread_lock=True)
+    warm_up()
+    demo.block_thread()

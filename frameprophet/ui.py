@@ -1,4 +1,4 @@
-"""The Gradio page: widgets, their wiring, and the API endpoints. No request logic lives here.
+"""The Gradio page: widgets and their wiring (the API endpoints are `frameprophet.ui_api`).
 
 Every request is answered by `frameprophet.demo` (Gradio-free): this module maps widgets to its
 arguments and its results to widgets, and turns its `RequestError` into a `gr.Error` (one log
@@ -16,97 +16,48 @@ import gradio as gr
 import numpy as np
 
 from frameprophet import catalog, data, demo
+from frameprophet.ui_api import (
+    ONE_AT_A_TIME,
+    PRIVATE,
+    api_example,
+    gradio_errors,
+    hidden_number,
+    wire_api,
+)
 
 log = logging.getLogger(__name__)
 
+# One CSS string for the page. The picture buttons sit above the picture, not over its header
+# (its panel titles); on a phone the tabs fit in one row (no "..." menu), the wide strip and
+# plots scroll sideways at a legible size, and the model menu's text stops before its caret.
 CSS = """
 #fp-title h1 {margin-bottom: 0.1em;}
-#fp-info textarea {font-size: 0.9em;}
+#fp-info textarea, #fp-compare-info textarea {font-size: 0.9em;}
+.fp-pic .icon-button-wrapper.top-panel {position: static; justify-content: flex-end;
+  margin: 0 0 2px auto; box-shadow: none;}
+#fp-model input {padding-right: 2em; text-overflow: ellipsis;}
+@media (max-width: 640px) {
+  .tab-wrapper .tab-container button {padding: 0.3em 0.45em; font-size: 0.9em;}
+  .fp-wide .image-container {overflow-x: auto;}
+  .fp-wide .image-container button, .fp-wide .image-frame {justify-content: flex-start;}
+  .fp-wide .image-container img {width: 760px !important; max-width: none !important;
+    height: auto !important;}
+}
 """
+# On a narrow screen the results are below every control: bring them into view when a
+# prediction starts, so its progress and result are where the person is looking.
+JUMP_TO_RESULTS = """() => { if (window.innerWidth < 900) {
+  const r = document.querySelector('#fp-results');
+  if (r) r.scrollIntoView({behavior: 'smooth', block: 'start'}); } }"""
 THEME = "soft"
+# The sketchpad opens with no tool chosen ("select the draw tool to start"): choose the brush
+# once it is shown, so a person can draw at once.
+PICK_BRUSH = """() => { setTimeout(() => {
+  const b = document.querySelector('#fp-sketch button[aria-label="Brush"]');
+  if (b && !b.classList.contains('selected')) b.click(); }, 300); }"""
 # One prediction at a time (two cores); a queue long enough that nobody is turned away below 64
 # people waiting, short enough to bound memory.
 QUEUE_SETTINGS = {"default_concurrency_limit": 1, "max_size": 64}
-PRIVATE = {"api_visibility": "private"}
-ONE_AT_A_TIME = {"concurrency_id": "predict", "concurrency_limit": 1}
-
-
-def UserError(message: str) -> gr.Error:  # noqa: N802 (reads like the exception it makes)
-    """A `gr.Error` for a person's mistake: shown on the page, one line in the log, no trace."""
-    log.info("refused: %s", message)
-    return gr.Error(message, print_exception=False)
-
-
-def gradio_errors(run, *args, **kwargs):
-    """`run(*args, **kwargs)` with the demo's errors as `gr.Error`s (a refusal's own words, or
-    the generic message for our bug, whose traceback the demo has logged)."""
-    try:
-        return run(*args, **kwargs)
-    except demo.RequestError as e:
-        raise UserError(str(e)) from e
-    except demo.RequestFailed as e:
-        raise gr.Error(str(e)) from e
-
-
-# --------------------------------------------------------------------------------------------
-# The API endpoints (their docstrings are the API page's documentation)
-# --------------------------------------------------------------------------------------------
-
-def predict(source: str, seed: float, upload: str | None, context: int, horizon: int,
-            mode: str, model: str, progress=gr.Progress()):  # noqa: B008 (Gradio's idiom)
-    """Predict the next frames of a clip.
-
-    source: "Moving squares", "Moving MNIST" or "Upload a GIF, MP4, WebM or NPY"
-    (also "squares" / "mnist" / "upload"); seed: clip seed for generated sources (0 to
-    2147483647); upload: the clip file for uploads; context: frames the model reads (1 to the
-    clip's length minus one); horizon: frames to predict (1..30); mode: "closed_loop" or
-    "teacher_forced"; model: a shipped model name or a Hugging Face Hub repo id (owner/name).
-    Returns the animated GIF, the frame strip, the quality plot and an info line.
-    """
-    return gradio_errors(demo.run_prediction, source, seed, upload, context, horizon, mode,
-                         model, progress=progress)
-
-
-def scene(world: str, objects: float, speed: float, digits: str, seed: float, context: int,
-          horizon: int, mode: str, model: str, sketch: str | None = None,
-          progress=gr.Progress()):  # noqa: B008
-    """Build a scene and predict its next frames.
-
-    world: "mnist", "squares" or "drawing"; objects: 1..4 digits or 1..7 squares; speed: px per
-    frame (MNIST learnt 3.6, up to 36; squares learnt 1, whole numbers up to 10); digits: classes
-    like "37" (empty: any; only 8s and 9s are held out of training); seed: the scene's seed;
-    context, horizon, mode, model: as for /predict; sketch: for world "drawing", a picture of a
-    shape or a digit (any colours on a plain background), moved and bounced like a Moving MNIST
-    digit. Settings the model never saw are allowed and noted in the info line. Returns the
-    animated GIF, the frame strip, the quality plot and the info.
-    """
-    return gradio_errors(demo.run_scene, world, objects, speed, digits, seed, context, horizon,
-                         mode, model, sketch=sketch, progress=progress)
-
-
-def compare(source: str, seed: float, upload: str | None, context: int, horizon: int,
-            mode: str, models: list[str], progress=gr.Progress()):  # noqa: B008
-    """Predict the same clip with 2 to 4 models, side by side.
-
-    source, seed, upload, context, horizon, mode: as for /predict; models: 2 to 4 shipped model
-    names or Hub repo ids of one frame size, e.g. ["mnist", "mnist-keras3"]. Returns one
-    animated GIF (truth and each model), one plot (each model's per-frame MSE and SSIM and the
-    baseline's) and the info text.
-    """
-    return gradio_errors(demo.run_compare, source, seed, upload, context, horizon, mode, models,
-                         progress=progress)
-
-
-def memory(source: str, seed: float, upload: str | None, context: int, horizon: int,
-           model: str, progress=gr.Progress()):  # noqa: B008
-    """What the ConvLSTM remembers while it predicts a clip (closed loop).
-
-    source, seed, upload, context, horizon, model: as for /predict (stepwise models only: our
-    prophet models). Returns a picture (the frames read: context, then the model's own
-    predictions; under each, one heat map per layer of its hidden state's size) and the info.
-    """
-    return gradio_errors(demo.run_memory, source, seed, upload, context, horizon, model,
-                         progress=progress)
 
 
 # --------------------------------------------------------------------------------------------
@@ -115,21 +66,31 @@ def memory(source: str, seed: float, upload: str | None, context: int, horizon: 
 
 def predict_on_page(what, source, seed, upload, context, horizon, mode, model, world, objects,
                     speed, digits, scene_seed, sketch, compare_source, compare_seed,
-                    compare_models, show_memory=False, progress=gr.Progress()):  # noqa: B008
+                    compare_models, show_memory=False, compare_upload=None,
+                    progress=gr.Progress()):  # noqa: B008
     """The page's Predict, for the tab in use: a refused request keeps the previous result on
     screen and says why in the run-info box (where the person is looking) and a warning.
-    With `show_memory` (the "A clip" tab), also what the model remembers."""
+    With `show_memory` (the "A clip" tab), also what the model remembers. Outputs: the clip
+    pictures (animation, strip, plot), the info, the memory box and picture, then the
+    comparison's own animation and plot; each tab's pictures keep their last result."""
+    keep, refused = gr.skip(), None
     try:
-        *result, png = gradio_errors(
+        gif, strip, plot, info, png = gradio_errors(
             demo.run_page, what, source, seed, upload, context, horizon, mode, model, world,
             objects, speed, digits, scene_seed, sketch, compare_source, compare_seed,
-            compare_models, show_memory=show_memory, progress=progress)
+            compare_models, show_memory=show_memory, progress=progress,
+            compare_upload=compare_upload)
     except gr.Error as e:
         gr.Warning(e.message)
-        return (gr.skip(), gr.skip(), gr.skip(),
-                f"Not predicted: {e.message}\n(The pictures show the previous result.)",
-                gr.skip())
-    return (*result, gr.update(visible=png is not None, value=png))
+        refused = f"Not predicted: {e.message}\n(The pictures show the previous result.)"
+    if what == "compare":
+        if refused:
+            return keep, keep, keep, keep, keep, keep, keep, keep, refused
+        return (keep, keep, keep, keep, keep, keep, gr.update(value=gif, visible=True),
+                gr.update(value=plot, visible=True), info)
+    if refused:
+        return keep, keep, keep, refused, keep, keep, keep, keep, keep
+    return (gif, strip, plot, info, gr.update(visible=png is not None), png, keep, keep, keep)
 
 
 def _request(source: str, mode: str, choice: str, hub_repo: str) -> tuple[str, str, str]:
@@ -178,6 +139,26 @@ def _context_update(source, upload, context, model=None):
     return gr.update(maximum=n - 1, value=n - 1)
 
 
+def _on_compare_source(source: str, upload, context: int, models: list[str] | None):
+    """The compare tab's source changed: its own upload box, seed and the context slider
+    (an upload is counted at the frame size of the first model ticked)."""
+    return _on_source(source, upload, context, (models or [None])[0])
+
+
+def _on_compare_upload(source: str, upload, context: int, models: list[str] | None):
+    return _context_update(source, upload, context, (models or [None])[0])
+
+
+def _show_tab(tab: str, choice: str, select: bool = False):
+    """A tab is shown: note it, and show what serves it. The model menu (and the Hub box) serve
+    the clip and scene tabs; the comparison has its own models and its own pictures."""
+    own = tab == "compare"
+    updates = (gr.update(visible=not own), gr.update(visible=not own and choice ==
+                                                     demo.CUSTOM_MODEL),
+               gr.update(visible=not own), gr.update(visible=own))
+    return (tab, gr.Tabs(selected=tab), *updates) if select else (tab, *updates)
+
+
 def _on_model(choice: str):
     return gr.update(visible=choice == demo.CUSTOM_MODEL)
 
@@ -191,24 +172,11 @@ def _on_world(world: str):
     (whole pixels for squares), and the sketchpad only for drawings."""
     kind = demo.normalise_world(world)
     defaults = data.SCENE_DEFAULTS["squares" if kind == "squares" else "mnist"]
-    objects = gr.update(maximum=defaults["max_objects"], value=defaults["learnt_objects"][0])
+    objects = gr.update(maximum=defaults["max_objects"], value=defaults["learnt_objects"][0],
+                        visible=kind != "drawing")          # a drawing is one object
     return (objects, gr.update(value=defaults["speed"], step=1 if kind == "squares" else 0.1),
             gr.update(value=demo.WORLD_MODEL[kind]), gr.update(visible=kind == "drawing"),
             gr.update(visible=kind != "drawing"))
-
-
-def _api_example(component, value):
-    """Set the example the API page shows for `component` (Gradio's defaults are "Hello!!" for
-    text and a sample PDF for files). Set on the instance: subclassing a component makes Gradio
-    write a .pyi file beside this module at import time."""
-    component.example_payload = lambda: value
-    component.example_value = lambda: value
-    return component
-
-
-def _hidden_number(label: str, value: int):
-    """An API input without bounds: the demo checks the value and says what is accepted."""
-    return _api_example(gr.Number(value=value, precision=0, visible=False, label=label), value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -221,11 +189,13 @@ def _clip_tab(w: dict) -> None:
         w["seed"] = gr.Number(value=demo.DEFAULT_SEED, precision=0, label="Seed", scale=2,
                               min_width=100)
         w["dice"] = gr.Button("New random clip", scale=3, min_width=120)
-    w["upload"] = _api_example(gr.File(
+    w["upload"] = api_example(gr.File(
         label="Your clip: GIF, MP4, WebM or NPY (also APNG, MOV, NPZ, a ZIP of frames); made "
               "grey and fitted to the model's frame size",
         file_types=demo.upload_types(), type="filepath", visible=False, elem_id="fp-upload"),
         None)                                   # optional: only for "upload" sources
+    w["show_memory"] = gr.Checkbox(False, label="Also show what it remembers (the ConvLSTM "
+                                   "states, closed loop)")
 
 
 def _scene_tab(w: dict) -> None:
@@ -244,12 +214,15 @@ def _scene_tab(w: dict) -> None:
         w["digits"] = gr.Textbox(value="", label="Digits (e.g. 37; empty: any)",
                                  placeholder="any")
         w["scene_seed"] = gr.Number(value=demo.DEFAULT_SEED, precision=0, label="Seed")
-    w["sketchpad"] = gr.Sketchpad(
-        type="numpy", image_mode="RGB", canvas_size=(280, 280), fixed_canvas=True, height=360,
-        layers=False, transforms=(), visible=False,
-        brush=gr.Brush(default_size=16, colors=["#000000"], color_mode="fixed"),
-        label="Draw a shape or a digit (for world 'drawing'): pick the brush, then draw",
-        elem_id="fp-sketch")
+    with gr.Column(visible=False) as w["sketch_box"]:
+        # The caption is Markdown above the pad: the pad's own label sits under its toolbar.
+        gr.Markdown("**Draw a shape or a digit**: it moves and bounces like a Moving MNIST "
+                    "digit", elem_classes="fp-cap")
+        w["sketchpad"] = gr.Sketchpad(
+            type="numpy", image_mode="RGB", canvas_size=(280, 280), fixed_canvas=True,
+            height=360, layers=False, transforms=(), show_label=False, label="Your drawing",
+            brush=gr.Brush(default_size=16, colors=["#000000"], color_mode="fixed"),
+            elem_id="fp-sketch")
     w["scene_examples"] = gr.Examples(
         examples=[["mnist", 2, mnist["speed"], "", 0, "mnist"],
                   ["mnist", 3, mnist["speed"], "", 1, "mnist"],
@@ -271,10 +244,12 @@ def _compare_tab(w: dict, choices, shipped) -> None:
         [(label, value) for label, value in choices if value in shipped],
         value=[m for m in ("mnist", "mnist-keras3") if m in shipped],
         label="Models (2 to 4, of one frame size)")
-    with gr.Row():
-        w["compare_source"] = gr.Radio([demo.SOURCE_MNIST, demo.SOURCE_SQUARES],
-                                       value=demo.SOURCE_MNIST, label="Clip")
-        w["compare_seed"] = gr.Number(value=demo.DEFAULT_SEED, precision=0, label="Seed")
+    w["compare_source"] = gr.Radio(list(demo.SOURCES), value=demo.SOURCE_MNIST, label="Clip")
+    w["compare_seed"] = gr.Number(value=demo.DEFAULT_SEED, precision=0, label="Seed")
+    w["compare_upload"] = gr.File(
+        label="Your clip: GIF, MP4, WebM or NPY (also APNG, MOV, NPZ, a ZIP of frames)",
+        file_types=demo.upload_types(), type="filepath", visible=False,
+        elem_id="fp-compare-upload")
     w["compare_examples"] = gr.Examples(
         examples=[[["mnist", "mnist-keras3"], demo.SOURCE_MNIST, 3],
                   [["squares", "squares-keras2"], demo.SOURCE_SQUARES, 5]],
@@ -292,21 +267,19 @@ def _settings(w: dict, choices) -> None:
                              label="Frames to predict (past the clip's end there is no truth to "
                                    "compare)")
     w["mode_choice"] = gr.Radio(demo.MODE_CHOICES, value="closed_loop", label="Mode")
-    w["show_memory"] = gr.Checkbox(False, label="Also show what it remembers (the ConvLSTM "
-                                   "states, closed loop; 'A clip' tab)")
     w["hub_repo"] = gr.Textbox(label="Hugging Face Hub repo id",
                                placeholder="owner/name or hf://owner/name", visible=False)
     # What the endpoints receive: plain text, so the API takes the documented values and their
     # aliases, and unbounded numbers, so the demo's own checks say what is accepted.
-    w["source"] = _api_example(gr.Textbox(value=demo.SOURCE_MNIST, visible=False, label="source"),
+    w["source"] = api_example(gr.Textbox(value=demo.SOURCE_MNIST, visible=False, label="source"),
                                demo.SOURCE_MNIST)
-    w["mode"] = _api_example(gr.Textbox(value="closed_loop", visible=False, label="mode"),
+    w["mode"] = api_example(gr.Textbox(value="closed_loop", visible=False, label="mode"),
                              "closed_loop")
-    w["model"] = _api_example(gr.Textbox(value=demo.DEFAULT_MODEL[demo.SOURCE_MNIST], visible=False,
+    w["model"] = api_example(gr.Textbox(value=demo.DEFAULT_MODEL[demo.SOURCE_MNIST], visible=False,
                                          label="model"), "mnist")
-    w["context_api"] = _hidden_number("context", demo.DEFAULT_CONTEXT)
-    w["horizon_api"] = _hidden_number("horizon", demo.DEFAULT_HORIZON)
-    w["objects_api"] = _hidden_number("objects", data.SCENE_DEFAULTS["mnist"]["objects"])
+    w["context_api"] = hidden_number("context", demo.DEFAULT_CONTEXT)
+    w["horizon_api"] = hidden_number("horizon", demo.DEFAULT_HORIZON)
+    w["objects_api"] = hidden_number("objects", data.SCENE_DEFAULTS["mnist"]["objects"])
 
 
 def _clip_examples(w: dict):
@@ -324,23 +297,48 @@ def _clip_examples(w: dict):
         label="Examples (click one to run it)", api_visibility="private")
 
 
-def _results(w: dict) -> None:
-    def picture(label: str, elem_id: str, **kwargs):
-        return gr.Image(type="filepath", interactive=False, label=label, elem_id=elem_id,
-                        buttons=["download", "fullscreen"], **kwargs)
+def _picture(label: str, elem_id: str, wide: bool = False, **kwargs):
+    """A result picture: no label of its own (a Markdown caption above it says what it is; a
+    label would sit over the picture's own header). `wide` ones scroll sideways on a phone."""
+    return gr.Image(type="filepath", interactive=False, label=label, elem_id=elem_id,
+                    show_label=False, buttons=["download", "fullscreen"],
+                    elem_classes=["fp-pic", "fp-wide"] if wide else ["fp-pic"], **kwargs)
 
-    gr.Markdown("**Truth | Prediction | |error|** — orange border: predicted frame; blue-grey: "
-                "context the model reads", elem_classes="fp-cap")
-    w["animation"] = picture("Animation", "fp-animation", show_label=False)
-    w["info"] = gr.Textbox(label="Run info", lines=2, interactive=False, elem_id="fp-info")
-    gr.Markdown("**Frame strip** — last context frames, then the prediction (top row) above "
-                "the truth (bottom row)", elem_classes="fp-cap")
-    w["strip"] = picture("Frame strip", "fp-strip", show_label=False)
-    gr.Markdown("**Per-frame quality** — the model against the copy-last-frame baseline, where "
-                "there is ground truth", elem_classes="fp-cap")
-    w["plot"] = picture("Quality plot", "fp-plot", show_label=False)
-    w["memory_image"] = picture("What it remembers: each ConvLSTM layer's hidden state size "
-                                "under the frame it just read", "fp-memory", visible=False)
+
+def _caption(text: str) -> None:
+    gr.Markdown(text, elem_classes="fp-cap")
+
+
+def _results(w: dict) -> None:
+    """The results of the tab in use: the clip's (also the scene's) or the comparison's, each
+    with its own run info, each keeping its last result while the other is shown."""
+    with gr.Column(elem_id="fp-clip-results") as w["clip_results"]:
+        w["info"] = gr.Textbox(label="Run info", lines=2, interactive=False, elem_id="fp-info")
+        _caption("**Truth | Prediction | |error|** — orange border: predicted frame; "
+                 "blue-grey: context the model reads")
+        w["animation"] = _picture("Animation", "fp-animation")
+        _caption("**Frame strip** — last context frames, then the prediction (top row) above "
+                 "the truth (bottom row)")
+        w["strip"] = _picture("Frame strip", "fp-strip", wide=True)
+        _caption("**Per-frame quality** — the model (orange) against the copy-last-frame "
+                 "baseline (grey), where there is ground truth")
+        w["plot"] = _picture("Quality plot", "fp-plot", wide=True)
+        with gr.Column(visible=False, elem_id="fp-memory-box") as w["memory_box"]:
+            _caption("**What it remembers** — each ConvLSTM layer's hidden state size under "
+                     "the frame it just read")
+            w["memory_image"] = _picture("What it remembers", "fp-memory", wide=True)
+    with gr.Column(visible=False, elem_id="fp-compare-results") as w["compare_results"]:
+        w["compare_info"] = gr.Textbox(
+            "Press Predict (or click a comparison) to run the ticked models on one clip.",
+            label="Comparison info", lines=2, interactive=False, elem_id="fp-compare-info")
+        _caption("**Truth | each model** — orange border: predicted frame; blue-grey: "
+                 "context; each model's name in its colour in the plot")
+        # Hidden until there is a comparison: an empty picture box reads as a broken one.
+        w["compare_animation"] = _picture("Comparison", "fp-compare-animation", visible=False)
+        _caption("**Per-frame quality** — each model in its own colour (ours orange) against "
+                 "the copy-last-frame baseline (grey)")
+        w["compare_plot"] = _picture("Comparison quality plot", "fp-compare-plot",
+                                     wide=True, visible=False)
 
 
 def _layout(w: dict, shipped: list[str]) -> None:
@@ -354,7 +352,7 @@ def _layout(w: dict, shipped: list[str]) -> None:
             w["what"] = gr.State("clip")          # which tab the Predict button serves
             # Made first (rendered below the tabs) so the scene examples can set it.
             w["model_choice"] = gr.Dropdown(choices, value=demo.DEFAULT_MODEL[demo.SOURCE_MNIST],
-                                            label="Model", render=False)
+                                            label="Model", render=False, elem_id="fp-model")
             with gr.Tabs() as w["tabs"]:
                 with gr.Tab("A clip", id="clip") as w["clip_tab"]:
                     _clip_tab(w)
@@ -368,27 +366,36 @@ def _layout(w: dict, shipped: list[str]) -> None:
             w["model_choice"].render()
             w["button"] = gr.Button("Predict", variant="primary", size="lg")
             w["examples"] = _clip_examples(w)
-        with gr.Column(scale=3, min_width=420):
+        with gr.Column(scale=3, min_width=320, elem_id="fp-results"):
             _results(w)
 
+
+
+PAGE_OUTPUTS = ("animation", "strip", "plot", "info", "memory_box", "memory_image",
+                "compare_animation", "compare_plot", "compare_info")
+PAGE_INPUTS = ("what", "source", "seed", "upload", "context", "horizon", "mode", "model",
+               "world", "objects", "speed", "digits", "scene_seed", "sketchpad",
+               "compare_source", "compare_seed", "compare_models", "show_memory",
+               "compare_upload")
+
+
+def _tab_outputs(w: dict, select: bool) -> list:
+    return [w["what"], *([w["tabs"]] if select else []), w["model_choice"], w["hub_repo"],
+            w["clip_results"], w["compare_results"]]
 
 
 def _then_predict(event, w: dict, tab: str | None = None, select: bool = False):
     """After `event`: note the tab (and show it), turn the widgets into the request's plain
     values, then Predict. The chain every way of predicting on the page shares."""
+    event = event.then(None, js=JUMP_TO_RESULTS, **PRIVATE)
     if tab is not None:
-        outputs = [w["what"], w["tabs"]] if select else [w["what"]]
-        event = event.then(lambda: ("clip", gr.Tabs(selected=tab)) if select else tab, None,
-                           outputs, queue=False, **PRIVATE)
+        event = event.then(lambda choice: _show_tab(tab, choice, select), [w["model_choice"]],
+                           _tab_outputs(w, select), queue=False, **PRIVATE)
     event = event.then(_request, [w["source_choice"], w["mode_choice"], w["model_choice"],
                                   w["hub_repo"]], [w["source"], w["mode"], w["model"]],
                        queue=False, **PRIVATE)
-    everything = [w[k] for k in ("what", "source", "seed", "upload", "context", "horizon",
-                                 "mode", "model", "world", "objects", "speed", "digits",
-                                 "scene_seed", "sketchpad", "compare_source", "compare_seed",
-                                 "compare_models", "show_memory")]
-    outputs = [w[k] for k in ("animation", "strip", "plot", "info", "memory_image")]
-    return event.then(predict_on_page, everything, outputs, **PRIVATE, **ONE_AT_A_TIME)
+    return event.then(predict_on_page, [w[k] for k in PAGE_INPUTS],
+                      [w[k] for k in PAGE_OUTPUTS], **PRIVATE, **ONE_AT_A_TIME)
 
 
 def _wire_page(w: dict) -> None:
@@ -399,42 +406,26 @@ def _wire_page(w: dict) -> None:
     w["source_choice"].input(_default_model, [w["source_choice"]], [w["model_choice"]],
                              queue=False, **PRIVATE)
     w["upload"].change(_on_upload, slider_inputs, [w["context"]], **PRIVATE)
+    compare_inputs = [w["compare_source"], w["compare_upload"], w["context"],
+                      w["compare_models"]]
+    w["compare_source"].change(_on_compare_source, compare_inputs,
+                               [w["compare_upload"], w["compare_seed"], w["context"]],
+                               queue=False, **PRIVATE)
+    w["compare_upload"].change(_on_compare_upload, compare_inputs, [w["context"]], **PRIVATE)
     w["model_choice"].change(_on_model, [w["model_choice"]], [w["hub_repo"]], queue=False,
                              **PRIVATE)
     w["world"].input(_on_world, [w["world"]], [w["objects"], w["speed"], w["model_choice"],
-                                               w["sketchpad"], w["digits"]],
-                     queue=False, **PRIVATE)
+                                               w["sketch_box"], w["digits"]],
+                     queue=False, **PRIVATE).then(None, js=PICK_BRUSH, **PRIVATE)
     for tab in ("clip", "scene", "compare"):
-        w[f"{tab}_tab"].select(lambda tab=tab: tab, None, w["what"], queue=False, **PRIVATE)
+        w[f"{tab}_tab"].select(lambda choice, tab=tab: _show_tab(tab, choice),
+                               [w["model_choice"]], _tab_outputs(w, False), queue=False,
+                               **PRIVATE)
     _then_predict(w["button"].click(lambda: None, None, None, queue=False, **PRIVATE), w)
     _then_predict(w["dice"].click(_random_seed, None, [w["seed"]], queue=False, **PRIVATE), w)
     _then_predict(w["examples"].load_input_event, w, "clip", select=True)
     _then_predict(w["compare_examples"].load_input_event, w, "compare")
     _then_predict(w["scene_examples"].load_input_event, w, "scene")
-
-
-def _wire_api(w: dict, shipped: list[str]) -> None:
-    """The API endpoints: their own unbounded inputs, errors raised to the caller. Their
-    triggers are never shown; clients call them by name."""
-    common = [w["source"], w["seed"], w["upload"], w["context_api"], w["horizon_api"]]
-    outputs = [w["animation"], w["strip"], w["plot"], w["info"]]
-    gr.Button(visible=False).click(predict, [*common, w["mode"], w["model"]], outputs,
-                                   api_name="predict", **ONE_AT_A_TIME)
-    # image_mode=None: the file as sent. Gradio's default "RGB" drops the alpha of a
-    # transparent canvas and the strokes vanish into black.
-    sketch_api = gr.Image(type="filepath", image_mode=None, visible=False, label="sketch")
-    gr.Button(visible=False).click(
-        scene, [w["world"], w["objects_api"], w["speed"], w["digits"], w["scene_seed"],
-                w["context_api"], w["horizon_api"], w["mode"], w["model"], sketch_api],
-        outputs, api_name="scene", **ONE_AT_A_TIME)
-    gr.Button(visible=False).click(memory, [*common, w["model"]], [w["memory_image"], w["info"]],
-                                   api_name="memory", **ONE_AT_A_TIME)
-    # /compare takes any names (the demo's check says what is accepted), not only the boxes'.
-    models_api = gr.Dropdown(shipped, multiselect=True, allow_custom_value=True, visible=False,
-                             label="models")
-    gr.Button(visible=False).click(compare, [*common, w["mode"], models_api],
-                                   [w["animation"], w["plot"], w["info"]], api_name="compare",
-                                   **ONE_AT_A_TIME)
 
 
 def build_demo() -> gr.Blocks:
@@ -445,7 +436,7 @@ def build_demo() -> gr.Blocks:
                    analytics_enabled=False) as page:
         _layout(w, shipped)
         _wire_page(w)
-        _wire_api(w, shipped)
+        wire_api(w, shipped)
         page.load(first_result_on_page, None, [w["animation"], w["strip"], w["plot"], w["info"]],
                   **PRIVATE, **ONE_AT_A_TIME)
     page.queue(**QUEUE_SETTINGS)

@@ -302,3 +302,62 @@ def test_a_two_frame_gif_keeps_the_context_slider_and_is_predicted(page, tmp_pat
     assert "1 context frame + " in info_text(page)
     assert page.get_by_text("Error", exact=True).count() == 0        # the slider is whole
     page.get_by_label(demo.SOURCE_MNIST).check()
+
+
+def test_the_compare_tab_compares_an_upload_with_its_own_pictures(page, upload_files):
+    """The Compare tab as a person uses it: its own clip (an upload through its own widget),
+    the clip tab's model menu gone, its own animation, plot and info; the clip's result stays."""
+    page.get_by_role("tab", name="A clip").click()
+    clip_before = animation_src(page)
+    page.get_by_role("tab", name="Compare models").click()
+    tab = page.locator("#fp-compare-tab")
+    page.locator("#fp-compare-info").wait_for(state="visible")
+    assert not page.locator("#fp-animation").is_visible()         # the clip's pictures hide
+    assert not page.get_by_label("Model", exact=True).is_visible()    # models are ticked here
+    assert not page.locator("#fp-compare-animation").is_visible()     # no empty picture box
+    tab.get_by_label(demo.SOURCE_UPLOAD).check()
+    page.locator("#fp-compare-upload input[type=file]").set_input_files(
+        str(upload_files["gif"]))
+    page.get_by_role("button", name="Predict", exact=True).click()
+    page.wait_for_function("() => document.querySelector('#fp-compare-info textarea').value"
+                           ".includes('upload digits.gif')")
+    page.wait_for_function("() => { const img = document.querySelector("
+                           "'#fp-compare-animation img'); return img && img.complete; }")
+    gif = Image.open(io.BytesIO(page.request.get(
+        page.locator("#fp-compare-animation img").get_attribute("src")).body()))
+    import re
+
+    said = re.search(r"(\d+) context frames? \+ (\d+) predicted",
+                     page.locator("#fp-compare-info textarea").input_value())
+    assert said and gif.n_frames == int(said[1]) + int(said[2])      # the settings' lengths
+    assert page.locator("#fp-compare-plot img").get_attribute("src")
+    assert page.get_by_text("Error", exact=True).count() == 0
+    page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True)
+    page.get_by_role("tab", name="A clip").click()
+    page.locator("#fp-animation").wait_for(state="visible")
+    assert animation_src(page) == clip_before                        # the clip's result stayed
+    assert page.get_by_label("Model", exact=True).is_visible()
+
+
+def test_on_a_phone_the_tabs_show_and_predict_brings_the_results_into_view(page):
+    """At 390x844: every tab in one row (none behind a "..." menu), and Predict scrolls to the
+    results (they sit below every control) while it runs."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        page.get_by_role("tab", name="A clip").click()
+        page.evaluate("() => window.scrollTo(0, 0)")
+        page.wait_for_timeout(500)                       # the tabs re-measure on resize
+        assert page.get_by_role("tab", name="Compare models").is_visible()
+        assert not page.get_by_role("button", name="More tabs").is_visible()
+        before = animation_src(page)
+        page.get_by_label("Seed").first.fill("8")
+        page.get_by_role("button", name="Predict", exact=True).click()
+        page.wait_for_function("() => { const r = document.querySelector('#fp-results')"
+                               ".getBoundingClientRect(); return r.top < window.innerHeight"
+                               " && r.bottom > 0; }", timeout=10_000)
+        page.wait_for_function(
+            "(old) => { const img = document.querySelector('#fp-animation img');"
+            " return img && img.src && img.src !== old && img.complete; }", arg=before)
+        page.screenshot(path=str(ARTIFACTS / "phone.png"), full_page=True)
+    finally:
+        page.set_viewport_size({"width": 1440, "height": 1000})

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from frameprophet import catalog, data, demo, io, models, saving, ui
+from frameprophet import catalog, data, demo, io, models, saving, ui, ui_api
 from frameprophet.predict import Predictor
 
 # --------------------------------------------------------------------------------------------
@@ -381,22 +381,22 @@ def test_a_refused_request_keeps_the_previous_result_on_the_page(monkeypatch):
     result = ui.predict_on_page("clip", demo.SOURCE_MNIST, 0, None, 0, 3, "closed_loop", "mnist",
                                 "mnist", 2, 3.6, "", 0, None, demo.SOURCE_MNIST, 0, ["mnist"])
     assert result[:3] == (gr.skip(), gr.skip(), gr.skip())     # the pictures stay
-    assert result[4] == gr.skip()
+    assert result[4] == gr.skip() and result[-1] == gr.skip()
     assert result[3].startswith("Not predicted: Context frames: use at least one context frame")
     assert len(warnings) == 1 and warnings[0].startswith("Context frames: use at least one")
 
 
 def test_expected_errors_log_one_line_and_bugs_a_traceback(caplog, monkeypatch, clips):
-    caplog.set_level("INFO", logger="frameprophet.ui")
+    caplog.set_level("INFO", logger="frameprophet.ui_api")
     with pytest.raises(gr.Error) as info:
-        ui.predict(demo.SOURCE_UPLOAD, 0, str(clips["text"]), 5, 4, "closed_loop", "mnist")
+        ui_api.predict(demo.SOURCE_UPLOAD, 0, str(clips["text"]), 5, 4, "closed_loop", "mnist")
     assert info.value.print_exception is False            # Gradio prints no traceback
     refused = [r for r in caplog.records if r.getMessage().startswith("refused:")]
     assert len(refused) == 1 and refused[0].exc_info is None
     caplog.clear()
     monkeypatch.setattr(demo.request.render, "frame_strip", lambda *a, **k: 1 / 0)
     with pytest.raises(gr.Error) as info:
-        ui.predict(demo.SOURCE_MNIST, 0, None, 5, 4, "closed_loop", "mnist")
+        ui_api.predict(demo.SOURCE_MNIST, 0, None, 5, 4, "closed_loop", "mnist")
     assert info.value.message == demo.GENERIC_ERROR
     assert any(r.exc_info for r in caplog.records)         # our bug: the traceback is logged
 
@@ -589,15 +589,15 @@ def test_memory_view_on_the_page_reuses_the_forecasts_rollout(monkeypatch):
     result = ui.predict_on_page("clip", demo.SOURCE_MNIST, 2, None, 6, 4, "closed_loop", "mnist",
                                 "mnist", 2, 3.6, "", 0, None, demo.SOURCE_MNIST, 0, [], True)
     assert calls == ["memory"]                         # one rollout: the forecast's
-    assert result[4]["visible"] is True
-    with Image.open(result[4]["value"]) as im:
+    assert result[4]["visible"] is True                # the memory box is shown
+    with Image.open(result[5]) as im:
         assert im.size[0] > 9 * 60                     # a column for each of the 9 inputs
     alone, _ = demo.run_memory(demo.SOURCE_MNIST, 2, None, 6, 4, "mnist")
-    assert np.array_equal(np.asarray(Image.open(alone)), np.asarray(Image.open(result[4]["value"])))
+    assert np.array_equal(np.asarray(Image.open(alone)), np.asarray(Image.open(result[5])))
     calls.clear()
-    *_, info, shown = ui.predict_on_page("clip", demo.SOURCE_MNIST, 2, None, 6, 4,
-                                         "teacher_forced", "mnist", "mnist", 2, 3.6, "", 0, None,
-                                         demo.SOURCE_MNIST, 0, [], True)
+    _, _, _, info, shown, png, *_ = ui.predict_on_page(
+        "clip", demo.SOURCE_MNIST, 2, None, 6, 4, "teacher_forced", "mnist", "mnist", 2, 3.6,
+        "", 0, None, demo.SOURCE_MNIST, 0, [], True)
     assert calls == ["rollout", "memory"] and shown["visible"] is True   # memory is closed loop
 
 
@@ -714,8 +714,9 @@ def test_picking_a_world_sets_its_model_speed_and_controls():
     assert model["value"] == "squares" and sketch["visible"] is False
     objects, speed, model, sketch, digits = ui._on_world("mnist")
     assert objects["maximum"] == 4 and speed["value"] == 3.6 and model["value"] == "mnist"
-    *_, sketch, digits = ui._on_world("drawing")
+    objects, *_, sketch, digits = ui._on_world("drawing")
     assert sketch["visible"] is True and digits["visible"] is False
+    assert objects["visible"] is False                   # a drawing is one object
 
 
 def test_one_of_each_is_said_in_the_singular():
@@ -779,3 +780,41 @@ def test_an_upload_of_another_frame_size_says_how_it_was_fitted(tmp_path):
     np.save(big, np.random.default_rng(3).random((4, 256, 256)).astype(np.float32))
     *_, info = demo.run_prediction(demo.SOURCE_UPLOAD, 0, str(big), 2, 2, "closed_loop", "mnist")
     assert "shrunk 4.0x; small details are lost" in info and "black bars" not in info
+
+
+# --------------------------------------------------------------------------------------------
+# The Compare tab is whole: its own clip (uploads too), pictures and colours (issue 54)
+# --------------------------------------------------------------------------------------------
+
+def test_the_compare_tab_has_its_own_pictures_and_keeps_the_clips(clips):
+    result = ui.predict_on_page("compare", demo.SOURCE_MNIST, 0, None, 4, 3, "closed_loop",
+                                "mnist", "mnist", 2, 3.6, "", 0, None, demo.SOURCE_UPLOAD, 0,
+                                ["mnist", "mnist-keras3"], False, str(clips["gif"]))
+    names = ui.PAGE_OUTPUTS
+    shown = dict(zip(names, result, strict=True))
+    for kept in ("animation", "strip", "plot", "memory_box", "memory_image"):
+        assert shown[kept] == gr.skip()                  # the clip tab keeps its result
+    assert shown["info"] == gr.skip() and shown["compare_animation"]["visible"] is True
+    assert gif_frames(shown["compare_animation"]["value"]) == 4 + 3
+    assert Image.open(shown["compare_plot"]["value"]).format == "PNG"
+    assert f"upload {clips['gif'].name}" in shown["compare_info"]   # the tab's own upload
+
+
+def test_the_compare_tab_hides_the_clip_tabs_model_menu():
+    what, model, hub, clip_results, compare_results = ui._show_tab("compare", "mnist")
+    assert what == "compare" and model["visible"] is False and hub["visible"] is False
+    assert clip_results["visible"] is False and compare_results["visible"] is True
+    what, model, hub, clip_results, compare_results = ui._show_tab("scene", demo.CUSTOM_MODEL)
+    assert model["visible"] is True and hub["visible"] is True and clip_results["visible"]
+
+
+def test_compared_models_have_one_colour_each_and_the_baseline_is_grey():
+    from frameprophet import render
+
+    curves = {name: {"mse": np.arange(3.0), "ssim": np.ones(3)}
+              for name in ("mnist", "mnist-keras3", "copy last frame")}
+    fig = render.quality_plot(curves)
+    colours = {line.get_label(): line.get_color() for line in fig.axes[0].get_lines()}
+    assert colours["mnist"] == render.hex_colour(render.PREDICTED_COLOUR)      # ours: orange
+    assert colours["copy last frame"] == render.hex_colour(render.BASELINE_COLOUR)
+    assert len(set(colours.values())) == 3

@@ -226,14 +226,15 @@ def memory_picture(loaded: LoadedModel, clip, context, horizon, out_dir, predict
 
 def run_page(what, source, seed, upload, context, horizon, mode, model, world, objects, speed,
              digits, scene_seed, sketch, compare_source, compare_seed, compare_models,
-             show_memory=False, progress=None):
-    """The page's Predict for the tab in use ("clip", "scene" or "compare"). Returns
+             show_memory=False, progress=None, compare_upload=None):
+    """The page's Predict for the tab in use ("clip", "scene" or "compare"; the compare tab
+    has its own clip: `compare_source`, `compare_seed`, `compare_upload`). Returns
     `(gif, strip, plot, info, memory_png)`: no strip for a comparison; `memory_png` only with
     `show_memory` on the clip tab, drawn from the forecast's own rollout in closed loop (a
     memory that cannot be shown is said in the info, not refused)."""
     if what == "compare":
-        gif, plot, info = run_compare(compare_source, compare_seed, None, context, horizon,
-                                      mode, compare_models, progress=progress)
+        gif, plot, info = run_compare(compare_source, compare_seed, compare_upload, context,
+                                      horizon, mode, compare_models, progress=progress)
         return gif, None, plot, info, None
     if what == "scene":
         return (*run_scene(world, objects, speed, digits, scene_seed, context, horizon, mode,
