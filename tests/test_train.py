@@ -380,7 +380,8 @@ def test_checkpoints_keep_the_epoch_closest_to_the_goal(lineage, tmp_path, train
         rows = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
     for row in rows:
         assert row["val_goal_gap"] == pytest.approx(
-            max(row["val_mse"] / 60, (1 - row["val_ssim"]) / 0.15), rel=1e-5)
+            max(row["val_mse"] / evaluate.GOALS["mnist"]["mse"],
+                (1 - row["val_ssim"]) / (1 - evaluate.GOALS["mnist"]["ssim"])), rel=1e-5)
     context, truth = data.clips("mnist", 4, seed=data.VAL_SEED, split="train")
     best = load_predictor(str(tmp_path / "run" / "best.keras"))
     score = evaluate.score(best, "mnist", context, truth)["model"]
