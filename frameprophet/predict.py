@@ -15,8 +15,7 @@ import keras
 import numpy as np
 
 from frameprophet.models import is_stepwise
-
-MODES = ("closed_loop", "teacher_forced")
+from frameprophet.runtime import MODES, rollout_inputs  # noqa: F401 (MODES: one definition)
 
 
 class Predictor:
@@ -55,29 +54,8 @@ class Predictor:
         least `horizon - 1` true future frames. Returns `(horizon, H, W, C)` for one clip, or
         `(N, horizon, H, W, C)` for a batch, float32 in [0, 1].
         """
-        context = np.asarray(context, dtype=np.float32)
-        single = context.ndim == 4
-        batch = context[None] if single else context
-        c = self.channels
-        if batch.ndim != 5 or batch.shape[-1] != c:
-            raise ValueError(f"this model reads {'colour' if c == 3 else 'grey'} clips: context "
-                             f"must be (T, H, W, {c}) or (N, T, H, W, {c}), got {context.shape}")
-        if tuple(batch.shape[2:4]) != self.frame_size:
-            raise ValueError(f"this model predicts {self.frame_size[0]}x{self.frame_size[1]} "
-                             f"frames; the clip is {batch.shape[2]}x{batch.shape[3]}")
-        if batch.shape[1] < 1 or horizon < 1:
-            raise ValueError("need at least one context frame and horizon >= 1")
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        future = None
-        if mode == "teacher_forced":
-            if truth is None:
-                raise ValueError("teacher_forced mode needs the true future frames (truth=...)")
-            future = np.asarray(truth, dtype=np.float32)
-            future = future[None] if single else future
-            if future.shape[1] < horizon - 1:
-                raise ValueError(f"teacher_forced needs {horizon - 1} true future frames, got "
-                                 f"{future.shape[1]}")
+        batch, future, single = rollout_inputs(context, horizon, mode, truth, self.frame_size,
+                                               self.channels)
         run = self._rollout_stepwise if self.stepwise else self._rollout_rerun
         out = run(batch, horizon, future)
         return out[0] if single else out

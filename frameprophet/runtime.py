@@ -18,7 +18,38 @@ from pathlib import Path
 
 import numpy as np
 
-MODES = ("closed_loop", "teacher_forced")       # as frameprophet.predict.MODES
+MODES = ("closed_loop", "teacher_forced")       # the rollout modes, also predict.MODES
+
+
+def rollout_inputs(context, horizon: int, mode: str, truth, frame_size: tuple[int, int],
+                   channels: int) -> tuple[np.ndarray, np.ndarray | None, bool]:
+    """The rollout contract's checks, shared by `Predictor.rollout` and the exported predictors
+    (here, because this module must not import Keras): `(batch, true future or None, single)`,
+    or a `ValueError` that says what was wrong."""
+    context = np.asarray(context, dtype=np.float32)
+    single = context.ndim == 4
+    batch = context[None] if single else context
+    if batch.ndim != 5 or batch.shape[-1] != channels:
+        raise ValueError(f"this model reads {'colour' if channels == 3 else 'grey'} clips: "
+                         f"context must be (T, H, W, {channels}) or (N, T, H, W, {channels}), "
+                         f"got {context.shape}")
+    if tuple(batch.shape[2:4]) != tuple(frame_size):
+        raise ValueError(f"this model predicts {frame_size[0]}x{frame_size[1]} frames; the clip "
+                         f"is {batch.shape[2]}x{batch.shape[3]}")
+    if batch.shape[1] < 1 or horizon < 1:
+        raise ValueError("need at least one context frame and horizon >= 1")
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    future = None
+    if mode == "teacher_forced":
+        if truth is None:
+            raise ValueError("teacher_forced mode needs the true future frames (truth=...)")
+        future = np.asarray(truth, dtype=np.float32)
+        future = future[None] if single else future
+        if future.shape[1] < horizon - 1:
+            raise ValueError(f"teacher_forced needs {horizon - 1} true future frames, got "
+                             f"{future.shape[1]}")
+    return batch, future, single
 
 
 class _Exported:
@@ -58,29 +89,8 @@ class _Exported:
         each (`truth` holds at least `horizon - 1` of them). Returns `(horizon, H, W, C)` for
         one clip or `(N, horizon, H, W, C)` for a batch, float32 in [0, 1].
         """
-        context = np.asarray(context, dtype=np.float32)
-        single = context.ndim == 4
-        batch = context[None] if single else context
-        height, width = self.frame_size
-        if batch.ndim != 5 or batch.shape[-1] != self.channels:
-            raise ValueError(f"context must be (T, H, W, {self.channels}) or "
-                             f"(N, T, H, W, {self.channels}), got {context.shape}")
-        if tuple(batch.shape[2:4]) != self.frame_size:
-            raise ValueError(f"this model predicts {height}x{width} frames; the clip is "
-                             f"{batch.shape[2]}x{batch.shape[3]}")
-        if batch.shape[1] < 1 or horizon < 1:
-            raise ValueError("need at least one context frame and horizon >= 1")
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        future = None
-        if mode == "teacher_forced":
-            if truth is None:
-                raise ValueError("teacher_forced mode needs the true future frames (truth=...)")
-            future = np.asarray(truth, dtype=np.float32)
-            future = future[None] if single else future
-            if future.shape[1] < horizon - 1:
-                raise ValueError(f"teacher_forced needs {horizon - 1} true future frames, got "
-                                 f"{future.shape[1]}")
+        batch, future, single = rollout_inputs(context, horizon, mode, truth, self.frame_size,
+                                               self.channels)
         states = self.initial_state(batch.shape[0])
         for t in range(batch.shape[1]):                       # read the context once
             prediction, states = self.step(batch[:, t], states)
