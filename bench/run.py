@@ -16,6 +16,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -203,6 +204,52 @@ def bench_fit() -> None:
            "training through fit, malloc thresholds restored vs TensorFlow's patch")
 
 
+def bench_own_videos() -> None:
+    """Issue 55: training on a folder of your own clips is as fast as on generated Moving MNIST,
+    i.e. the data path (windows cut from the decode-once cache) is not the bottleneck. The same
+    colour model goes through `fit` on each source, side by side: 48 orbit clips (bench/orbits.py,
+    GIF and MP4, decoded once) and MNIST batches made grey-to-colour on the fly."""
+    import tempfile
+
+    import keras
+    from orbits import write_orbits
+
+    from frameprophet import videos
+    from frameprophet.train import RestoreMallocThresholds, SequenceBatches, resolve_precision
+
+    class ColourMnist(SequenceBatches):
+        def __getitem__(self, index):
+            x, y = super().__getitem__(index)
+            return np.repeat(x, 3, axis=-1), np.repeat(y, 3, axis=-1)
+
+    print("training on your own clips vs generated MNIST (sequences/s through fit)", flush=True)
+    precision = resolve_precision("auto")
+    keras.config.set_dtype_policy(precision)
+    model = models.build("prophet", (64, 64), channels=3, **shipped_shape())
+    keras.config.set_dtype_policy("float32")
+    model.feedback.assign(0.5)
+    batch, steps = 16, 3
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        found = videos.load(write_orbits(Path(tmp) / "clips"), (64, 64), 10, 10,
+                            cache=Path(tmp) / "cache", say=None)
+        record("own_videos_decode_s", time.perf_counter() - started, "s",
+               "writing and decoding 48 clips (24 GIF, 24 MP4) into the cache, once")
+        sources = {"own_videos": lambda: found.batches(batch, steps, seed=1),
+                   "mnist_colour": lambda: ColourMnist("mnist", batch, steps, frames=20)}
+        model.fit(sources["mnist_colour"](), verbose=0)        # traces
+        for key, make in sources.items():
+            seconds = median_time(lambda m=make: model.fit(m(), verbose=0,
+                                                           callbacks=[RestoreMallocThresholds()]),
+                                  repeats=3, warmup=1)
+            record(f"train_{key}_seq_per_s", batch * steps / seconds, "seq/s",
+                   f"training a colour prophet through fit ({precision}, batch {batch}) on "
+                   + ("48 orbit clips" if key == "own_videos" else "generated MNIST"))
+    record("train_own_videos_rate", RESULTS["train_own_videos_seq_per_s"]["value"]
+           / RESULTS["train_mnist_colour_seq_per_s"]["value"], "x",
+           "training rate on your own clips vs on generated MNIST, same model (goal >= 0.8)")
+
+
 ROLLOUT_BY_BACKEND = """
 import time, numpy as np, keras
 from frameprophet import data, load_predictor
@@ -306,18 +353,29 @@ def bench_cold_start() -> None:
         port = s.getsockname()[1]
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"}
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    ready = threading.Event()   # app.py prints its warm-up line once the first result is made
+
+    def watch():
+        for line in proc.stdout:
+            if line.startswith("Warm-up finished"):
+                record("cold_app_first_result_s", time.perf_counter() - start, "s",
+                       "app cold start to the first result ready (goal <= 6)")
+                ready.set()
+
+    threading.Thread(target=watch, daemon=True).start()
     try:
         while time.perf_counter() - start < 120:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as r:
                     if r.status == 200:
                         record("cold_app_first_page_s", time.perf_counter() - start, "s",
-                               "app cold start to the first page")
+                               "app cold start to the first page (goal <= 4)")
                         break
             except OSError:
-                time.sleep(0.2)
+                time.sleep(0.1)
+        ready.wait(120)
     finally:
         proc.terminate()
         proc.wait(10)
@@ -421,7 +479,7 @@ def bench_export() -> None:
 
 
 PARTS = (bench_data, bench_rollout, bench_backends, bench_ui, bench_views, bench_fit,
-         bench_training, bench_cold_start, bench_export)
+         bench_training, bench_own_videos, bench_cold_start, bench_export)
 
 
 def main(only: list[str] | None = None) -> None:

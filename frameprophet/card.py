@@ -17,6 +17,17 @@ if TYPE_CHECKING:    # matplotlib is imported only when a curve is drawn
     from matplotlib.figure import Figure
 
 
+#: The Keras examples' recipes, kept as baselines: what each is and what to expect of it, as
+#: their cards and the app say it (Keras-free, so the page's model menu can read it).
+EXAMPLE_RECIPES = {
+    "keras3-mnist": "the Keras 3 example's recipe, kept for comparison: its predictions are "
+                    "flat grey from the first predicted frame on (the same for every clip), and "
+                    "it re-runs the whole sequence for every new frame (seconds per request)",
+    "keras2-squares": "the Keras 2 example's recipe, kept for comparison: it loses the squares "
+                      "within a few frames",
+}
+
+
 def plot_curve(runs: list[dict], path: str | os.PathLike) -> Path:
     """Validation MSE against sequences seen, one colour per run."""
     curve_figure(runs).savefig(path, dpi=100)

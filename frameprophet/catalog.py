@@ -16,9 +16,12 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from frameprophet import data, saving
-from frameprophet.predict import Predictor, load_predictor, untrained_predictor
+
+if TYPE_CHECKING:   # Keras loads with the first model, not with the page (see saving)
+    from frameprophet.predict import Predictor
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +52,11 @@ def shipped() -> list[str]:
 
 def baseline_note(name: str) -> str | None:
     """For a shipped model of one of the Keras examples' recipes: what it is and what to expect."""
-    from frameprophet.models import BASELINES
+    from frameprophet.card import EXAMPLE_RECIPES
 
     path = _weights_file(name)
     recipe = saving.read_sidecar(path).get("recipe") if path.exists() else None
-    return f"{name} is {BASELINES[recipe]}." if recipe in BASELINES else None
+    return f"{name} is {EXAMPLE_RECIPES[recipe]}." if recipe in EXAMPLE_RECIPES else None
 
 
 def resolve(choice: str | None) -> str:
@@ -75,6 +78,8 @@ def resolve(choice: str | None) -> str:
 
 def load(resolved: str) -> LoadedModel:
     """Load one resolved choice, not cached (`get` caches)."""
+    from frameprophet.predict import load_predictor, untrained_predictor
+
     if resolved.startswith("hf://"):
         try:
             predictor = load_predictor(resolved)

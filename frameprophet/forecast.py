@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from frameprophet import metrics
-from frameprophet.predict import MODES, Predictor
+from frameprophet.runtime import MODES
+
+if TYPE_CHECKING:
+    from frameprophet.predict import Predictor
 
 BASELINES = {"closed_loop": "copy last frame", "teacher_forced": "copy previous true frame"}
 # Moving MNIST and moving squares are light shapes on black: most pixels are ~0.

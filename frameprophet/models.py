@@ -22,14 +22,6 @@ from keras import layers, ops
 from frameprophet.metrics import SSIM_WINDOW
 
 _RECIPES: dict[str, Callable[..., keras.Model]] = {}
-#: The Keras examples' recipes, reproduced as baselines: what a person should expect of them.
-BASELINES = {
-    "keras3-mnist": "the Keras 3 example's recipe, kept for comparison: its predictions are "
-                    "flat grey from the first predicted frame on (the same for every clip), and "
-                    "it re-runs the whole sequence for every new frame (seconds per request)",
-    "keras2-squares": "the Keras 2 example's recipe, kept for comparison: it loses the squares "
-                      "within a few frames",
-}
 
 
 def recipe(name: str):

@@ -17,11 +17,12 @@ import os
 import re
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
-
-from frameprophet import models  # noqa: F401  (registers the Prophet class for loading)
+# Keras loads on the first save or load, not on import: the app's page and its model menu need
+# names and sidecars only, and appear seconds sooner.
+if TYPE_CHECKING:
+    import keras
 
 WEIGHTS_DIR = Path(os.environ.get("FRAMEPROPHET_WEIGHTS", Path(__file__).parent.parent / "weights"))
 
@@ -48,6 +49,8 @@ def save(model: keras.Model, path: str | os.PathLike, **info: Any) -> dict:
     Returns the sidecar dict. The model file is written to a temporary name first and moved into
     place, so a crash never leaves a half-written model under the real name.
     """
+    import keras
+
     path = Path(path)
     if path.suffix != ".keras":
         raise ModelFileError(f"{path}: model files must end in .keras")
@@ -124,6 +127,10 @@ def load(path: str | os.PathLike) -> tuple[keras.Model, dict]:
         if meta.get("sha256") and meta["sha256"] != sha256(path):
             raise ModelFileError(f"{path}: the file does not match the sha256 in its sidecar "
                                  f"{sidecar_path(path).name}; it is corrupt or was replaced")
+    import keras
+
+    from frameprophet import models  # noqa: F401  (registers the Prophet class for loading)
+
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as e:  # Keras raises many types for a broken archive; all mean the same

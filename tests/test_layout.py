@@ -67,3 +67,17 @@ def test_only_the_gradio_layer_imports_gradio():
                               else [ast.alias(node.module or "")])}
         if name not in ("frameprophet.ui", "frameprophet.ui_api"):    # the Gradio layer
             assert "gradio" not in uses, f"{name} imports gradio"
+
+
+def test_the_page_loads_without_keras():
+    """The app's server starts before TensorFlow is imported (issue 54: the page within seconds
+    of launch), so building the page must not import Keras: models load on first use."""
+    import subprocess
+    import sys
+
+    code = ("import sys, frameprophet.ui as ui; ui.build_demo(); "
+            "print(sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=PACKAGE.parent, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"

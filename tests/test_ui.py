@@ -230,8 +230,10 @@ _ORIGINAL_LOAD_MODEL = catalog.load        # captured at import, before the fixt
 
 
 def test_real_loader_falls_back_to_an_untrained_model(monkeypatch, tmp_path):
+    from frameprophet import predict  # catalog reads it there at load time (Keras loads late)
+
     monkeypatch.setattr(saving, "WEIGHTS_DIR", tmp_path)        # no weights files at all
-    monkeypatch.setattr(catalog, "untrained_predictor", lambda size: tiny_predictor(tuple(size)))
+    monkeypatch.setattr(predict, "untrained_predictor", lambda size: tiny_predictor(tuple(size)))
     loaded = _ORIGINAL_LOAD_MODEL("squares")
     assert loaded.untrained and "untrained (weights not found)" in loaded.label
     assert loaded.predictor.frame_size == (40, 40)

@@ -25,7 +25,7 @@ import numpy as np
 
 from frameprophet import catalog, data, render
 from frameprophet.catalog import LoadedModel
-from frameprophet.predict import MODES
+from frameprophet.runtime import MODES
 
 log = logging.getLogger(__name__)
 
