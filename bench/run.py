@@ -101,7 +101,7 @@ def bench_training() -> None:
     example's recipe; compute rate = sequences/s x parameters."""
     import keras
 
-    from frameprophet.train import resolve_precision
+    from frameprophet.hardware import resolve_precision
 
     print("training throughput (sequences/s, train_on_batch after warm-up)", flush=True)
     precision = resolve_precision("auto")
@@ -180,7 +180,9 @@ def bench_fit() -> None:
     the order measures both."""
     import keras
 
-    from frameprophet.train import RestoreMallocThresholds, SequenceBatches, resolve_precision
+    from frameprophet.callbacks import RestoreMallocThresholds
+    from frameprophet.hardware import resolve_precision
+    from frameprophet.train import SequenceBatches
 
     print("training through fit (sequences/s after warm-up)", flush=True)
     precision = resolve_precision("auto")
@@ -439,7 +441,7 @@ def main(only: list[str] | None = None) -> None:
            "peak memory of this benchmark process")
     import tensorflow as tf
 
-    from frameprophet.train import hardware
+    from frameprophet.hardware import hardware
 
     # As the card says it: whether the CPU has AMX or AVX512-BF16 decides the training figures.
     meta = {"date": datetime.date.today().isoformat(), "machine": hardware(),

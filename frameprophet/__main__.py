@@ -23,7 +23,7 @@ def _train(args) -> None:
 
 def _average(args) -> None:
     from frameprophet.card import averaged_runs
-    from frameprophet.train import average
+    from frameprophet.lineage import average
 
     runs = average(args.models, args.out)["training"]["runs"]
     print(f"wrote {args.out}: the mean of the weights at the ends of "

@@ -182,7 +182,7 @@ def _data_text(data: dict) -> str:
 
 def averaged_runs(run: dict, number: int) -> str:
     """'runs 23, 24 and 25' when run `number` ended by averaging in the ends of 23 and 24
-    (`train.average`); '' for a run that did not."""
+    (`lineage.average`); '' for a run that did not."""
     ends = [str(a["run"]) for a in run.get("averaged_with", [])]
     return f"runs {', '.join(ends)} and {number}" if ends else ""
 
