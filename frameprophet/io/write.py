@@ -16,7 +16,7 @@ import imageio_ffmpeg
 import numpy as np
 from PIL import GifImagePlugin, Image
 
-from frameprophet.io.read import FLOAT_TOLERANCE, ClipError
+from frameprophet.io.limits import FLOAT_TOLERANCE, ClipError
 
 WRITE_ACCEPTED = (
     "Accepted for saving: a clip of grey frames shaped (frames, height, width) or "
