@@ -268,12 +268,12 @@ def bench_views() -> None:
 
     from frameprophet import demo
     print("play views, 10 -> 10, warm", flush=True)
-    seconds = median_time(lambda: demo.run_scene("mnist", 3, 7.2, "", 1, 10, 10, "closed_loop",
-                                               "mnist"), repeats=5)
+    seconds = median_time(lambda: demo.run_scene("mnist", 3, 2 * data.MNIST_SPEED, "", 1, 10, 10,
+                                               "closed_loop", "mnist"), repeats=5)
     record("ui_scene_ms", seconds * 1000, "ms", "scene request 10->10 end to end, warm")
     sketch = np.full((120, 120), 255, np.uint8)
     sketch[20:100, 55:65] = 0
-    seconds = median_time(lambda: demo.run_scene("drawing", None, 3.6, "", 0, 10, 10,
+    seconds = median_time(lambda: demo.run_scene("drawing", None, data.MNIST_SPEED, "", 0, 10, 10,
                                                "closed_loop", "mnist", sketch=sketch), repeats=5)
     record("ui_sketch_ms", seconds * 1000, "ms", "drawing request 10->10 end to end, warm")
     if not (saving.WEIGHTS_DIR / "mnist-keras3.keras").exists():

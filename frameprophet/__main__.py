@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 
 def _train(args) -> None:
@@ -50,11 +49,8 @@ def _predict(args) -> None:
     from frameprophet.forecast import forecast
     from frameprophet.predict import load_predictor
 
-    writers = {".gif": io.write_gif, ".mp4": io.write_mp4}
-    write = writers.get(Path(args.out).suffix.lower())
-    if write is None:                   # said before any work, not after it
-        raise ValueError(f"--out must end in .gif or .mp4 (the side-by-side animation), "
-                         f"got {args.out!r}")
+    # Refused before any work, not after it.
+    write = io.writer_for(args.out, (".gif", ".mp4"), "--out")   # the side-by-side animation
     predictor = load_predictor(args.model)
     clip, notes = load_input(args.input, predictor.frame_size, args.context + args.horizon,
                              predictor.channels)

@@ -29,11 +29,10 @@ class Budget(keras.callbacks.Callback):
     """
 
     def __init__(self, seconds: float, peak_lr: float, warmup: float = 0.03,
-                 ramp: float | None = None, schedule: str = "cosine", elapsed: float = 0.0,
-                 feedback_from: float = 0.0):
+                 ramp: float | None = None, elapsed: float = 0.0, feedback_from: float = 0.0):
         super().__init__()
         self.seconds, self.peak_lr, self.warmup = seconds, peak_lr, warmup
-        self.ramp, self.schedule, self.before = ramp, schedule, elapsed
+        self.ramp, self.before = ramp, elapsed
         self.feedback_from = feedback_from
         self.start, self.expired = None, False
 
@@ -57,8 +56,7 @@ class Budget(keras.callbacks.Callback):
 
     def _set(self):
         fraction = self.fraction()
-        if self.schedule == "cosine":
-            self.model.optimizer.learning_rate = self.learning_rate(fraction)
+        self.model.optimizer.learning_rate = self.learning_rate(fraction)
         if self.ramp is not None:
             self.model.feedback.assign(self.feedback(fraction))
 

@@ -49,7 +49,7 @@ def shipped() -> list[str]:
 
 def baseline_note(name: str) -> str | None:
     """For a shipped model of one of the Keras examples' recipes: what it is and what to expect."""
-    from frameprophet.models import BASELINES
+    from frameprophet.models import BASELINE_RECIPES as BASELINES
 
     path = _weights_file(name)
     recipe = saving.read_sidecar(path).get("recipe") if path.exists() else None

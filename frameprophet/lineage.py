@@ -16,17 +16,14 @@ import keras
 import numpy as np
 
 from frameprophet import models, saving
-from frameprophet.card import write_card
+from frameprophet.card import training_runs, write_card
 
 
 def continue_training(c, runs: list[dict]):
     """A run from `--init` keeps what its model was last trained with (the last of `runs`)
-    unless told otherwise: the digit flips and (a prophet without `--loss`) the loss and its SSIM
-    weight. They are written into this run's config, so the next continuation finds them too. A
-    new model trains without flips."""
+    unless told otherwise: (a prophet without `--loss`) the loss and its SSIM weight. They are
+    written into this run's config, so the next continuation finds them too."""
     last = (runs or [{}])[-1].get("config", {})
-    if c.flip is None:
-        c = dataclasses.replace(c, flip=last.get("flip") or 0.0)
     if c.recipe != "prophet" or c.loss or not last.get("loss"):
         return c
     options = {**{k: v for k, v in last.get("options", {}).items() if k == "ssim_weight"},
@@ -49,14 +46,11 @@ def check_init(source, options: dict, channels: int) -> None:
 
 
 def start_from(model: keras.Model, source: keras.Model, seed: int | None = None) -> None:
-    """Copy the weights of `source` into `model`; a Prophet with Keras' cell is fused first,
-    and one narrower than `model` (`--options '{"hidden": 96}'`) is widened to the same
-    function (`models.widened`)."""
-    if isinstance(model, models.Prophet) and isinstance(source, models.Prophet):
-        if model.hidden != source.hidden:
-            source = models.widened(source, model.hidden, seed=seed)
-        elif model.cell == "fused":
-            source = models.with_fused_cells(source)
+    """Copy the weights of `source` into `model`; a Prophet narrower than `model`
+    (`--options '{"hidden": 96}'`) is widened to the same function first (`models.widened`)."""
+    if (isinstance(model, models.Prophet) and isinstance(source, models.Prophet)
+            and model.hidden != source.hidden):
+        source = models.widened(source, model.hidden, seed=seed)
     model.set_weights(source.get_weights())
 
 
@@ -107,14 +101,6 @@ def average(paths: list[str | os.PathLike], out: str | os.PathLike) -> dict:
 
 def prior_runs(sidecar: dict) -> dict:
     """What the sidecar of `--init` says about the runs that led to its weights."""
-    training = sidecar.get("training", {})
-    runs = training.get("runs")
-    if runs is None and training:           # a sidecar from before runs were listed
-        runs = [{"steps": training.get("steps", 0),
-                 "sequences": training.get("sequences_seen", 0),
-                 "wall_minutes": training.get("wall_minutes", 0),
-                 "hardware": training.get("hardware"), "note": training.get("note"),
-                 "objective": training.get("objective"), "curve": []}]
-    runs = runs or []
+    runs = training_runs(sidecar)
     return {"runs": runs, "sequences": sum(r.get("sequences", 0) for r in runs),
-            "feedback": float(training.get("feedback") or 0.0)}
+            "feedback": float(sidecar.get("training", {}).get("feedback") or 0.0)}

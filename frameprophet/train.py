@@ -2,7 +2,7 @@
 
 A run is one `TrainConfig`; its fields are the CLI flags and the rows of the model card.
 
-Data is generated on the fly from the train split only (for Moving MNIST: digits 0..3999). The
+Data is generated on the fly from the train split only (Moving MNIST: `data.DIGIT_SPLIT`). The
 run is sized to its wall-clock budget, not to a number of epochs: the learning rate warms up and
 then follows a cosine to near zero exactly when `--minutes` run out, and for `prophet` the
 closed-loop feedback (scheduled sampling: the probability that an input frame after the context is
@@ -89,22 +89,15 @@ class TrainConfig:
     batch: int = 16
     lr: float | None = field(default=None, metadata={"help": "peak learning rate (default: "
                                                             "the recipe's)"})
-    schedule: str = field(default="cosine", metadata={
-        "help": "cosine: warm-up then cosine to ~0 at the end of the budget; plateau: the Keras "
-                "example's ReduceLROnPlateau + EarlyStopping"})
     warmup: float = field(default=0.03, metadata={"help": "fraction of the budget to warm up"})
     ramp: float = field(default=0.3, metadata={
         "help": "prophet: fraction of the budget over which closed-loop feedback rises to 1 "
                 "(0: one-step teacher forcing only)"})
     loss: str | None = field(default=None, metadata={
-        "help": "prophet: bce, mse, bce+mse or bce+ssim"})
+        "help": "prophet: bce, mse or bce+ssim"})
     precision: str = field(default="auto", metadata={
         "help": "auto (mixed_bfloat16 on a GPU or a CPU with AMX/AVX512-BF16), float32 or "
                 "mixed_bfloat16"})
-    flip: float | None = field(default=None, metadata={
-        "help": "mnist: probability that a training digit is mirrored or turned 180 degrees "
-                "(new shapes: the train split holds classes 0-7 only); validation is not "
-                "(default: with --init, what that model last trained with; else 0)"})
     steps_per_epoch: int = field(default=100, metadata={"help": "batches between validations"})
     val_clips: int | None = None
     test_clips: int = 256
@@ -155,9 +148,7 @@ def _check(c: TrainConfig) -> None:
                              f"got {getattr(c, name)}")
     if c.val_clips is not None and c.val_clips < 1:
         raise ValueError(f"--val-clips must be at least 1, got {c.val_clips}")
-    if c.schedule not in ("cosine", "plateau"):
-        raise ValueError(f"schedule must be 'cosine' or 'plateau', got {c.schedule!r}")
-    for name, top in (("warmup", 0.9), ("ramp", 1), ("flip", 1)):
+    for name, top in (("warmup", 0.9), ("ramp", 1)):
         value = getattr(c, name)
         if value is not None and not 0 <= value <= top:
             raise ValueError(f"--{name} is a fraction from 0 to {top}, got {value}")
@@ -186,8 +177,6 @@ def _check_data(c: TrainConfig) -> None:
         raise ValueError(f"--frame-size must be at least 8 pixels, got {c.frame_size}")
     if c.holdout is not None and not 0 < c.holdout < 1:
         raise ValueError(f"--holdout is a share of the files between 0 and 1, got {c.holdout}")
-    if c.flip:
-        raise ValueError("--flip mirrors Moving MNIST digits; it does nothing with --data")
 
 
 # -- data -------------------------------------------------------------------------------------
@@ -200,14 +189,12 @@ class SequenceBatches(keras.utils.PyDataset):
     """
 
     def __init__(self, dataset: str, batch_size: int, steps: int, frames: int | None = None,
-                 seed: int = 0, split: str = "train", fixed: bool = False, flip: float = 0.0,
-                 **kwargs):
+                 seed: int = 0, split: str = "train", fixed: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.dataset, self.batch_size, self.steps = dataset, batch_size, steps
         self.frames = frames or (15 if dataset == "squares" else 20)
         self.seed, self.split, self.fixed, self.epoch = seed, split, fixed, 0
-        self.flip = flip
-        data.make_pairs(dataset, 0, self.frames, 0, split, flip)  # validate the arguments now
+        data.make_pairs(dataset, 0, self.frames, 0, split)  # validate the arguments now
 
     def __len__(self) -> int:
         return self.steps
@@ -217,8 +204,7 @@ class SequenceBatches(keras.utils.PyDataset):
             raise IndexError(index)
         key = [self.seed, index] if self.fixed else [self.seed, self.epoch, index]
         seed = int(np.random.SeedSequence(key).generate_state(1)[0])
-        return data.make_pairs(self.dataset, self.batch_size, self.frames, seed, self.split,
-                               self.flip)
+        return data.make_pairs(self.dataset, self.batch_size, self.frames, seed, self.split)
 
     def on_epoch_end(self) -> None:
         self.epoch += 1
@@ -249,7 +235,7 @@ def training_data(c: TrainConfig) -> TrainingData:
         return TrainingData(
             c.dataset, proto["frame_size"], proto["context"], proto["horizon"], 1,
             batches=lambda batch, steps, seed: SequenceBatches(
-                c.dataset, batch, steps, frames=proto["frames"], seed=seed, flip=c.flip),
+                c.dataset, batch, steps, frames=proto["frames"], seed=seed),
             validation=lambda n: clips(c.dataset, n, seed=VAL_SEED, split="train"),
             test=lambda n: clips(c.dataset, n))                  # held-out test split
     found = videos.load(c.data, (c.frame_size, c.frame_size), c.context, c.horizon,
@@ -295,8 +281,7 @@ def options_loss(model) -> str:
     if isinstance(loss, models.BCEPlusSSIM):       # its weight travels in the options
         return "bce+ssim"
     name = getattr(loss, "__name__", None) or str(loss)
-    return {"binary_crossentropy": "bce", "mean_squared_error": "mse",
-            "_bce_plus_mse": "bce+mse"}.get(name, name)
+    return {"binary_crossentropy": "bce", "mean_squared_error": "mse"}.get(name, name)
 
 
 # -- the run: config checked, data, model, fit, save -----------------------------------------
@@ -316,9 +301,9 @@ def train(config: TrainConfig, verbose: int | str = "auto",
         source, source_side = saving.load(c.init) if c.init else (None, {})
         prior = prior_runs(source_side)
         c = continue_training(c, prior["runs"])
-        if c.data is not None:           # flips are Moving MNIST's; the card shows every value
+        if c.data is not None:           # the card shows every value
             c = dataclasses.replace(
-                c, flip=None, dataset=videos.DATASET, context=c.context or videos.CONTEXT,
+                c, dataset=videos.DATASET, context=c.context or videos.CONTEXT,
                 horizon=c.horizon or videos.HORIZON, frame_size=c.frame_size or videos.FRAME_SIZE,
                 holdout=videos.HOLDOUT if c.holdout is None else c.holdout)
         data_ = training_data(c)         # a folder that cannot train is refused before the wipe
@@ -363,10 +348,6 @@ def _callbacks(c: TrainConfig, model, run: Path, state: RunState, budget: Budget
         state,
         keras.callbacks.CSVLogger(run / "log.csv", append=True),
     ]
-    if c.schedule == "plateau":           # the Keras examples' own schedule, for the baselines
-        callbacks += [keras.callbacks.EarlyStopping(monitor="val_mse", mode="min", patience=30),
-                      keras.callbacks.ReduceLROnPlateau(monitor="val_mse", mode="min",
-                                                        factor=0.5, patience=10, min_lr=1e-5)]
     return callbacks
 
 
@@ -382,7 +363,7 @@ def _fit(c: TrainConfig, model, run: Path, prior: dict, verbose, extra_callbacks
                                   c.seed * 1000 + state.state["resumes"])
     peak_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
     budget = Budget(c.minutes * 60, peak_lr, warmup=c.warmup,
-                    ramp=c.ramp if stepwise else None, schedule=c.schedule,
+                    ramp=c.ramp if stepwise else None,
                     elapsed=state.state["wall_seconds"], feedback_from=prior["feedback"])
     callbacks = [*_callbacks(c, model, run, state, budget, data_), *(extra_callbacks or [])]
     if verbose == "auto":

@@ -88,6 +88,30 @@ def open_frames(path: Path, limits: Limits) -> tuple[Generator[np.ndarray, None,
     return _iter_zip_frames(path, limits), "a ZIP of PNG/JPG frames"
 
 
+def header_size_and_fps(path: Path, limits: Limits) -> tuple[list[int] | None, float | None]:
+    """A file's frame size [W, H] and frames per second as its header declares them (None where
+    it does not say), read as the readers read headers: nothing decoded. May raise what the
+    decoders raise on a damaged file."""
+    suffix = path.suffix.lower()
+    if suffix in PILLOW_EXTENSIONS:
+        with open_image(path) as image:
+            duration = image.info.get("duration")        # ms per frame (GIF, APNG)
+            return list(image.size), round(1000 / duration, 2) if duration else None
+    if suffix in VIDEO_EXTENSIONS:
+        reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24",
+                                            input_params=video_input_params(suffix))
+        try:
+            meta = next(reader)
+        finally:
+            reader.close()
+        return list(meta["size"]), meta.get("fps")
+    if suffix == ".npy":
+        with open(path, "rb") as fh:
+            shape = read_npy_header(fh, limits)[0]
+        return ([int(shape[2]), int(shape[1])] if len(shape) >= 3 else None), None
+    return None, None
+
+
 def video_input_params(suffix: str) -> list[str]:
     """ffmpeg's input options for a video file: its demuxer forced from the ending, and only
     local files readable (see `_VIDEO_DEMUXERS`)."""

@@ -31,19 +31,16 @@ import os
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
-import imageio_ffmpeg
 import numpy as np
 from PIL import Image
 
-from frameprophet.io.decoders import open_frames, open_image, read_npy_header, video_input_params
+from frameprophet.io.decoders import header_size_and_fps, open_frames
 from frameprophet.io.limits import (
     DECODER_ERRORS,
     MAX_FRAMES,
     MAX_PIXELS,
     MAX_TOTAL_PIXELS,
     MIN_FRAMES,
-    PILLOW_EXTENSIONS,
-    VIDEO_EXTENSIONS,
     ClipError,
     Limits,
     damaged_text,
@@ -143,30 +140,11 @@ def clip_info(path: str | os.PathLike) -> dict:
     "fps": float or None}`, read as `read_clip` reads headers (nothing decoded, the same
     allowed formats and ffmpeg options). Never raises: what cannot be known is None."""
     path = Path(path)
-    info: dict = {"size": None, "fps": None}
-    suffix = path.suffix.lower()
     try:
-        if suffix in PILLOW_EXTENSIONS:
-            with open_image(path) as image:
-                info["size"] = list(image.size)
-                duration = image.info.get("duration")        # ms per frame (GIF, APNG)
-                info["fps"] = round(1000 / duration, 2) if duration else None
-        elif suffix in VIDEO_EXTENSIONS:
-            reader = imageio_ffmpeg.read_frames(
-                str(path), pix_fmt="rgb24",
-                input_params=video_input_params(suffix))
-            try:
-                meta = next(reader)
-            finally:
-                reader.close()
-            info["size"], info["fps"] = list(meta["size"]), meta.get("fps")
-        elif suffix == ".npy":
-            with open(path, "rb") as fh:
-                shape = read_npy_header(fh, Limits(MAX_FRAMES, MAX_PIXELS, 1, path.name))[0]
-            info["size"] = [int(shape[2]), int(shape[1])] if len(shape) >= 3 else None
+        size, fps = header_size_and_fps(path, Limits(MAX_FRAMES, MAX_PIXELS, 1, path.name))
     except (ClipError, *DECODER_ERRORS):
-        pass
-    return info
+        size, fps = None, None
+    return {"size": size, "fps": fps}
 
 
 def _collect(
