@@ -102,7 +102,7 @@ def bench_training() -> None:
     example's recipe; compute rate = sequences/s x parameters."""
     import keras
 
-    from frameprophet.train import resolve_precision
+    from frameprophet.hardware import resolve_precision
 
     print("training throughput (sequences/s, train_on_batch after warm-up)", flush=True)
     precision = resolve_precision("auto")
@@ -181,7 +181,9 @@ def bench_fit() -> None:
     the order measures both."""
     import keras
 
-    from frameprophet.train import RestoreMallocThresholds, SequenceBatches, resolve_precision
+    from frameprophet.callbacks import RestoreMallocThresholds
+    from frameprophet.hardware import resolve_precision
+    from frameprophet.train import SequenceBatches
 
     print("training through fit (sequences/s after warm-up)", flush=True)
     precision = resolve_precision("auto")
@@ -215,7 +217,9 @@ def bench_own_videos() -> None:
     from orbits import write_orbits
 
     from frameprophet import videos
-    from frameprophet.train import RestoreMallocThresholds, SequenceBatches, resolve_precision
+    from frameprophet.callbacks import RestoreMallocThresholds
+    from frameprophet.hardware import resolve_precision
+    from frameprophet.train import SequenceBatches
 
     class ColourMnist(SequenceBatches):
         def __getitem__(self, index):
@@ -313,12 +317,12 @@ def bench_views() -> None:
 
     from frameprophet import demo
     print("play views, 10 -> 10, warm", flush=True)
-    seconds = median_time(lambda: demo.run_scene("mnist", 3, 7.2, "", 1, 10, 10, "closed_loop",
-                                               "mnist"), repeats=5)
+    seconds = median_time(lambda: demo.run_scene("mnist", 3, 2 * data.MNIST_SPEED, "", 1, 10, 10,
+                                               "closed_loop", "mnist"), repeats=5)
     record("ui_scene_ms", seconds * 1000, "ms", "scene request 10->10 end to end, warm")
     sketch = np.full((120, 120), 255, np.uint8)
     sketch[20:100, 55:65] = 0
-    seconds = median_time(lambda: demo.run_scene("drawing", None, 3.6, "", 0, 10, 10,
+    seconds = median_time(lambda: demo.run_scene("drawing", None, data.MNIST_SPEED, "", 0, 10, 10,
                                                "closed_loop", "mnist", sketch=sketch), repeats=5)
     record("ui_sketch_ms", seconds * 1000, "ms", "drawing request 10->10 end to end, warm")
     if not (saving.WEIGHTS_DIR / "mnist-keras3.keras").exists():
@@ -497,7 +501,7 @@ def main(only: list[str] | None = None) -> None:
            "peak memory of this benchmark process")
     import tensorflow as tf
 
-    from frameprophet.train import hardware
+    from frameprophet.hardware import hardware
 
     # As the card says it: whether the CPU has AMX or AVX512-BF16 decides the training figures.
     meta = {"date": datetime.date.today().isoformat(), "machine": hardware(),

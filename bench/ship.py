@@ -29,8 +29,9 @@ from frameprophet import card, evaluate, saving  # noqa: E402
 from frameprophet.data import SELECT_SEED  # noqa: E402
 from frameprophet.evaluate import goal_gap  # noqa: E402
 
-# What makes rows comparable (reports from before the standard generator have no "generator").
-PROTOCOL = ("dataset", "clips", "context", "horizon", "mode", "seed", "generator")
+# The report keys that make two reports' rows comparable: the same clips measured the same way
+# (reports from before the standard generator have no "generator").
+COMPARABLE_KEYS = ("dataset", "clips", "context", "horizon", "mode", "seed", "generator")
 
 
 def ship(candidate: str | Path, root: str | Path = ROOT, n: int = 1000) -> dict | None:
@@ -64,7 +65,7 @@ def ship(candidate: str | Path, root: str | Path = ROOT, n: int = 1000) -> dict 
     shipped.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(candidate, shipped)
     meta["file"] = shipped.name
-    runs = meta.get("training", {}).get("runs") or [{}]
+    runs = card.training_runs(meta) or [{}]
     if "out" in runs[-1].get("config", {}):         # say where the run wrote it and where it went
         runs[-1]["config"]["out"] += f" (copied to weights/{shipped.name})"
     saving.write_sidecar(shipped, meta)
@@ -75,7 +76,7 @@ def ship(candidate: str | Path, root: str | Path = ROOT, n: int = 1000) -> dict 
     previous = json.loads(path.read_text()) if path.exists() else {}
     kept = {key: entry for key, entry in previous.get("results", {}).items()
             if key not in report["results"]}
-    if all(previous.get(k) == report[k] for k in PROTOCOL):
+    if all(previous.get(k) == report[k] for k in COMPARABLE_KEYS):
         report["results"].update(kept)
     elif kept:
         print(f"dropped rows {list(kept)} of {path.name}: measured on other clips; "

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 
 def _train(args) -> None:
@@ -23,7 +22,7 @@ def _train(args) -> None:
 
 def _average(args) -> None:
     from frameprophet.card import averaged_runs
-    from frameprophet.train import average
+    from frameprophet.lineage import average
 
     runs = average(args.models, args.out)["training"]["runs"]
     print(f"wrote {args.out}: the mean of the weights at the ends of "
@@ -50,11 +49,8 @@ def _predict(args) -> None:
     from frameprophet.forecast import forecast
     from frameprophet.predict import load_predictor
 
-    writers = {".gif": io.write_gif, ".mp4": io.write_mp4}
-    write = writers.get(Path(args.out).suffix.lower())
-    if write is None:                   # said before any work, not after it
-        raise ValueError(f"--out must end in .gif or .mp4 (the side-by-side animation), "
-                         f"got {args.out!r}")
+    # Refused before any work, not after it.
+    write = io.writer_for(args.out, (".gif", ".mp4"), "--out")   # the side-by-side animation
     predictor = load_predictor(args.model)
     clip, notes = load_input(args.input, predictor.frame_size, args.context + args.horizon,
                              predictor.channels)

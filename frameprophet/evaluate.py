@@ -1,10 +1,10 @@
 """Evaluation on the fixed test split: models against the copy-last-frame and zeros baselines.
 
 `python -m frameprophet evaluate --model mnist --dataset mnist --n 1000 --json out.json
---plot out.png` rolls every model out on the same held-out clips (Moving MNIST: digits
-4000..4999 only, seed `TEST_SEED`; squares: an unseen seed, noisy context and clean truth) and
-reports the benchmark metrics per horizon step. `--data PATH` (`run_videos`) does the same on
-your own clips: the windows of the files training held out, or of every file.
+--plot out.png` rolls every model out on the same held-out clips (Moving MNIST:
+`data.DIGIT_SPLIT["test"]`, seed `TEST_SEED`; squares: an unseen seed, noisy context and clean
+truth) and reports the benchmark metrics per horizon step. `--data PATH` (`run_videos`) does
+the same on your own clips: the windows of the files training held out, or of every file.
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from frameprophet import metrics
-from frameprophet.data import PROTOCOL, TEST_SEED, clips, load_moving_mnist_file
+from frameprophet.data import (
+    DIGIT_SPLIT,
+    MNIST_SPEED,
+    PROTOCOL,
+    TEST_SEED,
+    clips,
+    load_moving_mnist_file,
+)
 from frameprophet.forecast import BASELINES, baseline, forecast
 from frameprophet.predict import Predictor
 
@@ -26,8 +33,7 @@ GOALS = {"mnist": {"mse": 55.0, "ssim": 0.86}}
 
 
 #: What each split of a dataset's clips holds, as the report says it.
-SPLITS = {"mnist": {"test": "MNIST digits 4000..4999",
-                    "train": "MNIST digits 0..3999 (the training digits)"},
+SPLITS = {"mnist": {"test": DIGIT_SPLIT["test"], "train": DIGIT_SPLIT["train"]},
           "squares": {"test": "unseen seed"}}
 
 
@@ -36,8 +42,8 @@ SPLITS = {"mnist": {"test": "MNIST digits 4000..4999",
 ROBUSTNESS = {
     "standard test clips": {},
     "reflecting bounce (the old generator)": {"world": {"bounce": "reflect"}},
-    "1.5x speed (5.4 px a frame)": {"world": {"speed": 5.4}},
-    "2x speed (7.2 px a frame)": {"world": {"speed": 7.2}},
+    **{f"{k:g}x speed ({k * MNIST_SPEED:g} px a frame)": {"world": {"speed": k * MNIST_SPEED}}
+       for k in (1.5, 2)},
     "3 digits": {"world": {"digits": 3}},
     "training classes 0-7 in new movies": {"split": "train"},
 }

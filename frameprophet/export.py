@@ -178,6 +178,10 @@ def refusal(name: str, predictor) -> str | None:
     """Why `predictor`'s model cannot be exported, in one sentence, or None when it can."""
     model = predictor.model
     if predictor.stepwise and isinstance(model, models.Prophet):
+        if model.cell != "fused":
+            return (f"{name} was built with Keras' ConvLSTM2D cell (cell='keras', the bench's "
+                    "comparison), which has no one-frame step to export; only prophet models "
+                    "with the default fused cell (such as mnist and squares) can be")
         return None
     recipe = getattr(model, "recipe", None) or model.name
     return (f"{name} ({recipe}) cannot be exported: it re-runs the whole sequence for every new "
@@ -215,7 +219,7 @@ def export(name: str, out: str | Path, fmt: str = "onnx", frames: int = 10,
     why = refusal(name, predictor)
     if why:
         raise ValueError(why)
-    model = models.with_fused_cells(predictor.model)
+    model = predictor.model
     out = Path(out)
     (gh, gw), hidden, c = model.grid, model.hidden, channels_of(model)
     spec = {"name": str(predictor.info.get("name") or name), "format": fmt,

@@ -151,8 +151,8 @@ class Prophet(keras.Model):
     (scheduled sampling; a callback ramps it up), and gradients flow through those predictions:
     the loss is then a multi-step closed-loop loss, which is what keeps long rollouts sharp.
 
-    `cell="fused"` is our `ConvLSTMCell`; `cell="keras"` uses `keras.layers.ConvLSTM2D` (files
-    saved before the fused cell have no `cell` key and load with it; the bench compares both).
+    `cell="fused"` is our `ConvLSTMCell`; `cell="keras"` uses `keras.layers.ConvLSTM2D`, the
+    same maths, for the bench's speed comparison (every shipped model is fused).
     The saved config holds no dtype policy: a model trained in `mixed_bfloat16` loads and runs
     in whatever policy is global when it is loaded (float32 by default).
     """
@@ -190,7 +190,6 @@ class Prophet(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config.setdefault("cell", "keras")                 # files from before the fused cell
         config.pop("dtype", None)
         return cls(**config)
 
@@ -316,27 +315,6 @@ def _rebuilt(model: Prophet, **changes) -> Prophet:
     return new
 
 
-def with_fused_cells(model: Prophet) -> Prophet:
-    """A `cell="fused"` copy of a Prophet built with Keras' `ConvLSTM2D` cell: the same function.
-
-    Keras' cell convolves the input with `kernel` and h with `recurrent_kernel`, both "same"
-    padded, gates in the order i, f, c, o; one convolution over concat(x, h) with the two kernels
-    stacked along the input channels computes exactly that sum. Used by `train --init` so a model
-    saved before the fused cell carries on as the class every shipped model now is.
-    """
-    if model.cell == "fused":
-        return model
-    fused = _rebuilt(model, cell="fused")
-    for old, new in zip(model.encoder + model.norms + model.decoder,
-                        fused.encoder + fused.norms + fused.decoder, strict=True):
-        new.set_weights(old.get_weights())
-    for old, new in zip(model.lstms, fused.lstms, strict=True):
-        kernel = ops.concatenate([old.cell.kernel, old.cell.recurrent_kernel], axis=2)
-        new.conv.set_weights([ops.convert_to_numpy(kernel), ops.convert_to_numpy(old.cell.bias)])
-    fused.feedback.assign(model.feedback)
-    return fused
-
-
 def widened(model: Prophet, hidden: int, seed: int | None = None, spread: float = 0.1) -> Prophet:
     """A fused Prophet `hidden` channels wide that computes the same function as `model`.
 
@@ -348,7 +326,8 @@ def widened(model: Prophet, hidden: int, seed: int | None = None, spread: float 
     LayerNorm sees k copies of the same channels: the same mean and variance. Used by
     `train --init` so a bigger model starts where a trained smaller one stands, not from noise.
     """
-    model = with_fused_cells(model)
+    if model.cell != "fused":
+        raise ValueError("can only widen a Prophet with the fused cell, not cell='keras'")
     old = model.hidden
     if hidden < old or hidden % old:
         raise ValueError(f"can only widen hidden {old} to a multiple of it, got {hidden}")
@@ -383,11 +362,6 @@ def widened(model: Prophet, hidden: int, seed: int | None = None, spread: float 
     wide.decoder[2].set_weights([shares(kernel, 2), bias])
     wide.feedback.assign(model.feedback)
     return wide
-
-
-def _bce_plus_mse(y_true, y_pred):
-    return (keras.losses.binary_crossentropy(y_true, y_pred)
-            + keras.losses.mean_squared_error(y_true, y_pred))
 
 
 def ssim_map(y_true, y_pred, window: int = SSIM_WINDOW):
@@ -436,8 +410,7 @@ class BCEPlusSSIM(keras.losses.Loss):
         return {**super().get_config(), "ssim_weight": self.ssim_weight}
 
 
-LOSSES = {"bce": "binary_crossentropy", "mse": "mean_squared_error", "bce+mse": _bce_plus_mse,
-          "bce+ssim": BCEPlusSSIM}
+LOSSES = {"bce": "binary_crossentropy", "mse": "mean_squared_error", "bce+ssim": BCEPlusSSIM}
 
 
 @recipe("prophet")
@@ -447,7 +420,7 @@ def prophet(frame_size=(64, 64), patch: int = 4, hidden: int = 48, depth: int = 
             seed: int | None = None, channels: int = 1) -> keras.Model:
     """Our flagship: `Prophet`, trained with Adam (clipped) on every output frame.
 
-    `loss` is "bce" (binary cross-entropy), "mse", "bce+mse" (their sum) or "bce+ssim" (BCE plus
+    `loss` is "bce" (binary cross-entropy), "mse" or "bce+ssim" (BCE plus
     `ssim_weight` x (1 - SSIM), the benchmark's SSIM); the training CLI
     picks the default by measurement (see `train`). `channels` is 1 (grey) or 3 (colour).
     """

@@ -38,7 +38,7 @@ import keras
 import numpy as np
 
 from frameprophet import io
-from frameprophet.io.read import FRAME_EXTENSIONS
+from frameprophet.io.limits import FRAME_EXTENSIONS
 
 DATASET = "videos"                   # the dataset name in sidecars and cards
 HOLDOUT = 0.2                        # share of the usable files held out

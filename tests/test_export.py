@@ -130,12 +130,11 @@ def test_shipped_mnist_exports_within_tolerance(tmp_path, fmt):
     assert spec["frame_size"] == [64, 64] and spec["max_abs_diff"] <= TOLERANCE
 
 
-def test_a_model_saved_with_keras_cells_exports_as_the_fused_step(tmp_path):
-    """Files from before the fused cell (cell="keras") export through `with_fused_cells`."""
+def test_a_keras_cell_model_is_refused_in_one_sentence(tmp_path):
+    """cell="keras" is the bench's comparison; every shipped model is fused (issue 53 retired
+    the conversion of pre-fused files, re-saving the one there was)."""
     model = models.build("prophet", SIZE, hidden=8, depth=1, cell="keras")
-    saving.save(model, tmp_path / "old.keras")
-    spec = export(str(tmp_path / "old.keras"), tmp_path / "onnx")
-    clips = _clips(1, n=1)
-    ours = load_exported(tmp_path / "onnx").rollout(clips, 10)
-    assert spec["max_abs_diff"] <= TOLERANCE
-    assert np.abs(ours - Predictor(model).rollout(clips, 10)).max() <= TOLERANCE
+    saving.save(model, tmp_path / "keras-cell.keras")
+    with pytest.raises(ValueError, match="ConvLSTM2D cell.*fused cell") as info:
+        export(str(tmp_path / "keras-cell.keras"), tmp_path / "onnx")
+    assert "\n" not in str(info.value) and not (tmp_path / "onnx").exists()

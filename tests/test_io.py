@@ -14,7 +14,7 @@ import pytest
 from PIL import GifImagePlugin, Image
 
 from frameprophet import io as fio
-from frameprophet.io import read
+from frameprophet.io import decoders
 
 T, H, W = 12, 40, 40
 
@@ -408,7 +408,7 @@ def test_npz_bombs_are_refused_before_they_inflate(tmp_path, monkeypatch):
         archive.writestr("clip.npy", header.getvalue() + bytes(1024))
     expect_clip_error(tmp_path / "big.npz", "536,870,912 bytes", "too large")
     # The running total of inflated frames is bounded like a ZIP of frames.
-    monkeypatch.setattr(read, "_ZIP_MAX_READ_BYTES", 3 * 32 * 32 * 4)
+    monkeypatch.setattr(decoders, "_ZIP_MAX_READ_BYTES", 3 * 32 * 32 * 4)
     np.savez_compressed(tmp_path / "long.npz", clip=np.zeros((8, 32, 32), np.float32))
     expect_clip_error(tmp_path / "long.npz", "unpack to more than 12,288 bytes")
 

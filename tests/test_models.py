@@ -1,7 +1,5 @@
 """Recipes build and train; Prophet is causal, the Keras examples' head is not."""
 
-import json
-import zipfile
 
 import keras
 import numpy as np
@@ -178,36 +176,26 @@ def test_a_bfloat16_model_saves_and_loads_in_float32(tmp_path, bfloat16_policy):
     np.testing.assert_allclose(rolled, Predictor(model).rollout(x[0, :3], 4), atol=0.05)
 
 
-def test_files_from_before_the_fused_cell_still_load(tmp_path):
-    from frameprophet import saving
-
-    old = models.build("prophet", (16, 16), cell="keras", **TINY["prophet"])
-    saving.save(old, tmp_path / "old.keras")
-    with zipfile.ZipFile(tmp_path / "old.keras") as z:        # as written before `cell` existed
-        config = json.loads(z.read("config.json"))
-    config["config"].pop("cell")
-    with zipfile.ZipFile(tmp_path / "old.keras") as z, \
-            zipfile.ZipFile(tmp_path / "older.keras", "w") as out:
-        for item in z.infolist():
-            data = json.dumps(config).encode() if item.filename == "config.json" \
-                else z.read(item.filename)
-            out.writestr(item, data)
-    loaded, _ = saving.load(tmp_path / "older.keras")
-    assert loaded.cell == "keras"
-    x = _clip(n=1, t=4)
-    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(old(x)), atol=1e-6)
-
-
-def test_a_keras_cell_prophet_fuses_into_the_same_function():
+def test_the_bench_compares_the_same_maths_in_both_cells():
+    # The bench times cell="keras" (Keras' ConvLSTM2D) against the fused cell: one convolution
+    # over concat(x, h) with Keras' two kernels stacked along the inputs is the same function.
     old = models.build("prophet", (16, 16), cell="keras", **TINY["prophet"])
     for lstm in old.lstms:                   # weights far from the initial ones, biases too
         lstm.set_weights([np.random.default_rng(1).normal(0, 0.3, w.shape).astype("float32")
                           for w in lstm.get_weights()])
-    fused = models.with_fused_cells(old)
-    assert fused.cell == "fused" and fused.count_params() == old.count_params()
+    fused = models.build("prophet", (16, 16), **TINY["prophet"])
+    assert fused.count_params() == old.count_params()
+    for a, b in zip(old.encoder + old.norms + old.decoder, fused.encoder + fused.norms
+                    + fused.decoder, strict=True):
+        b.set_weights(a.get_weights())
+    for a, b in zip(old.lstms, fused.lstms, strict=True):
+        kernel, recurrent, bias = (keras.ops.convert_to_numpy(w) for w in
+                                   (a.cell.kernel, a.cell.recurrent_kernel, a.cell.bias))
+        b.conv.set_weights([np.concatenate([kernel, recurrent], axis=2), bias])
     x = _clip(n=2, t=6)
     np.testing.assert_allclose(np.asarray(fused(x)), np.asarray(old(x)), atol=1e-5)
-    assert models.with_fused_cells(fused) is fused
+    with pytest.raises(ValueError, match="fused"):
+        models.widened(old, 16)
 
 
 @pytest.mark.slow                     # > 5 s of CPU: traces a training step

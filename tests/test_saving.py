@@ -1,6 +1,7 @@
 """Model files: round trip, sidecar hash, safe_mode, resolution order, clear errors."""
 
 import json
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -72,3 +73,21 @@ def test_safe_mode_refuses_code_in_model_files(tmp_path):
     model.save(tmp_path / "lambda.keras")
     with pytest.raises(saving.ModelFileError, match="could not load"):
         saving.load(tmp_path / "lambda.keras")
+
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = sorted([*(ROOT / "weights").glob("*.keras"),
+                  *(ROOT / "bench" / "ablation").glob("*.keras")])
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_every_shipped_model_loads_in_safe_mode_and_rolls_out(path):
+    # issue 53 retired the loaders of old files (the Keras-cell default, pre-`runs` sidecars):
+    # every file we ship must load through today's path alone, hash checked, and predict.
+    model, meta = saving.load(path)                           # safe_mode=True, sha256 checked
+    assert meta["sha256"] == saving.sha256(path)
+    assert isinstance(meta["training"]["runs"], list) and meta["training"]["runs"]
+    predictor = load_predictor(str(path))
+    h, w = predictor.frame_size
+    context = np.random.default_rng(0).random((4, h, w, predictor.channels)).astype(np.float32)
+    assert predictor.rollout(context, 1).shape == (1, h, w, predictor.channels)

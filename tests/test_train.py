@@ -13,7 +13,17 @@ import keras
 import numpy as np
 import pytest
 
-from frameprophet import card, data, evaluate, load_predictor, models, saving, train
+from frameprophet import (
+    callbacks,
+    card,
+    data,
+    evaluate,
+    hardware,
+    lineage,
+    load_predictor,
+    saving,
+    train,
+)
 
 TINY = {"hidden": 4, "depth": 1}
 
@@ -49,7 +59,6 @@ def test_a_short_run_writes_model_sidecar_and_card(lineage):
     assert side["training"]["feedback"] == 1.0                 # ramp reached closed loop
     run = side["training"]["runs"][0]
     assert run["precision"] == "float32"
-    assert run["config"]["flip"] == 0.0                        # a new model: no digit flips
     assert run["objective"].startswith("closed-loop bce+ssim")
     assert set(side["metrics"]["model"]) == {"mse", "mae", "ssim", "psnr", "iou"}
     assert len(side["metrics"]["copy_last"]["mse"]["per_step"]) == 8
@@ -139,7 +148,6 @@ def test_training_never_draws_test_digits(tmp_path, monkeypatch, train_tiny):
     (dict(warmup=1.0), "--warmup is a fraction"),
     (dict(lr=-1e-3), "--lr must be a learning rate of 0 or more"),
     (dict(loss="l1"), "loss must be one of"),
-    (dict(schedule="step"), "schedule must be"),
     (dict(precision="bfloat16"), "precision must be one of auto, float32"),
     (dict(strategy="tpu"), "strategy must be one of data-parallel or omitted, got 'tpu'"),
     (dict(strategy="data-parallel"), "needs GPUs and this machine has none"),
@@ -147,7 +155,7 @@ def test_training_never_draws_test_digits(tmp_path, monkeypatch, train_tiny):
 def test_a_bad_config_is_refused_before_the_last_runs_folder_is_touched(tmp_path, monkeypatch,
                                                                         train_tiny, bad, message):
     # A bad --strategy once wiped the last run's folder (weights and backup) before it was refused.
-    monkeypatch.setattr(train, "accelerators", lambda: [])     # a machine without GPUs
+    monkeypatch.setattr(hardware, "accelerators", lambda: [])     # a machine without GPUs
     kept = tmp_path / "run" / "best.keras"
     kept.parent.mkdir()
     kept.write_bytes(b"the last run's weights")
@@ -160,56 +168,57 @@ def test_a_bad_config_is_refused_before_the_last_runs_folder_is_touched(tmp_path
 
 
 def test_hardware_that_cannot_do_it_gets_one_line(monkeypatch):
-    monkeypatch.setattr(train, "accelerators", lambda: [])
-    monkeypatch.setattr(train, "_cpu_flags", lambda: {"sse2", "avx2"})
+    monkeypatch.setattr(hardware, "accelerators", lambda: [])
+    monkeypatch.setattr(hardware, "_cpu_flags", lambda: {"sse2", "avx2"})
     with pytest.raises(ValueError, match="needs a GPU or a CPU with AMX or AVX512-BF16.*"
                                          "float32") as info:
-        train.resolve_precision("mixed_bfloat16")
+        hardware.resolve_precision("mixed_bfloat16")
     assert "\n" not in str(info.value)
-    assert train.resolve_precision("auto") == "float32"
-    monkeypatch.setattr(train, "_cpu_flags", lambda: {"avx512_bf16"})
-    assert train.resolve_precision("auto") == "mixed_bfloat16"
+    assert hardware.resolve_precision("auto") == "float32"
+    monkeypatch.setattr(hardware, "_cpu_flags", lambda: {"avx512_bf16"})
+    assert hardware.resolve_precision("auto") == "mixed_bfloat16"
     with pytest.raises(ValueError, match="needs GPUs and this machine has none"):
-        train.distribution_scope("data-parallel")
+        hardware.distribution_scope("data-parallel")
 
 
 def test_the_card_names_the_cpu_and_its_bf16_flags(monkeypatch, tmp_path):
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor\t: 0\nmodel name\t: AMD EPYC 9R14\n"
                        "flags\t\t: fpu sse2 avx512f avx512_bf16\n\nprocessor\t: 1\n")
-    real_path = train.Path
-    monkeypatch.setattr(train, "Path", lambda p: real_path(cpuinfo if p == "/proc/cpuinfo" else p))
-    monkeypatch.setattr(train, "accelerators", lambda: [])
-    line = train.hardware()
+    real_path = hardware.Path
+    monkeypatch.setattr(hardware, "Path",
+                        lambda p: real_path(cpuinfo if p == "/proc/cpuinfo" else p))
+    monkeypatch.setattr(hardware, "accelerators", lambda: [])
+    line = hardware.hardware()
     assert line.startswith("CPU only (AMD EPYC 9R14, ") and "(avx512_bf16))" in line
-    assert train.resolve_precision("auto") == "mixed_bfloat16"
+    assert hardware.resolve_precision("auto") == "mixed_bfloat16"
     cpuinfo.write_text("processor\t: 0\n")            # no model name, no flags: still one line
-    assert train.hardware().startswith(f"CPU only ({train.platform.machine()}, ")
-    assert train.resolve_precision("auto") == "float32"
+    assert hardware.hardware().startswith(f"CPU only ({hardware.platform.machine()}, ")
+    assert hardware.resolve_precision("auto") == "float32"
 
 
 def test_the_schedule_is_sized_to_the_budget():
-    budget = train.Budget(600, peak_lr=1e-3, warmup=0.05, ramp=0.4)
+    budget = callbacks.Budget(600, peak_lr=1e-3, warmup=0.05, ramp=0.4)
     lr = [budget.learning_rate(f) for f in np.linspace(0, 1, 101)]
     assert lr[0] <= 0.2 * max(lr) and np.isclose(max(lr), 1e-3) and np.argmax(lr) == 5  # warm-up
     assert all(a >= b for a, b in zip(lr[5:], lr[6:], strict=False))           # then down
     assert np.isclose(lr[-1], 1e-5)                    # 1% of the peak when the budget ends
     assert budget.feedback(0.0) == 0.0 and budget.feedback(0.2) == 0.5
     assert budget.feedback(0.4) == 1.0 and budget.feedback(0.9) == 1.0
-    assert train.Budget(600, 1e-3, ramp=0).feedback(0.5) == 0.0
+    assert callbacks.Budget(600, 1e-3, ramp=0).feedback(0.5) == 0.0
     # continuing a closed-loop model (--init) stays closed loop; half-way models ramp on from there
-    assert train.Budget(600, 1e-3, ramp=0.4, feedback_from=1.0).feedback(0.0) == 1.0
-    assert train.Budget(600, 1e-3, ramp=0.4, feedback_from=0.5).feedback(0.2) == 0.75
+    assert callbacks.Budget(600, 1e-3, ramp=0.4, feedback_from=1.0).feedback(0.0) == 1.0
+    assert callbacks.Budget(600, 1e-3, ramp=0.4, feedback_from=0.5).feedback(0.2) == 0.75
 
 
 def test_the_budget_drives_the_optimizer_and_stops(monkeypatch):
     clock = [100.0]
-    monkeypatch.setattr(train.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(callbacks.time, "monotonic", lambda: clock[0])
     model = keras.Model()
     model.optimizer = keras.optimizers.Adam(1e-3)
     model.feedback = keras.Variable(0.0)
     model.stop_training = False
-    budget = train.Budget(60, peak_lr=1e-3, warmup=0.1, ramp=0.5, elapsed=15)  # resumed at 25%
+    budget = callbacks.Budget(60, peak_lr=1e-3, warmup=0.1, ramp=0.5, elapsed=15)  # resumed at 25%
     budget.set_model(model)
     budget.on_train_begin()
     budget.on_epoch_begin(0)
@@ -255,13 +264,14 @@ def test_init_widens_the_model_and_takes_another_loss_when_told(lineage):
     assert "bce+ssim" not in third["training"]["runs"][-1]["objective"]    # --loss bce wins
 
 
-def test_init_keeps_the_models_digit_flips_unless_told():
+def test_init_keeps_the_models_loss_and_ssim_weight_unless_told():
     new = train.TrainConfig(dataset="mnist")
-    assert train._continue_training(new, []).flip == 0.0             # a new model: none
-    flipped = [{"config": {"dataset": "mnist", "flip": 0.5}}]
-    assert train._continue_training(new, flipped).flip == 0.5
-    told = dataclasses.replace(new, flip=0.0)
-    assert train._continue_training(told, flipped).flip == 0.0
+    assert lineage.continue_training(new, []) == new                  # a new model: as given
+    last = [{"config": {"loss": "bce+ssim", "options": {"ssim_weight": 0.1, "hidden": 96}}}]
+    kept = lineage.continue_training(new, last)
+    assert kept.loss == "bce+ssim" and kept.options == {"ssim_weight": 0.1}   # not its shape
+    told = dataclasses.replace(new, loss="bce")
+    assert lineage.continue_training(told, last) == told
 
 
 @pytest.mark.slow
@@ -358,17 +368,6 @@ def test_batches_pairs_and_seeds():
         val[2]
     with pytest.raises(ValueError, match="dataset"):
         train.SequenceBatches("cifar", batch_size=2, steps=1)
-
-
-def test_init_from_a_keras_cell_model_trains_the_fused_cell():
-    # What `train --init old.keras` builds (the recipe's default cell, the old model's shape)
-    # and how it starts from the old weights.
-    old = models.build("prophet", (40, 40), cell="keras", context=7, **TINY)
-    new = models.build("prophet", (40, 40), context=7, **TINY)
-    train._start_from(new, old)
-    assert new.cell == "fused"
-    clip = np.random.default_rng(0).random((1, 5, 40, 40, 1)).astype("float32")
-    np.testing.assert_allclose(np.asarray(new(clip)), np.asarray(old(clip)), atol=1e-4)
 
 
 @pytest.mark.slow

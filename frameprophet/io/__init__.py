@@ -5,7 +5,7 @@
     write_gif(clip, "clip.gif"); write_mp4(clip, "clip.mp4")
 """
 
-from frameprophet.io.read import (
+from frameprophet.io.limits import (
     ACCEPTED,
     ACCEPTED_FORMATS,
     ARRAY_EXTENSIONS,
@@ -18,15 +18,22 @@ from frameprophet.io.read import (
     VIDEO_EXTENSIONS,
     ZIP_EXTENSIONS,
     ClipError,
-    clip_info,
-    read_clip,
-    read_clip_with_notes,
-    resize_clip,
 )
-from frameprophet.io.write import WRITE_ACCEPTED, save_clip, to_uint8_rgb, write_gif, write_mp4
+from frameprophet.io.read import clip_info, read_clip, read_clip_with_notes, resize_clip
+from frameprophet.io.write import (
+    WRITE_ACCEPTED,
+    WRITERS,
+    save_clip,
+    to_uint8_rgb,
+    write_gif,
+    write_mp4,
+    write_npy,
+    writer_for,
+)
 
 __all__ = ["ACCEPTED", "ACCEPTED_FORMATS", "ARRAY_EXTENSIONS", "FLOAT_TOLERANCE", "MAX_FRAMES",
            "MAX_PIXELS", "MAX_TOTAL_PIXELS", "MIN_FRAMES", "PILLOW_EXTENSIONS", "VIDEO_EXTENSIONS",
-           "WRITE_ACCEPTED", "ZIP_EXTENSIONS", "ClipError", "clip_info", "read_clip",
+           "WRITERS", "WRITE_ACCEPTED", "ZIP_EXTENSIONS", "ClipError", "clip_info", "read_clip",
            "read_clip_with_notes",
-           "resize_clip", "save_clip", "to_uint8_rgb", "write_gif", "write_mp4"]
+           "resize_clip", "save_clip", "to_uint8_rgb", "write_gif", "write_mp4",
+           "write_npy", "writer_for"]

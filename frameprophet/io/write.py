@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import imageio_ffmpeg
 import numpy as np
 from PIL import GifImagePlugin, Image
 
-from frameprophet.io.read import FLOAT_TOLERANCE, ClipError
+from frameprophet.io.limits import FLOAT_TOLERANCE, ClipError
 
 WRITE_ACCEPTED = (
     "Accepted for saving: a clip of grey frames shaped (frames, height, width) or "
@@ -196,25 +197,38 @@ def write_mp4(clip_or_frames: np.ndarray, path: str | os.PathLike, fps: float = 
     return path
 
 
-def save_clip(clip: np.ndarray, path: str | os.PathLike, fps: float = 5) -> Path:
-    """Save by extension: .gif (write_gif), .mp4 (write_mp4) or .npy (float32 (T, H, W, C))."""
+def write_npy(clip: np.ndarray, path: str | os.PathLike, fps: float | None = None) -> Path:
+    """Write a clip as float32 (T, H, W, C) `.npy` (uint8 frames are scaled to [0, 1]); `fps` is
+    accepted for the writers' common signature and not stored."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".gif":
-        return write_gif(clip, path, fps=fps)
-    if suffix == ".mp4":
-        return write_mp4(clip, path, fps=fps)
-    if suffix == ".npy":
-        frames = np.asarray(clip)
-        if frames.ndim == 3:
-            frames = frames[..., None]
-        if frames.ndim != 4 or frames.shape[-1] not in (1, 3):
-            raise ClipError(f"an NPY clip must be (T, H, W, 1) or (T, H, W, 3), got shape "
-                            f"{frames.shape}.", accepted=WRITE_ACCEPTED)
-        if frames.dtype == np.uint8:
-            frames = frames / np.float32(255)
-        to_uint8_rgb(frames)  # same validation as the other writers (finite, within [0, 1])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, np.clip(frames, 0, 1).astype(np.float32), allow_pickle=False)
-        return path
-    raise ValueError(f"save_clip writes .gif, .mp4 or .npy, not {suffix or 'no extension'!r}")
+    frames = np.asarray(clip)
+    if frames.ndim == 3:
+        frames = frames[..., None]
+    if frames.ndim != 4 or frames.shape[-1] not in (1, 3):
+        raise ClipError(f"an NPY clip must be (T, H, W, 1) or (T, H, W, 3), got shape "
+                        f"{frames.shape}.", accepted=WRITE_ACCEPTED)
+    if frames.dtype == np.uint8:
+        frames = frames / np.float32(255)
+    to_uint8_rgb(frames)  # same validation as the other writers (finite, within [0, 1])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, np.clip(frames, 0, 1).astype(np.float32), allow_pickle=False)
+    return path
+
+
+#: The clip writers by file ending: the one table `save_clip` and the CLI's `--out` choose from.
+WRITERS = {".gif": write_gif, ".mp4": write_mp4, ".npy": write_npy}
+
+
+def writer_for(path: str | os.PathLike, endings: tuple[str, ...] = tuple(WRITERS),
+               what: str = "save_clip's path") -> Callable[..., Path]:
+    """The writer for `path`'s ending among `endings`; any other is refused in one sentence,
+    before any work is done. `what` names the path in that sentence."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in endings:
+        raise ValueError(f"{what} must end in {' or '.join(endings)}, got {str(path)!r}")
+    return WRITERS[suffix]
+
+
+def save_clip(clip: np.ndarray, path: str | os.PathLike, fps: float = 5) -> Path:
+    """Save by extension: .gif (`write_gif`), .mp4 (`write_mp4`) or .npy (`write_npy`)."""
+    return writer_for(path)(clip, path, fps=fps)
