@@ -1,9 +1,13 @@
 """FrameProphet demo: `python app.py` (also the Hugging Face Spaces entry point).
 
 GRADIO_SERVER_NAME / GRADIO_SERVER_PORT choose where it listens (default 127.0.0.1:7860).
+`python app.py --model my.keras --model owner/name` adds your own models to the page's menus
+(`python app.py --help`).
 """
 
+import argparse
 import os
+import sys
 
 
 def quiet_tensorflow_import() -> None:
@@ -23,11 +27,41 @@ def quiet_tensorflow_import() -> None:
         os.close(devnull)
 
 
+def parser() -> argparse.ArgumentParser:
+    """The command line of `python app.py`."""
+    p = argparse.ArgumentParser(
+        prog="app.py", description="The FrameProphet page: predict the next frames of a clip.",
+        epilog="GRADIO_SERVER_NAME and GRADIO_SERVER_PORT choose where it listens "
+               "(default 127.0.0.1:7860).")
+    p.add_argument("--model", action="append", default=[], metavar="PATH_OR_HUB_ID",
+                   help="add a model to the page's model menus (repeatable): a .keras file, "
+                        "shown under its file name without .keras, or a Hugging Face Hub repo "
+                        "id owner/name. Each is loaded at start-up; a bad one stops the app. "
+                        "Visitors still cannot type a path into the page.")
+    return p
+
+
+def configure(argv: list[str]) -> argparse.Namespace:
+    """Parse `argv` and add its `--model`s to the catalog before the page is built. A model
+    that cannot be offered ends the program with one sentence and exit status 2."""
+    from frameprophet import catalog, saving
+
+    args = parser().parse_args(argv)
+    for spec in args.model:
+        try:
+            catalog.add(spec)
+        except saving.ModelFileError as e:
+            parser().exit(2, f"app.py: error: {e}\n")
+    return args
+
+
 quiet_tensorflow_import()
 
 from frameprophet.demo import warm_up  # noqa: E402
 from frameprophet.ui import CSS, QUEUE_SETTINGS, THEME, build_demo  # noqa: E402
 
+if __name__ == "__main__":          # Spaces and `import app` build the page without arguments
+    configure(sys.argv[1:])
 demo = build_demo()
 
 if __name__ == "__main__":
