@@ -7,7 +7,6 @@ GRADIO_SERVER_NAME / GRADIO_SERVER_PORT choose where it listens (default 127.0.0
 
 import argparse
 import os
-import sys
 
 
 def quiet_tensorflow_import() -> None:
@@ -41,27 +40,34 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def configure(argv: list[str]) -> argparse.Namespace:
-    """Parse `argv` and add its `--model`s to the catalog before the page is built. A model
-    that cannot be offered ends the program with one sentence and exit status 2."""
+def add_models(specs: list[str]) -> None:
+    """Add each `--model` to the catalog before the page is built. A model that cannot be
+    offered ends the program with one sentence and exit status 2."""
     from frameprophet import catalog, saving
 
-    args = parser().parse_args(argv)
-    for spec in args.model:
+    for spec in specs:
         try:
             catalog.add(spec)
         except saving.ModelFileError as e:
             parser().exit(2, f"app.py: error: {e}\n")
+
+
+def configure(argv: list[str]) -> argparse.Namespace:
+    """Parse `argv` and add its `--model`s (see `add_models`)."""
+    args = parser().parse_args(argv)
+    add_models(args.model)
     return args
 
 
+if __name__ == "__main__":          # Spaces and `import app` build the page without arguments
+    ARGS = parser().parse_args()    # --help answers before the heavy imports
 quiet_tensorflow_import()
+if __name__ == "__main__":          # before Gradio is imported: a bad --model ends it sooner
+    add_models(ARGS.model)
 
 from frameprophet.demo import warm_up  # noqa: E402
 from frameprophet.ui import CSS, QUEUE_SETTINGS, THEME, build_demo  # noqa: E402
 
-if __name__ == "__main__":          # Spaces and `import app` build the page without arguments
-    configure(sys.argv[1:])
 demo = build_demo()
 
 if __name__ == "__main__":

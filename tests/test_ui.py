@@ -910,7 +910,7 @@ def test_app_stops_at_start_up_on_a_bad_model_flag(tmp_path):
 
     missing = tmp_path / "nothing.keras"
     run = subprocess.run([sys.executable, str(ROOT / "app.py"), "--model", str(missing)],
-                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+                         capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert run.returncode == 2
     assert run.stderr.strip().splitlines()[-1] == (
         f"app.py: error: --model {missing}: no such file; give a .keras model file (as `train` "
@@ -927,7 +927,7 @@ def test_a_colour_model_shows_a_colour_upload_in_colour(model_files, real_loader
     assert "at 32x32 in colour" in info and "grey" not in info
     for index in (0, 1):                                    # truth and prediction in colour
         rgb = panel(gif, index)
-        assert (rgb[..., 0] != rgb[..., 1]).any()
+        assert np.abs(rgb[..., 0] - rgb[..., 1]).max() > 40
 
 
 def test_a_grey_model_makes_a_colour_upload_grey_and_says_so(model_files, real_loader,
@@ -938,8 +938,8 @@ def test_a_grey_model_makes_a_colour_upload_grey_and_says_so(model_files, real_l
     gif, *_, info = demo.run_prediction("upload", 0, str(tmp_path / "colour.npy"), 4, 3,
                                         "closed_loop", "my-grey")
     assert "grey" in info.split("Note:")[1] and "in colour" not in info
-    truth = panel(gif, 0)
-    assert (truth[..., 0] == truth[..., 1]).all() and (truth[..., 1] == truth[..., 2]).all()
+    truth = panel(gif, 0)                   # grey, up to the GIF palette's rounding
+    assert np.abs(np.diff(truth, axis=-1)).max() <= 12
 
 
 def test_a_grey_world_given_to_a_colour_model_is_repeated_and_said(model_files, real_loader):
