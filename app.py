@@ -1,8 +1,11 @@
 """FrameProphet demo: `python app.py` (also the Hugging Face Spaces entry point).
 
 GRADIO_SERVER_NAME / GRADIO_SERVER_PORT choose where it listens (default 127.0.0.1:7860).
+`python app.py --model my.keras --model owner/name` adds your own models to the page's menus
+(`python app.py --help`).
 """
 
+import argparse
 import os
 
 
@@ -22,6 +25,45 @@ def quiet_tensorflow_import() -> None:
         os.close(saved)
         os.close(devnull)
 
+
+def parser() -> argparse.ArgumentParser:
+    """The command line of `python app.py`."""
+    p = argparse.ArgumentParser(
+        prog="app.py", description="The FrameProphet page: predict the next frames of a clip.",
+        epilog="GRADIO_SERVER_NAME and GRADIO_SERVER_PORT choose where it listens "
+               "(default 127.0.0.1:7860).")
+    p.add_argument("--model", action="append", default=[], metavar="PATH_OR_HUB_ID",
+                   help="add a model to the page's model menus (repeatable): a .keras file, "
+                        "shown under its file name without .keras, or a Hugging Face Hub repo "
+                        "id owner/name. Each is loaded at start-up; a bad one stops the app. "
+                        "Visitors still cannot type a path into the page.")
+    return p
+
+
+def add_models(specs: list[str]) -> None:
+    """Add each `--model` to the catalog before the page is built. A model that cannot be
+    offered ends the program with one sentence and exit status 2."""
+    from frameprophet import catalog, saving
+
+    for spec in specs:
+        try:
+            catalog.add(spec)
+        except saving.ModelFileError as e:
+            parser().exit(2, f"app.py: error: {e}\n")
+
+
+def configure(argv: list[str]) -> argparse.Namespace:
+    """Parse `argv` and add its `--model`s (see `add_models`)."""
+    args = parser().parse_args(argv)
+    add_models(args.model)
+    return args
+
+
+if __name__ == "__main__":          # Spaces and `import app` build the page without arguments
+    ARGS = parser().parse_args()    # --help answers before the heavy imports
+    if ARGS.model:                  # loaded now, before Gradio: a bad one ends it sooner
+        quiet_tensorflow_import()
+        add_models(ARGS.model)
 
 # The page needs no Keras: frameprophet.ui imports none (models load on first use).
 from frameprophet.demo import warm_up  # noqa: E402

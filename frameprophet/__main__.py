@@ -33,15 +33,10 @@ def _average(args) -> None:
 def load_input(spec: str, frame_size: tuple[int, int], frames: int, channels: int = 1):
     """A clip from `squares:SEED`, `mnist:SEED` (test split) or any file `read_clip` accepts,
     with `channels` (1 grey, 3 colour) and notes on what was changed on the way."""
-    import numpy as np
+    # The one clip-from-a-spec path: the page's.
+    from frameprophet.demo import clip_from_spec
 
-    from frameprophet import data, io
-
-    kind, _, seed = spec.partition(":")
-    if kind in ("squares", "mnist") and (seed.isdigit() or seed == ""):
-        clip = data.example_clip(kind, int(seed or 0), frames=frames)   # as the app shows it
-        return np.repeat(io.resize_clip(clip, frame_size), channels, axis=-1), []
-    return io.read_clip_with_notes(spec, frame_size=frame_size, channels=channels)
+    return clip_from_spec(spec, frame_size, frames, channels)
 
 
 def _predict(args) -> None:

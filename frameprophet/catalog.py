@@ -1,10 +1,12 @@
 """The models a person can choose by name, each loaded once and shared between requests.
 
 A choice is a shipped short name (`weights/NAME.keras`) or a Hugging Face Hub repo id
-(`owner/name`, `hf://owner/name`). Local paths are not accepted: choices come from the web. The
-two default models stand in untrained, and say so, when their file is missing, so a clone without
-weights still runs. Every refusal is a `saving.ModelFileError` whose message is one sentence for
-the person, without the server's paths; the app shows it as it is.
+(`owner/name`, `hf://owner/name`), or a model the person who launched the app added with
+`app.py --model PATH_OR_HUB_ID` (`add`, trusted, checked once at start-up). Paths typed into the
+page are never accepted: choices come from the web. The two default models stand in untrained,
+and say so, when their file is missing, so a clone without weights still runs. Every refusal is
+a `saving.ModelFileError` whose message is one sentence for the person, without the server's
+paths; the app shows it as it is.
 
     loaded = catalog.get("mnist"); loaded.predictor.rollout(clip[:10], horizon=10)
 """
@@ -50,6 +52,69 @@ def shipped() -> list[str]:
     return names
 
 
+def offered() -> list[str]:
+    """What the page's model menus offer by name: `shipped()`, then the models added with `add`."""
+    return [*shipped(), *(name for name in _ADDED if name not in shipped())]
+
+
+def add(spec: str) -> str:
+    """Offer one more model, given on the command line by the person who launched the app (so a
+    local path is trusted here, unlike a path typed into the page): a `.keras` file, labelled by
+    its file stem, or a Hub repo id `owner/name` (from the Hub or its local cache, by the same
+    rules as a Hub id typed into the page). It is loaded now, so a bad one stops the start-up.
+    Returns its name in the menus; raises `ModelFileError` with one sentence otherwise."""
+    spec = str(spec).strip()
+    accepted = ("give a .keras model file (as `train` or model.save writes it) or a Hugging "
+                "Face Hub repo id owner/name")
+    path = Path(spec).expanduser()
+    if path.suffix == ".keras" or path.exists() or spec.startswith((".", "/", "~")):
+        if not (path.is_file() or saving.is_keras_dir(path)):
+            what = "is a folder without a Keras model" if path.is_dir() else "no such file"
+            raise saving.ModelFileError(f"--model {spec}: {what}; {accepted}.")
+        name, target = path.stem, str(path.resolve())
+        same = _weights_file(name)
+        if same.exists() and same.resolve() == path.resolve():
+            return name                                 # a file in weights/: offered already
+        if name in shipped():
+            raise saving.ModelFileError(f"--model {spec}: the name {name!r} is already a "
+                                        "shipped model; rename the file to offer both.")
+    elif spec in shipped():
+        return spec
+    else:
+        try:
+            target = saving.resolve(spec, allow_paths=False)
+        except saving.ModelFileError as e:
+            raise saving.ModelFileError(f"--model {spec}: no such file and not a Hub repo id; "
+                                        f"{accepted}.") from e
+        name = target.removeprefix("hf://")
+    _ADDED[name] = target
+    try:
+        get(name)
+    except saving.ModelFileError as e:
+        del _ADDED[name]
+        said = _first_sentence(e)
+        for said_before in (target, Path(target).name, f"Could not load {name}"):
+            said = said.removeprefix(f"{said_before}: ")    # the model is named once, first
+        raise saving.ModelFileError(f"--model {spec}: {said}; {accepted}.") from e
+    except Exception as e:          # a Keras model, but not one that predicts frames
+        del _ADDED[name]
+        raise saving.ModelFileError(
+            f"--model {spec}: this Keras model is not a next-frame video model ("
+            f"{type(e).__name__}); {accepted} that maps clips (N, T, H, W, C) to frames.") from e
+    return name
+
+
+def forget_added() -> None:
+    """Withdraw every model added with `add` (tests; a fresh start)."""
+    _ADDED.clear()
+    clear()
+
+
+def _first_sentence(error: Exception) -> str:
+    """The first sentence of a loader's message (the accepted forms are said after it)."""
+    return str(error).split("\n")[0].split(". ")[0].rstrip(".")
+
+
 def baseline_note(name: str) -> str | None:
     """For a shipped model of one of the Keras examples' recipes: what it is and what to expect."""
     from frameprophet.card import EXAMPLE_RECIPES
@@ -63,9 +128,9 @@ def resolve(choice: str | None) -> str:
     """A shipped short name, or `hf://owner/name` for a Hub repo id, by `saving.resolve`'s one
     order (without local paths)."""
     name = (choice or "").strip()
-    if name in DEFAULTS:                    # offered even without its file (then untrained)
+    if name in DEFAULTS or name in _ADDED:  # defaults: even without a file (then untrained)
         return name
-    accepted = (f"Choose one of {', '.join(shipped())} or type a Hugging Face Hub repo id "
+    accepted = (f"Choose one of {', '.join(offered())} or type a Hugging Face Hub repo id "
                 "like owner/name.")
     if not name:
         raise saving.ModelFileError(f"No model chosen. {accepted}")
@@ -80,6 +145,8 @@ def load(resolved: str) -> LoadedModel:
     """Load one resolved choice, not cached (`get` caches)."""
     from frameprophet.predict import load_predictor, untrained_predictor
 
+    if resolved in _ADDED:
+        return _load_added(resolved)
     if resolved.startswith("hf://"):
         try:
             predictor = load_predictor(resolved)
@@ -88,7 +155,10 @@ def load(resolved: str) -> LoadedModel:
                                         "available in this installation.") from e
         except Exception as e:
             log.info("Hub model %s failed to load: %s", resolved, e)
-            raise saving.ModelFileError(hub_error_sentence(resolved, e)) from e
+            # Said as `hub` words it for a page: without this server's paths or settings.
+            repo, why = resolved.removeprefix("hf://"), getattr(e, "public", None)
+            raise saving.ModelFileError(f"Could not load {repo}: {why}" if why else
+                                        f"Could not load {repo} from the Hugging Face Hub.") from e
         return LoadedModel(predictor, resolved.removeprefix("hf://"))
     if not _weights_file(resolved).exists():
         if resolved not in DEFAULTS:
@@ -104,28 +174,23 @@ def load(resolved: str) -> LoadedModel:
     return LoadedModel(predictor, resolved, baseline=baseline_note(resolved))
 
 
-def hub_error_sentence(resolved: str, error: Exception) -> str:
-    """One sentence for the page, without the server's paths or settings."""
-    repo = resolved.removeprefix("hf://")
-    text = str(error).lower()
-    if "offline" in text or "cannot be reached" in text or "unreachable" in text:
-        return (f"Could not load {repo}: this server cannot reach the Hugging Face Hub and has no "
-                "copy of it. Choose one of the shipped models.")
-    if "no such repo" in text or "private" in text:
-        return f"Could not load {repo}: no such public repo on the Hugging Face Hub."
-    if "savedmodel" in text and "safe_mode" in text:
-        return (f"Could not load {repo}: it holds a TensorFlow SavedModel, which this app only "
-                "loads from trusted repos.")
-    if "has no keras model" in text or "several model files" in text:
-        return (f"Could not load {repo}: it holds no single Keras model (a .keras file, or "
-                "config.json + model.weights.h5).")
-    return f"Could not load {repo} from the Hugging Face Hub."
+def _load_added(name: str) -> LoadedModel:
+    """A model added with `add`: a trusted local file (safe-mode loading all the same) or a Hub
+    repo, labelled by its name in the menu."""
+    from frameprophet.predict import load_predictor
+
+    target = _ADDED[name]
+    if target.startswith("hf://"):
+        return load(target)                 # the Hub's rules and wording, as typed on the page
+    return LoadedModel(load_predictor(target), name)
+
 
 
 # --------------------------------------------------------------------------------------------
 # The cache
 # --------------------------------------------------------------------------------------------
 
+_ADDED: dict[str, str] = {}     # a name in the menus -> its file path or hf:// id (see `add`)
 _LOADED: OrderedDict[str, LoadedModel] = OrderedDict()
 _LOCK = threading.Lock()
 
@@ -158,7 +223,8 @@ def clear() -> None:
 
 
 def _key(resolved: str) -> str:
-    path = _weights_file(resolved)
+    target = _ADDED.get(resolved, "")
+    path = Path(target) if target and not target.startswith("hf://") else _weights_file(resolved)
     if not resolved.startswith("hf://") and path.exists():
         return f"{path}@{path.stat().st_mtime_ns}"
     return resolved

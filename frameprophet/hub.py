@@ -69,6 +69,41 @@ def check_repo_id(repo_id: str) -> str:
     return repo_id
 
 
+#: What a web page says of a Hub failure, beside the detailed message (no paths or settings of
+#: the machine the app runs on): the `public` of the `ModelFileError` raised.
+UNREACHABLE = ("this server cannot reach the Hugging Face Hub and has no copy of it. Choose one "
+               "of the shipped models.")
+NOT_FOUND = "no such public repo on the Hugging Face Hub."
+NO_SINGLE_MODEL = ("it holds no single Keras model (a .keras file, or config.json + "
+                   "model.weights.h5).")
+UNTRUSTED_SAVEDMODEL = ("it holds a TensorFlow SavedModel, which this app only loads from "
+                        "trusted repos.")
+
+
+def _error(message: str, public: str | None = None):
+    """A `ModelFileError` with `message` for the CLI and the library and, as `public`, the
+    same failure in words for a web page (None: only that the Hub load failed)."""
+    from frameprophet.saving import ModelFileError
+
+    error = ModelFileError(message)
+    error.public = public
+    return error
+
+
+def _public_reason(error: Exception) -> str | None:
+    """`error` of a Hub call, said for a web page: unreachable, no such repo, or None."""
+    from huggingface_hub import errors
+
+    incomplete = getattr(errors, "IncompleteSnapshotError", errors.LocalEntryNotFoundError)
+    if isinstance(error, (incomplete, errors.OfflineModeIsEnabled,
+                          errors.LocalEntryNotFoundError)):
+        return UNREACHABLE
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if isinstance(error, errors.RepositoryNotFoundError) or status in (401, 403):
+        return NOT_FOUND                            # gated and private repos are not public
+    return None
+
+
 def _hub_reason(error: Exception, repo_id: str) -> str:
     """Say in words why a Hub call failed, and what to do about it."""
     from huggingface_hub import constants, errors
@@ -105,15 +140,13 @@ def _snapshot(repo_id: str, allow_patterns: list[str] | None, what: str,
     """`snapshot_download` with errors turned into `ModelFileError`."""
     import huggingface_hub
 
-    from frameprophet.saving import ModelFileError
-
     try:
         folder = huggingface_hub.snapshot_download(
             repo_id, repo_type=repo_type, allow_patterns=allow_patterns, token=None,
             library_name="frameprophet", **kwargs)
     except Exception as e:  # the Hub raises many types; all mean "cannot have it"
-        raise ModelFileError(f"could not fetch {what} from the Hugging Face Hub: "
-                             f"{_hub_reason(e, repo_id)}") from e
+        raise _error(f"could not fetch {what} from the Hugging Face Hub: "
+                     f"{_hub_reason(e, repo_id)}", _public_reason(e)) from e
     return Path(folder)
 
 
@@ -144,8 +177,8 @@ def load(uri: str, allow_savedmodel: bool | None = None) -> tuple[Any, dict]:
         files = sorted(folder.rglob("*.keras"))
     if len(files) > 1:
         names = ", ".join(str(f.relative_to(folder)) for f in files)
-        raise saving.ModelFileError(f"hf://{repo_id} holds several model files ({names}); name "
-                                    f"one: hf://{repo_id}/{files[0].relative_to(folder)}")
+        raise _error(f"hf://{repo_id} holds several model files ({names}); name one: "
+                     f"hf://{repo_id}/{files[0].relative_to(folder)}", NO_SINGLE_MODEL)
     if files:
         model, meta = saving.load(files[0])
         meta.setdefault("name", uri)
@@ -157,15 +190,16 @@ def load(uri: str, allow_savedmodel: bool | None = None) -> tuple[Any, dict]:
         return model, meta
     saved = sorted(folder.rglob("saved_model.pb"))
     if not saved:
-        raise saving.ModelFileError(
+        raise _error(
             f"hf://{repo_id} has no Keras model: expected a .keras file, or config.json + "
-            "model.weights.h5 (what keras.saving.save_model(model, 'hf://...') writes)")
+            "model.weights.h5 (what keras.saving.save_model(model, 'hf://...') writes)",
+            NO_SINGLE_MODEL)
     if not (allow_savedmodel or (allow_savedmodel is None
                                  and repo_id in TRUSTED_SAVEDMODEL_REPOS)):
-        raise saving.ModelFileError(
+        raise _error(
             f"hf://{repo_id} holds a TF SavedModel, a TensorFlow graph that Keras safe_mode "
             "cannot check; if you trust it, load it with "
-            f"frameprophet.load_predictor({uri!r}, allow_savedmodel=True)")
+            f"frameprophet.load_predictor({uri!r}, allow_savedmodel=True)", UNTRUSTED_SAVEDMODEL)
     info = KERAS_IO_INFO if repo_id == KERAS_IO_REPO else {
         "name": f"hf://{repo_id} (TF SavedModel)", "recipe": "TF SavedModel"}
     return load_savedmodel(saved[0].parent, info={**info, "source": uri})

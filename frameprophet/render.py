@@ -1,17 +1,18 @@
-"""Pictures of a rollout: an animated side-by-side, a frame strip and per-frame quality curves.
+"""Pictures of a rollout: an animated side-by-side, a frame strip and a memory strip.
 
-Pure NumPy / Pillow / matplotlib (Agg, no pyplot state); no Gradio. Inputs follow the data
-contract: clips are float32 `(T, H, W, C)` in [0, 1], C = 1 (grey) or 3 (colour, drawn in
-colour), values outside clipped for display. The error panel is the mean |error| over channels.
+Pure NumPy / Pillow; no Gradio. The palette here is shared with the quality plot
+(`frameprophet.plots`, matplotlib). Inputs follow the data contract: clips are float32
+`(T, H, W, C)` in [0, 1], C = 1 (grey) or 3 (colour, drawn in colour), values outside clipped
+for display. The error panel is the mean |error| over channels.
 
 - `side_by_side(context, truth, prediction)` -> uint8 `(C + K, H', W', 3)` frames for a GIF:
-  "Truth | Prediction | |error|", a header with the panel titles, a footer with the frame counter
-  and a badge; predicted frames have an orange border around the prediction panel and an orange
-  "PREDICTED" badge, context frames a blue-grey one.
+  "Truth | Prediction | |error|" (or, for a dict of several models' predictions, "Truth | each
+  model"), a header with the panel titles, a footer with the frame counter and a badge;
+  predicted frames have an orange border and an orange "PREDICTED" badge, context frames a
+  blue-grey one.
 - `frame_strip(context, truth, prediction)` -> uint8 `(H, W, 3)`: the last context frames, then
   the predictions above the true frames, with row and column labels.
-- `quality_plot(curves, path)`: MSE (summed over pixels, the benchmark definition) and SSIM per
-  predicted frame, one line per method.
+- `forecast_files(result, out)`: a forecast's GIF, strip and quality plot, written to `out`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
-from matplotlib.figure import Figure
 from PIL import Image, ImageDraw, ImageFont
 
 # Colours (RGB). Exported so tests and other renderers can look for the markers.
@@ -44,6 +44,11 @@ PNG_COMPRESSION = 1
 TARGET_PANEL = 256          # side_by_side aims for panels of about this many pixels
 TARGET_CELL = 128           # frame_strip cells
 MAX_STRIP_WIDTH = 2600      # frame_strip shrinks its cells to stay below this width
+
+def hex_colour(rgb) -> str:
+    """'#rrggbb' of an RGB tuple (matplotlib's and CSS's spelling of the palette above)."""
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
 
 _MAGMA = (matplotlib.colormaps["magma"](np.linspace(0, 1, 256))[:, :3] * 255).round()
 _MAGMA = _MAGMA.astype(np.uint8)
@@ -133,7 +138,7 @@ def default_scale(frame_size: tuple[int, int], target: int = TARGET_PANEL) -> in
 
 class _Layout:
     """Pixel geometry of an animation frame: a title row, `panels` bordered panels side by side
-    and a footer (shared by `side_by_side`, `compare_frames` and the tests)."""
+    and a footer (`side_by_side`'s, and the tests')."""
 
     def __init__(self, frame_size: tuple[int, int], scale: int, panels: int = 3):
         self.scale = scale
@@ -156,139 +161,121 @@ class _Layout:
 
 def side_by_side(context, truth, prediction, scale: int | None = None,
                  teacher_forced: bool = False) -> np.ndarray:
-    """Frames of an animation "Truth | Prediction | |error|" over context + predicted frames.
+    """Frames of an animation over context + predicted frames, the truth in the first panel.
 
-    `context` (C, H, W, ch) are the frames the model read, `prediction` (K, H, W, ch) its output
-    and `truth` (<= K, H, W, ch) the real frames after the context; it may be shorter than the
-    prediction (or None) when the clip ended: those frames say "no ground truth (clip ended)" and
-    leave the error panel blank. Context frames show the input in both the truth and (dimmed)
-    prediction panels with a blue-grey border; predicted frames get an orange border and badge.
+    `prediction` is one model's (K, H, W, ch): "Truth | Prediction | |error|"; or a dict
+    {name: prediction} of several models' predictions of one clip: "Truth | name | name ...",
+    each title in that model's colour in the quality plot, no error panel.
 
-    `teacher_forced=True` labels every predicted frame "ONE-STEP +k" and the panel "One-step
-    prediction": each such frame read the true frames before it, not the model's own output.
+    `context` (C, H, W, ch) are the frames the model read and `truth` (<= K, H, W, ch) the
+    real frames after them; it may be shorter than the prediction (or None) when the clip ended:
+    those frames say "no ground truth (clip ended)" and leave the error panel blank. Context
+    frames show the input in every panel (dimmed in a single prediction's) with a blue-grey
+    border; predicted frames get an orange border and badge. `teacher_forced=True` labels every
+    predicted frame "ONE-STEP +k" and the panel "One-step (reads truth)": each such frame read
+    the true frames before it, not the model's own output.
 
     Returns uint8 (C + K, H', W', 3); `scale` is the integer upscaling (default: panels of about
-    256 px, crisp nearest-neighbour).
+    256 px, 200 px for several models; crisp nearest-neighbour).
     """
-    context, truth, prediction = _check_inputs(context, truth, prediction)
-    n_context, n_pred = context.shape[0], prediction.shape[0]
-    total = n_context + n_pred
-    s = int(scale) if scale else default_scale(context.shape[1:3])
+    several = isinstance(prediction, dict)
+    context, truth, preds = _check_predictions(context, truth, prediction)
+    s = int(scale) if scale else default_scale(context.shape[1:3],
+                                               200 if several else TARGET_PANEL)
     if s < 1:
         raise ValueError(f"scale must be >= 1, got {scale}")
-    lay = _Layout(context.shape[1:3], s)
-    title_font, label_font = _font(17), _font(16)
-    small_font = _font(14 if lay.panel_w >= 160 else 11)
-
-    # Everything that does not change between frames is drawn once.
-    base = _fill(lay.height, lay.width, BACKGROUND)
-    img = Image.fromarray(base)
-    draw = ImageDraw.Draw(img)
-    titles = list(PANEL_TITLES)
-    if teacher_forced:
-        titles[1] = "One-step (reads truth)"
-    for i, title in enumerate(titles):
-        x0, _, x1, _ = lay.panel_box(i)
-        _centre_text(draw, (x0, 0, x1, lay.header), title, title_font)
-    base = np.asarray(img).copy()
-    blank = _fill(lay.panel_h, lay.panel_w, MISSING_FILL)
-    no_error = _heat(np.zeros((*context.shape[1:3], 1), np.float32), s)
-
+    if several:
+        titles = ["Truth", *(name[:28] for name in preds)]
+        colours = [TEXT, *(MODEL_COLOURS[i % len(MODEL_COLOURS)] for i in range(len(preds)))]
+    else:
+        titles = [PANEL_TITLES[0], "One-step (reads truth)" if teacher_forced
+                  else PANEL_TITLES[1], PANEL_TITLES[2]]
+        colours = [TEXT] * 3
+    lay = _Layout(context.shape[1:3], s, panels=len(titles))
+    base = _titled_canvas(lay, titles, colours, _font(15 if several else 17))
+    fonts = (_font(16), _font(14 if lay.panel_w >= 160 else 11))
+    n_context = context.shape[0]
+    total = n_context + next(iter(preds.values())).shape[0]
     frames = np.empty((total, lay.height, lay.width, 3), np.uint8)
     for t in range(total):
+        tiles, borders, notes = _tiles(context, truth, list(preds.values()), t - n_context,
+                                       lay, not several)
         canvas = base.copy()
-        predicted = t >= n_context
-        k = t - n_context
-        notes: list[tuple[int, str]] = []
-        if not predicted:
-            tiles = [_grey(context[t], s), _grey(context[t], s, gain=0.6), no_error]
-            colours = [NEUTRAL, CONTEXT_COLOUR, NEUTRAL]
-            notes.append((2, "input frame:\nnothing to score"))
-        else:
-            pred_tile = _grey(prediction[k], s)
-            if k < truth.shape[0]:
-                tiles = [_grey(truth[k], s), pred_tile, _heat(np.abs(truth[k] - prediction[k]), s)]
-            else:
-                tiles = [blank, pred_tile, blank]
-                notes.append((0, "no ground truth\n(clip ended)"))
-            colours = [NEUTRAL, PREDICTED_COLOUR, NEUTRAL]
-        for i, (tile, colour) in enumerate(zip(tiles, colours, strict=True)):
+        for i, (tile, colour) in enumerate(zip(tiles, borders, strict=True)):
             _paste_bordered(canvas, tile, lay.top, lay.lefts[i], lay.border, colour)
-
-        img = Image.fromarray(canvas)
-        draw = ImageDraw.Draw(img)
-        for i, note in notes:
-            x0, y0, x1, y1 = lay.panel_box(i)
-            _centre_text(draw, (x0, y0, x1, y1), note, small_font,
-                         fill=MUTED_TEXT if i == 2 else TEXT)
-        foot = (lay.height - lay.footer, lay.height)
-        draw.text((lay.margin, (foot[0] + foot[1]) / 2), f"frame {t + 1}/{total}",
-                  font=label_font, fill=TEXT, anchor="lm")
-        kind = "ONE-STEP" if teacher_forced else "PREDICTED"
-        badge = f"{kind}  +{k + 1}" if predicted else "context (input)"
-        colour = PREDICTED_COLOUR if predicted else CONTEXT_COLOUR
-        left, top, right, bottom = draw.textbbox((0, 0), badge, font=label_font)
-        bw, bh = right - left + 20, 26
-        bx1 = lay.width - lay.margin
-        by0 = (foot[0] + foot[1] - bh) // 2
-        draw.rounded_rectangle((bx1 - bw, by0, bx1, by0 + bh), radius=6, fill=colour)
-        _centre_text(draw, (bx1 - bw, by0, bx1, by0 + bh), badge, label_font,
-                     fill=(20, 20, 20) if predicted else (255, 255, 255))
-        frames[t] = np.asarray(img)
+        frames[t] = _frame_text(canvas, lay, notes, t, total, t - n_context, teacher_forced,
+                                fonts)
     return frames
 
 
-def compare_frames(context, truth, predictions: dict[str, np.ndarray],
-                   scale: int | None = None) -> np.ndarray:
-    """Frames of one animation "Truth | model A | model B | ..." over context + predicted frames.
-
-    Every model's prediction is (K, H, W, 1) of the same clip. Context frames show the input in
-    every panel (blue-grey border), predicted frames an orange border; the footer counts frames.
-    Returns uint8 (C + K, H', W', 3).
-    """
-    names = list(predictions)
-    if not names:
-        raise ValueError("compare_frames needs at least one prediction")
-    first = predictions[names[0]]
-    context, truth, _ = _check_inputs(context, truth, first)
-    preds = [_check_clip(name, predictions[name]) for name in names]
-    if any(p.shape != first.shape for p in preds):
+def _check_predictions(context, truth, prediction):
+    """Checked inputs of `side_by_side`, the predictions as a dict {name: clip}."""
+    preds = prediction if isinstance(prediction, dict) else {"prediction": prediction}
+    if not preds:
+        raise ValueError("side_by_side needs at least one prediction")
+    preds = {name: _check_clip(str(name), clip) for name, clip in preds.items()}
+    first = next(iter(preds.values()))
+    if any(p.shape != first.shape for p in preds.values()):
         raise ValueError("every prediction must have the same shape")
-    n_context, n_pred = context.shape[0], first.shape[0]
-    s = int(scale) if scale else default_scale(context.shape[1:3], 200)
-    titles = ["Truth", *names]
-    lay = _Layout(context.shape[1:3], s, panels=len(titles))
-    base = Image.fromarray(_fill(lay.height, lay.width, BACKGROUND))
-    draw = ImageDraw.Draw(base)
-    font, small = _font(15), _font(13)
-    for i, title in enumerate(titles):       # each model's title in its plot line's colour
+    context, truth, _ = _check_inputs(context, truth, first)
+    return context, truth, preds
+
+
+def _titled_canvas(lay: _Layout, titles, colours, font) -> np.ndarray:
+    """The background of every frame: the panel titles over their panels."""
+    img = Image.fromarray(_fill(lay.height, lay.width, BACKGROUND))
+    draw = ImageDraw.Draw(img)
+    for i, (title, colour) in enumerate(zip(titles, colours, strict=True)):
         x0, _, x1, _ = lay.panel_box(i)
-        _centre_text(draw, (x0, 0, x1, lay.header), title[:28], font,
-                     fill=TEXT if i == 0 else MODEL_COLOURS[(i - 1) % len(MODEL_COLOURS)])
-    base = np.asarray(base).copy()
-    blank = _fill(lay.panel_h, lay.panel_w, MISSING_FILL)
-    frames = np.empty((n_context + n_pred, lay.height, lay.width, 3), np.uint8)
-    for t in range(n_context + n_pred):
-        canvas = base.copy()
-        k = t - n_context
-        if k < 0:
-            tiles = [_grey(context[t], s)] * len(titles)
-            colours = [NEUTRAL] + [CONTEXT_COLOUR] * len(names)
-        else:
-            tiles = [_grey(truth[k], s) if k < truth.shape[0] else blank]
-            tiles += [_grey(p[k], s) for p in preds]
-            colours = [NEUTRAL] + [PREDICTED_COLOUR] * len(names)
-        for i, (tile, colour) in enumerate(zip(tiles, colours, strict=True)):
-            _paste_bordered(canvas, tile, lay.top, lay.lefts[i], lay.border, colour)
-        img = Image.fromarray(canvas)
-        draw = ImageDraw.Draw(img)
-        label = f"frame {t + 1}/{n_context + n_pred}: " + (
-            "context (input)" if k < 0 else f"predicted +{k + 1}"
-            + ("" if k < truth.shape[0] else " (no ground truth)"))
-        draw.text((lay.margin, lay.height - lay.footer / 2), label, font=small, anchor="lm",
-                  fill=PREDICTED_COLOUR if k >= 0 else TEXT)
-        frames[t] = np.asarray(img)
-    return frames
+        _centre_text(draw, (x0, 0, x1, lay.header), title, font, fill=colour)
+    return np.asarray(img).copy()
+
+
+def _tiles(context, truth, preds: list[np.ndarray], k: int, lay: _Layout, error_panel: bool):
+    """The panels of one frame (`k` < 0: context frame C + k), their border colours and the
+    notes written over them: truth, each prediction and, for one model, its |error|."""
+    s, blank = lay.scale, _fill(lay.panel_h, lay.panel_w, MISSING_FILL)
+    if k < 0:
+        frame = context[len(context) + k]
+        if error_panel:
+            no_error = _heat(np.zeros((*frame.shape[:2], 1), np.float32), s)
+            return ([_grey(frame, s), _grey(frame, s, gain=0.6), no_error],
+                    [NEUTRAL, CONTEXT_COLOUR, NEUTRAL], [(2, "input frame:\nnothing to score")])
+        return [_grey(frame, s)] * (1 + len(preds)), [NEUTRAL] + [CONTEXT_COLOUR] * len(preds), []
+    known = k < truth.shape[0]
+    tiles = [_grey(truth[k], s) if known else blank, *(_grey(p[k], s) for p in preds)]
+    borders = [NEUTRAL] + [PREDICTED_COLOUR] * len(preds)
+    if error_panel:
+        tiles.append(_heat(np.abs(truth[k] - preds[0][k]), s) if known else blank)
+        borders.append(NEUTRAL)
+    return tiles, borders, [] if known else [(0, "no ground truth\n(clip ended)")]
+
+
+def _frame_text(canvas: np.ndarray, lay: _Layout, notes, t: int, total: int, k: int,
+                teacher_forced: bool, fonts) -> np.ndarray:
+    """The notes over the panels and the footer: the frame counter and a badge saying whether
+    the frame is input (blue-grey) or predicted (orange)."""
+    label_font, small_font = fonts
+    img = Image.fromarray(canvas)
+    draw = ImageDraw.Draw(img)
+    for i, note in notes:
+        _centre_text(draw, lay.panel_box(i), note, small_font,
+                     fill=MUTED_TEXT if i == 2 else TEXT)
+    foot = (lay.height - lay.footer, lay.height)
+    draw.text((lay.margin, (foot[0] + foot[1]) / 2), f"frame {t + 1}/{total}",
+              font=label_font, fill=TEXT, anchor="lm")
+    predicted = k >= 0
+    kind = "ONE-STEP" if teacher_forced else "PREDICTED"
+    badge = f"{kind}  +{k + 1}" if predicted else "context (input)"
+    colour = PREDICTED_COLOUR if predicted else CONTEXT_COLOUR
+    left, _, right, _ = draw.textbbox((0, 0), badge, font=label_font)
+    bw, bh = right - left + 20, 26
+    bx1 = lay.width - lay.margin
+    by0 = (foot[0] + foot[1] - bh) // 2
+    draw.rounded_rectangle((bx1 - bw, by0, bx1, by0 + bh), radius=6, fill=colour)
+    _centre_text(draw, (bx1 - bw, by0, bx1, by0 + bh), badge, label_font,
+                 fill=(20, 20, 20) if predicted else (255, 255, 255))
+    return np.asarray(img)
 
 
 def memory_strip(inputs, memory, n_context: int, cell: int = 72) -> np.ndarray:
@@ -345,6 +332,56 @@ def memory_strip(inputs, memory, n_context: int, cell: int = 72) -> np.ndarray:
 # frame strip
 # --------------------------------------------------------------------------------------------
 
+class _StripGrid:
+    """Pixel geometry of a frame strip: cells of `scale`-times frames, the context columns, a
+    gap, the predicted columns, wrapped every `per_row` predictions; text grows with the cells,
+    so it stays readable when the strip is shown scaled down."""
+
+    def __init__(self, frame_size, n_context, n_pred, n_truth, max_context, per_row, scale):
+        self.n_context, self.n_pred, self.n_truth = n_context, n_pred, n_truth
+        self.n_shown = min(n_context, max(1, int(max_context)))
+        self.first = n_context - self.n_shown           # 0-based index of the first shown frame
+        self.per_row = max(1, int(per_row))
+        self.blocks = max(1, -(-n_pred // self.per_row))
+        self.has_truth = [b * self.per_row < n_truth or b == 0 for b in range(self.blocks)]
+        fh, fw = frame_size
+        self.cols = self.n_shown + min(self.per_row, n_pred)
+        if scale:
+            s = int(scale)
+        else:
+            s = default_scale((fh, fw), TARGET_CELL)
+            s = max(1, min(s, (MAX_STRIP_WIDTH - 120) // (self.cols * (fw + 4))))
+        self.scale, cw, ch = s, fw * s, fh * s
+        self.cw = cw
+        self.label_size, self.number_size = max(18, round(cw / 4.5)), max(16, round(cw / 5.5))
+        self.border, self.gap = max(3, cw // 32), max(4, cw // 24)
+        self.group_gap = max(18, cw // 5)
+        self.label_w, margin = max(120, round(self.label_size * 6.6)), 10
+        right = max(56, cw // 2)             # the page's download/full-screen buttons sit here
+        self.group_h, self.number_h = self.label_size + 14, self.number_size + 10
+        self.cell_w, self.cell_h = cw + 2 * self.border, ch + 2 * self.border
+        self.block_gap = max(12, cw // 6)
+        self.block_hs = [self.number_h + (2 * self.cell_h + self.gap if t else self.cell_h)
+                         for t in self.has_truth]
+        self.width = (self.label_w + self.cols * self.cell_w + (self.cols - 1) * self.gap
+                      + self.group_gap + right)
+        self.height = (self.group_h + sum(self.block_hs) + (self.blocks - 1) * self.block_gap
+                       + margin)
+        # (block, column, frame number) of every cell pair, context first
+        self.cells = [(0, c, self.first + c) for c in range(self.n_shown)]
+        self.cells += [(k // self.per_row, self.n_shown + k % self.per_row, n_context + k)
+                       for k in range(n_pred)]
+
+    def col_left(self, c: int) -> int:
+        return (self.label_w + c * (self.cell_w + self.gap)
+                + (self.group_gap if c >= self.n_shown else 0))
+
+    def rows_top(self, block: int) -> tuple[int, int]:
+        top = (self.group_h + sum(self.block_hs[:block]) + block * self.block_gap
+               + self.number_h)
+        return top, top + self.cell_h + self.gap
+
+
 def frame_strip(context, truth, prediction, max_context: int = 5, per_row: int = 10,
                 scale: int | None = None, teacher_forced: bool = False) -> np.ndarray:
     """One picture of a rollout: the last `max_context` context frames, then the predicted frames
@@ -360,47 +397,14 @@ def frame_strip(context, truth, prediction, max_context: int = 5, per_row: int =
     Returns uint8 (H, W, 3).
     """
     context, truth, prediction = _check_inputs(context, truth, prediction)
-    n_context, n_pred, n_truth = context.shape[0], prediction.shape[0], truth.shape[0]
-    shown = context[-max(1, int(max_context)):]
-    n_shown = shown.shape[0]
-    first = n_context - n_shown                         # 0-based index of the first shown frame
-    per_row = max(1, int(per_row))
-    blocks = max(1, -(-n_pred // per_row))
-    has_truth = [block * per_row < n_truth or (block == 0) for block in range(blocks)]
-    fh, fw = context.shape[1:3]
-    cols = n_shown + min(per_row, n_pred)
-    if scale:
-        s = int(scale)
-    else:
-        s = default_scale((fh, fw), TARGET_CELL)
-        s = max(1, min(s, (MAX_STRIP_WIDTH - 120) // (cols * (fw + 4))))
-    ch, cw = fh * s, fw * s
-    # Text grows with the cells, so it stays readable when the strip is shown scaled down.
-    label_size, number_size = max(18, round(cw / 4.5)), max(16, round(cw / 5.5))
-    border, gap, group_gap = max(3, cw // 32), max(4, cw // 24), max(18, cw // 5)
-    label_w, margin = max(120, round(label_size * 6.6)), 10
-    right = max(56, cw // 2)             # the page's download/full-screen buttons sit here
-    group_h, number_h = label_size + 14, number_size + 10
-    cell_w, cell_h = cw + 2 * border, ch + 2 * border
-    block_gap = max(12, cw // 6)
-    block_hs = [number_h + (2 * cell_h + gap if t else cell_h) for t in has_truth]
-    width = label_w + cols * cell_w + (cols - 1) * gap + group_gap + right
-    height = group_h + sum(block_hs) + (blocks - 1) * block_gap + margin
-    canvas = _fill(height, width, BACKGROUND)
-
-    def col_left(c: int) -> int:
-        return label_w + c * (cell_w + gap) + (group_gap if c >= n_shown else 0)
-
-    def rows_top(block: int) -> tuple[int, int]:
-        top = group_h + sum(block_hs[:block]) + block * block_gap + number_h
-        return top, top + cell_h + gap
-
-    # (block, column, frame number) of every cell pair, context first
-    cells = [(0, c, first + c) for c in range(n_shown)]
-    cells += [(k // per_row, n_shown + k % per_row, n_context + k) for k in range(n_pred)]
-    for block, c, t in cells:
-        x = col_left(c)
-        top, bottom = rows_top(block)
+    n_context = context.shape[0]
+    g = _StripGrid(context.shape[1:3], n_context, prediction.shape[0], truth.shape[0],
+                   max_context, per_row, scale)
+    canvas = _fill(g.height, g.width, BACKGROUND)
+    s, border = g.scale, g.border
+    for block, c, t in g.cells:
+        x = g.col_left(c)
+        top, bottom = g.rows_top(block)
         if t < n_context:
             tile = _grey(context[t], s)
             _paste_bordered(canvas, tile, top, x, border, CONTEXT_COLOUR)
@@ -408,142 +412,43 @@ def frame_strip(context, truth, prediction, max_context: int = 5, per_row: int =
         else:
             k = t - n_context
             _paste_bordered(canvas, _grey(prediction[k], s), top, x, border, PREDICTED_COLOUR)
-            if k < n_truth:
+            if k < g.n_truth:
                 _paste_bordered(canvas, _grey(truth[k], s), bottom, x, border, NEUTRAL)
+    return _strip_labels(canvas, g, teacher_forced)
 
+
+def _strip_labels(canvas: np.ndarray, g: _StripGrid, teacher_forced: bool) -> np.ndarray:
+    """The strip's words: row labels, the context and predicted titles, frame numbers, and
+    where the truth ends."""
     img = Image.fromarray(canvas)
     draw = ImageDraw.Draw(img)
-    label_font, number_font = _font(label_size), _font(number_size)
-    for block in range(blocks):
-        top, bottom = rows_top(block)
-        if has_truth[block]:
-            _centre_text(draw, (0, top, label_w - 6, top + cell_h), "prediction", label_font)
-            _centre_text(draw, (0, bottom, label_w - 6, bottom + cell_h), "truth", label_font)
+    label_font, number_font = _font(g.label_size), _font(g.number_size)
+    lw, cell_w, cell_h = g.label_w, g.cell_w, g.cell_h
+    for block in range(g.blocks):
+        top, bottom = g.rows_top(block)
+        if g.has_truth[block]:
+            _centre_text(draw, (0, top, lw - 6, top + cell_h), "prediction", label_font)
+            _centre_text(draw, (0, bottom, lw - 6, bottom + cell_h), "truth", label_font)
         else:
-            _centre_text(draw, (0, top, label_w - 6, top + cell_h), "prediction\nonly (no\ntruth)",
+            _centre_text(draw, (0, top, lw - 6, top + cell_h), "prediction\nonly (no\ntruth)",
                          label_font, fill=PREDICTED_COLOUR)
-    _centre_text(draw, (label_w, 0, col_left(n_shown - 1) + cell_w, group_h), "context",
+    _centre_text(draw, (lw, 0, g.col_left(g.n_shown - 1) + cell_w, g.group_h), "context",
                  label_font, fill=CONTEXT_COLOUR)
-    if n_pred:
+    if g.n_pred:
         title = "one-step predicted (each reads the true frames)" if teacher_forced \
             else "predicted"
-        _centre_text(draw, (col_left(n_shown), 0, col_left(cols - 1) + cell_w, group_h),
-                     title, label_font, fill=PREDICTED_COLOUR)
-    for block, c, t in cells:
-        x, top = col_left(c), rows_top(block)[0]
-        _centre_text(draw, (x, top - number_h, x + cell_w, top), str(t + 1), number_font,
+        _centre_text(draw, (g.col_left(g.n_shown), 0, g.col_left(g.cols - 1) + cell_w,
+                            g.group_h), title, label_font, fill=PREDICTED_COLOUR)
+    for block, c, t in g.cells:
+        x, top = g.col_left(c), g.rows_top(block)[0]
+        _centre_text(draw, (x, top - g.number_h, x + cell_w, top), str(t + 1), number_font,
                      fill=MUTED_TEXT)
-    if n_truth < n_pred and has_truth[n_truth // per_row]:   # truth ends inside a paired row
-        k = n_truth
-        x, bottom = col_left(n_shown + k % per_row), rows_top(k // per_row)[1]
+    k = g.n_truth
+    if k < g.n_pred and g.has_truth[k // g.per_row]:     # truth ends inside a paired row
+        x, bottom = g.col_left(g.n_shown + k % g.per_row), g.rows_top(k // g.per_row)[1]
         _centre_text(draw, (x, bottom, x + cell_w, bottom + cell_h),
-                     "truth\nends" if cw >= 40 else "end", number_font, fill=MUTED_TEXT)
+                     "truth\nends" if g.cw >= 40 else "end", number_font, fill=MUTED_TEXT)
     return np.asarray(img)
-
-
-# --------------------------------------------------------------------------------------------
-# quality curves
-# --------------------------------------------------------------------------------------------
-
-def hex_colour(rgb) -> str:
-    """'#rrggbb' of an RGB tuple (matplotlib's and CSS's spelling of the palette above)."""
-    return "#{:02x}{:02x}{:02x}".format(*rgb)
-
-
-_BASELINE_STYLE = {"color": hex_colour(BASELINE_COLOUR), "marker": "s", "linestyle": "--",
-                   "linewidth": 1.6}
-_LINE_STYLES = {
-    "model": {"color": hex_colour(PREDICTED_COLOUR), "marker": "o", "linewidth": 2.2},
-    "copy last frame": _BASELINE_STYLE,
-    "copy previous true frame": _BASELINE_STYLE,
-}
-
-
-def _line_style(name: str, index: int) -> dict:
-    """A curve's style: fixed for "model" and the baselines; otherwise the `index`-th model's
-    colour (so a comparison's lines match its animation's titles)."""
-    if name in _LINE_STYLES:
-        return _LINE_STYLES[name]
-    if name == "zeros":
-        return {"linestyle": "--", "marker": "s", "linewidth": 1.4}
-    return {"color": hex_colour(MODEL_COLOURS[index % len(MODEL_COLOURS)]), "marker": "o",
-            "linewidth": 2.0}
-
-
-_PANELS = {"mse": ("MSE per frame (sum over pixels)", "lower is better"),
-           "mae": ("MAE per frame (sum over pixels)", "lower is better"),
-           "ssim": ("SSIM per frame", "higher is better"),
-           "psnr": ("PSNR per frame (dB)", "higher is better"),
-           "iou": ("IoU per frame", "higher is better")}
-
-
-def quality_plot(curves: dict[str, dict[str, np.ndarray]], path: str | os.PathLike | None = None,
-                 title: str | None = None, horizon: int | None = None,
-                 metrics: tuple[str, ...] = ("mse", "ssim")):
-    """Per-frame quality, a panel per metric (MSE and SSIM by default), one line per name.
-
-    The one quality plot: the app draws it per request, `evaluate` for the scoreboard (every
-    metric). `curves` maps a name ("model", "copy last frame", ...) to a metrics dict as returned
-    by `frameprophet.metrics.evaluate`; x is the predicted frame index 1..horizon. Builds a
-    `matplotlib.figure.Figure` (no pyplot state). With `path`, saves a PNG there and returns
-    the path; otherwise returns the figure. Empty curves (no ground truth) give a figure that
-    says so. With `horizon` longer than the curves, the x axis covers every
-    predicted frame and a line marks where the truth ends.
-    """
-    # Fixed margins instead of layout="constrained": the layout solver was a third of the
-    # plot's time, and this figure's labels never change size.
-    fig = Figure(figsize=(4.5 * len(metrics), 3.4), dpi=100)
-    fig.subplots_adjust(left=0.13 / len(metrics), right=0.985, bottom=0.15,
-                        top=0.84 if title else 0.9, wspace=0.2)
-    axes = fig.subplots(1, len(metrics), squeeze=False)[0]
-    panels = [(key, *_PANELS[key]) for key in metrics]
-    have_data = False
-    for ax, (key, label, hint) in zip(axes, panels, strict=True):
-        longest = 0
-        others = [n for n in curves if n not in _LINE_STYLES and n != "zeros"]
-        for name, metrics in curves.items():
-            values = np.asarray(metrics.get(key, []), dtype=np.float64).ravel()
-            if values.size == 0:
-                continue
-            have_data = True
-            longest = max(longest, values.size)
-            x = np.arange(1, values.size + 1)
-            style = _line_style(name, others.index(name) if name in others else 0)
-            ax.plot(x, values, label=name, markersize=4, **style)
-        ax.set_title(f"{label} ({hint})", fontsize=10)
-        ax.set_xlabel("predicted frame")
-        ax.grid(alpha=0.3)
-        span = max(longest, int(horizon or 0))
-        if longest:
-            ax.set_xlim(0.5, span + 0.5)
-            step = max(1, int(np.ceil(span / 10)))
-            ax.set_xticks(np.arange(1, span + 1, step))
-        if longest and span > longest:
-            ax.axvline(longest + 0.5, color="#999999", linestyle=":", linewidth=1.2)
-            ax.axvspan(longest + 0.5, span + 0.5, color="#999999", alpha=0.12, linewidth=0)
-            ax.text(longest + 0.7, 0.97, f"truth ends\nafter frame {longest}", fontsize=8,
-                    va="top", ha="left", transform=ax.get_xaxis_transform(), color="#555555")
-        if key in ("ssim", "iou") and longest:
-            low, high = ax.get_ylim()
-            ax.set_ylim(min(low, 0.0), max(high, 1.0))
-        elif longest:
-            ax.set_ylim(bottom=0.0)
-    if have_data:
-        axes[-1].legend(loc="best", fontsize=9)
-    else:
-        for ax in axes:
-            ax.text(0.5, 0.5, "no ground truth for\nthe predicted frames", ha="center",
-                    va="center", transform=ax.transAxes, color="#777777")
-            ax.set_xticks([])
-            ax.set_yticks([])
-    if title:
-        fig.suptitle(title, fontsize=11)
-    if path is None:
-        return fig
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", pil_kwargs={"compress_level": PNG_COMPRESSION})
-    return path
 
 
 # --------------------------------------------------------------------------------------------
@@ -553,6 +458,8 @@ def quality_plot(curves: dict[str, dict[str, np.ndarray]], path: str | os.PathLi
 def forecast_files(result, out: str | os.PathLike, fps: float = 5) -> tuple[Path, Path, Path]:
     """Draw a `frameprophet.forecast.Forecast` into `out`: the side-by-side GIF, the frame
     strip and the quality plot (teacher-forced results are labelled as such in all three)."""
+    from frameprophet.plots import quality_plot
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     teacher = result.mode == "teacher_forced"
@@ -580,3 +487,13 @@ def write_png(image_uint8: np.ndarray, path: str | os.PathLike) -> Path:
     Image.fromarray(np.asarray(image_uint8, dtype=np.uint8)).save(
         path, format="PNG", compress_level=PNG_COMPRESSION)
     return path
+
+
+def __getattr__(name: str):
+    """`render.quality_plot`, for callers written before the plot moved to `frameprophet.plots`
+    (imported on first use: `plots` imports this module's palette)."""
+    if name == "quality_plot":
+        from frameprophet.plots import quality_plot
+
+        return quality_plot
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -430,7 +430,7 @@ def _wire_page(w: dict) -> None:
 
 def build_demo() -> gr.Blocks:
     """The FrameProphet page. Launch with `demo.launch(theme=THEME, css=CSS)`."""
-    shipped = catalog.shipped()                 # weights/ read once per page
+    shipped = catalog.offered()         # weights/ read once per page, then `app.py --model`s
     w: dict = {}
     with gr.Blocks(title="FrameProphet", delete_cache=(3600, 3600),
                    analytics_enabled=False) as page:

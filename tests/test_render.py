@@ -1,4 +1,4 @@
-"""render: the side-by-side animation, the frame strip and the quality plot."""
+"""render and plots: the side-by-side animation, the frame strip and the quality plot."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from frameprophet import render
+from frameprophet import plots, render
 
 
 def clip(t: int, size: int = 40, seed: int = 0) -> np.ndarray:
@@ -85,7 +85,7 @@ def test_missing_truth_frames():
 def test_compare_shows_each_model_in_its_own_panel():
     context, truth = clip(2), clip(3, seed=1)
     predictions = {"a": clip(3, seed=2), "b": clip(3, seed=3)}
-    frames = render.compare_frames(context, truth, predictions, scale=2)
+    frames = render.side_by_side(context, truth, predictions, scale=2)
     lay = render._Layout((40, 40), 2, panels=3)
     assert frames.shape == (5, lay.height, lay.width, 3)
 
@@ -104,7 +104,25 @@ def test_compare_shows_each_model_in_its_own_panel():
         assert np.array_equal(panel(t, 2), grey(predictions["b"][k]))
         assert colour_count(frames[t], render.PREDICTED_COLOUR) >= 2 * lay.panel_w * lay.border
     with pytest.raises(ValueError, match="same shape"):
-        render.compare_frames(context, truth, {"a": clip(3), "b": clip(4)})
+        render.side_by_side(context, truth, {"a": clip(3), "b": clip(4)})
+
+
+def test_side_by_side_draws_colour_clips_in_colour():
+    rng = np.random.default_rng(5)
+    context, truth, prediction = (rng.random((n, 8, 8, 3)).astype(np.float32) for n in (2, 2, 2))
+    frames = render.side_by_side(context, truth, prediction, scale=1)
+    lay = render._Layout((8, 8), 1)
+    for i, expected in ((0, truth[1]), (1, prediction[1])):
+        shown = inside(frames[-1], lay.panel_box(i), lay.border)
+        assert np.array_equal(shown, np.round(expected * 255).astype(np.uint8))
+    strip = render.frame_strip(context, truth, prediction, scale=1)
+    shown = {tuple(p) for p in strip.reshape(-1, 3)}
+    for frame in (prediction[1], truth[1]):           # every colour pixel is in the strip
+        assert {tuple(p) for p in np.round(frame * 255).astype(np.uint8).reshape(-1, 3)} <= shown
+
+
+def test_the_quality_plot_is_also_render_quality_plot_for_older_callers():
+    assert render.quality_plot is plots.quality_plot
 
 
 def test_bad_shapes_are_refused():
@@ -154,11 +172,11 @@ def test_frame_strip_with_clip_ended():
 
 def test_quality_plot_covers_the_horizon_and_marks_where_truth_ends():
     curves = {"model": {"mse": np.arange(10.0), "ssim": np.linspace(1, 0.5, 10)}}
-    fig = render.quality_plot(curves, horizon=30)
+    fig = plots.quality_plot(curves, horizon=30)
     for ax in fig.axes:
         assert ax.get_xlim() == (0.5, 30.5)
         assert any("truth ends" in t.get_text() for t in ax.texts)
-    plain = render.quality_plot(curves)
+    plain = plots.quality_plot(curves)
     assert plain.axes[0].get_xlim() == (0.5, 10.5) and not plain.axes[0].texts
 
 
@@ -176,15 +194,15 @@ def test_quality_plot_file_and_figure(tmp_path):
     curves = {"model": {"mse": np.array([3.0, 4.0, 5.0]), "ssim": np.array([0.9, 0.8, 0.7])},
               "copy last frame": {"mse": np.array([2.0, 6.0, 9.0]),
                                   "ssim": np.array([0.95, 0.6, 0.5])}}
-    path = render.quality_plot(curves, tmp_path / "plot.png")
+    path = plots.quality_plot(curves, tmp_path / "plot.png")
     assert path.exists()
     with Image.open(path) as im:
         assert im.format == "PNG" and im.size[0] > 400
-    fig = render.quality_plot(curves)
+    fig = plots.quality_plot(curves)
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     assert [line.get_label() for line in fig.axes[0].lines] == ["model", "copy last frame"]
     assert list(fig.axes[0].lines[0].get_xdata()) == [1, 2, 3]
-    assert render.quality_plot({}, tmp_path / "empty.png").exists()   # no ground truth
+    assert plots.quality_plot({}, tmp_path / "empty.png").exists()   # no ground truth
 
 
 def test_write_animation_keeps_every_frame(tmp_path):

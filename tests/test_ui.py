@@ -811,12 +811,158 @@ def test_the_compare_tab_hides_the_clip_tabs_model_menu():
 
 
 def test_compared_models_have_one_colour_each_and_the_baseline_is_grey():
-    from frameprophet import render
+    from frameprophet import plots, render
 
     curves = {name: {"mse": np.arange(3.0), "ssim": np.ones(3)}
               for name in ("mnist", "mnist-keras3", "copy last frame")}
-    fig = render.quality_plot(curves)
+    fig = plots.quality_plot(curves)
     colours = {line.get_label(): line.get_color() for line in fig.axes[0].get_lines()}
     assert colours["mnist"] == render.hex_colour(render.PREDICTED_COLOUR)      # ours: orange
     assert colours["copy last frame"] == render.hex_colour(render.BASELINE_COLOUR)
     assert len(set(colours.values())) == 3
+
+
+# --------------------------------------------------------------------------------------------
+# Your own models on the page: `app.py --model PATH_OR_HUB_ID`, grey and colour
+# --------------------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def model_files(tmp_path_factory) -> dict[str, Path]:
+    """Two tiny untrained models saved as a person's own files: grey and colour, 32x32."""
+    root = tmp_path_factory.mktemp("own_models")
+    files = {"grey": root / "my-grey.keras", "colour": root / "my-colour.keras"}
+    for kind, path in files.items():
+        saving.save(models.build("prophet", (32, 32), hidden=4, depth=1,
+                                 channels=3 if kind == "colour" else 1), path)
+    (root / "broken.keras").write_text("not a model")
+    files["broken"] = root / "broken.keras"
+    return files
+
+
+@pytest.fixture
+def real_loader(monkeypatch):
+    """The catalog's own loader (not the module's tiny fakes); models added are withdrawn after."""
+    monkeypatch.setattr(catalog, "load", _ORIGINAL_LOAD_MODEL)
+    catalog.forget_added()
+    yield
+    catalog.forget_added()
+
+
+def load_app():
+    """app.py as a module (it builds the page on import, as Spaces does)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fp_app", ROOT / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def panel(gif_path, index: int, size=(32, 32)) -> np.ndarray:
+    """The inside of panel `index` (0 truth, 1 prediction, 2 error) of an animation's last frame."""
+    from frameprophet import render
+
+    lay = render._Layout(size, render.default_scale(size))
+    with Image.open(gif_path) as im:
+        im.seek(im.n_frames - 1)
+        rgb = np.asarray(im.convert("RGB")).astype(int)
+    top, left = lay.top + lay.border, lay.lefts[index] + lay.border
+    return rgb[top:top + lay.panel_h, left:left + lay.panel_w]
+
+
+def test_app_model_flag_adds_files_to_the_menus_and_typed_paths_stay_refused(model_files,
+                                                                             real_loader):
+    app = load_app()
+    args = app.configure(["--model", str(model_files["grey"]),
+                          "--model", str(model_files["colour"])])
+    assert args.model == [str(model_files["grey"]), str(model_files["colour"])]
+    values = [value for _, value in demo.model_choices()]
+    assert {"my-grey", "my-colour"} <= set(values) and values[-1] == demo.CUSTOM_MODEL
+    assert catalog.offered()[-2:] == ["my-grey", "my-colour"]      # the Compare tab's boxes too
+    assert catalog.get("my-colour").predictor.channels == 3
+    with pytest.raises(saving.ModelFileError, match="Choose one of .*my-grey"):
+        catalog.resolve(str(model_files["grey"]))                   # a visitor's typed path
+    *_, info = demo.run_prediction(demo.SOURCE_MNIST, 0, None, 3, 2, "closed_loop", "my-grey")
+    assert info.startswith("Model: my-grey")
+    assert "--model PATH_OR_HUB_ID" in app.parser().format_help()
+
+
+@pytest.mark.parametrize("spec, said", [
+    ("missing.keras", "--model missing.keras: no such file; give a .keras model file"),
+    ("broken", "not a Keras model file"),
+    ("a/b/c", "no such file and not a Hub repo id"),
+    ("someone/not-cached", "cannot reach the Hugging Face Hub"),
+])
+def test_a_bad_model_flag_is_one_sentence(model_files, real_loader, spec, said):
+    spec = str(model_files[spec]) if spec == "broken" else spec
+    with pytest.raises(saving.ModelFileError, match=said) as error:
+        catalog.add(spec)
+    message = str(error.value)
+    assert message.count(spec) == 1 and message.endswith("owner/name.") and "\n" not in message
+    assert spec.split("/")[-1].removesuffix(".keras") not in catalog.offered()
+
+
+@pytest.mark.slow
+def test_app_stops_at_start_up_on_a_bad_model_flag(tmp_path):
+    import subprocess
+    import sys
+
+    missing = tmp_path / "nothing.keras"
+    run = subprocess.run([sys.executable, str(ROOT / "app.py"), "--model", str(missing)],
+                         capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines()[-1] == (
+        f"app.py: error: --model {missing}: no such file; give a .keras model file (as `train` "
+        "or model.save writes it) or a Hugging Face Hub repo id owner/name.")
+    assert "Traceback" not in run.stderr
+
+
+def test_a_colour_model_shows_a_colour_upload_in_colour(model_files, real_loader, tmp_path):
+    catalog.add(str(model_files["colour"]))
+    rng = np.random.default_rng(3)
+    np.save(tmp_path / "colour.npy", rng.random((8, 32, 32, 3)).astype(np.float32))
+    gif, strip, plot, info = demo.run_prediction("upload", 0, str(tmp_path / "colour.npy"),
+                                                 4, 3, "closed_loop", "my-colour")
+    assert "at 32x32 in colour" in info and "grey" not in info
+    for index in (0, 1):                                    # truth and prediction in colour
+        rgb = panel(gif, index)
+        assert np.abs(rgb[..., 0] - rgb[..., 1]).max() > 40
+
+
+def test_a_grey_model_makes_a_colour_upload_grey_and_says_so(model_files, real_loader,
+                                                             tmp_path):
+    catalog.add(str(model_files["grey"]))
+    rng = np.random.default_rng(4)
+    np.save(tmp_path / "colour.npy", rng.random((8, 32, 32, 3)).astype(np.float32))
+    gif, *_, info = demo.run_prediction("upload", 0, str(tmp_path / "colour.npy"), 4, 3,
+                                        "closed_loop", "my-grey")
+    assert "grey" in info.split("Note:")[1] and "in colour" not in info
+    truth = panel(gif, 0)                   # grey, up to the GIF palette's rounding
+    assert np.abs(np.diff(truth, axis=-1)).max() <= 12
+
+
+def test_a_grey_world_given_to_a_colour_model_is_repeated_and_said(model_files, real_loader):
+    catalog.add(str(model_files["colour"]))
+    *_, info = demo.run_prediction(demo.SOURCE_SQUARES, 1, None, 4, 2, "closed_loop",
+                                   "my-colour")
+    assert demo.GREY_FOR_COLOUR in info
+    *_, info = demo.run_scene("squares", 3, None, "", 0, 4, 2, "closed_loop", "my-colour")
+    assert demo.GREY_FOR_COLOUR in info
+    with pytest.raises(demo.RequestError, match="mix grey and colour"):
+        catalog.add(str(model_files["grey"]))
+        demo.run_compare(demo.SOURCE_SQUARES, 1, None, 4, 2, "closed_loop",
+                         ["my-grey", "my-colour"])
+
+
+def test_one_clip_from_a_spec_for_the_page_and_the_cli():
+    from frameprophet.__main__ import load_input
+
+    page, _ = demo.make_clip(demo.SOURCE_SQUARES, 5, None, (40, 40), channels=3)
+    cli, notes = load_input("squares:5", (40, 40), demo.CLIP_FRAMES, 3)
+    np.testing.assert_array_equal(page, cli)
+    assert page.shape == (demo.CLIP_FRAMES, 40, 40, 3) and notes == [demo.GREY_FOR_COLOUR]
+    grey, notes = demo.clip_from_spec("mnist:2", (64, 64), frames=6)
+    assert grey.shape == (6, 64, 64, 1) and notes == []

@@ -89,17 +89,19 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 
 
 def model_choices(shipped: list[str] | None = None) -> list[tuple[str, str]]:
-    """(label, name) of the shipped models (baselines marked), the original keras-io model
-    (fetched from the Hub only when chosen), and a free Hub repo id. `shipped` is
-    `catalog.shipped()` when the caller has already read it."""
+    """(label, name) of the shipped models (baselines marked) and those added with `app.py
+    --model`, the original keras-io model (fetched from the Hub only when chosen), and a free
+    Hub repo id. `shipped` is `catalog.offered()` when the caller has already read it."""
     from frameprophet.hub import KERAS_IO_REPO
 
     choices = []
-    for name in catalog.shipped() if shipped is None else shipped:
+    for name in catalog.offered() if shipped is None else shipped:
         note = catalog.baseline_note(name)
         choices.append((f"{name} (Keras example recipe, for comparison)" if note else name, name))
-    return [*choices, (f"{KERAS_IO_REPO} (the original Keras model, from the Hub)",
-                       KERAS_IO_REPO), (CUSTOM_MODEL, CUSTOM_MODEL)]
+    if KERAS_IO_REPO not in {name for _, name in choices}:
+        choices.append((f"{KERAS_IO_REPO} (the original Keras model, from the Hub)",
+                        KERAS_IO_REPO))
+    return [*choices, (CUSTOM_MODEL, CUSTOM_MODEL)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -196,20 +198,22 @@ _CLIPS: OrderedDict[tuple, tuple[np.ndarray, list[str]]] = OrderedDict()
 _CLIPS_LOCK = threading.Lock()
 
 
-def read_upload(path: str, frame_size: tuple[int, int]) -> tuple[np.ndarray, list[str]]:
-    """An uploaded clip at `frame_size` and its notes, decoded once: counting its frames when it
-    is dropped and the Predict after it share one decode (a file changed since is read anew)."""
+def read_upload(path: str, frame_size: tuple[int, int], channels: int = 1
+                ) -> tuple[np.ndarray, list[str]]:
+    """An uploaded clip at `frame_size` with `channels` (1: colour made grey, said in a note;
+    3: colour kept) and its notes, decoded once: counting its frames when it is dropped and the
+    Predict after it share one decode (a file changed since is read anew)."""
     from frameprophet import io
 
     stat = Path(path).stat() if Path(path).is_file() else None
-    key = (str(path), tuple(frame_size), stat and (stat.st_mtime_ns, stat.st_size))
+    key = (str(path), tuple(frame_size), channels, stat and (stat.st_mtime_ns, stat.st_size))
     with _CLIPS_LOCK:
         if key in _CLIPS:
             _CLIPS.move_to_end(key)
             clip, notes = _CLIPS[key]
             return clip, list(notes)
     clip, notes = io.read_clip_with_notes(path, frame_size=tuple(frame_size),
-                                          max_frames=MAX_UPLOAD_FRAMES)
+                                          max_frames=MAX_UPLOAD_FRAMES, channels=channels)
     notes += _size_notes(path, tuple(frame_size))
     if stat is not None:
         with _CLIPS_LOCK:
@@ -238,20 +242,55 @@ def _size_notes(path: str, frame_size: tuple[int, int]) -> list[str]:
     return [f"its frames are {w}x{h} and the model's {out_w}x{out_h}: {how}{bars}{lost}"]
 
 
-def make_clip(source: str, seed, upload, frame_size: tuple[int, int]
+def make_clip(source: str, seed, upload, frame_size: tuple[int, int], channels: int = 1
               ) -> tuple[np.ndarray, list[str]]:
-    """The clip (T, H, W, 1) for a source, at `frame_size` (the model's), and notes on what was
-    changed on the way (an upload cut or made grey)."""
+    """The clip (T, H, W, `channels`) for a source, at `frame_size` and with the channels of
+    the model, and notes on what was changed on the way (an upload cut or made grey, a grey
+    clip repeated to colour)."""
     source = normalise_source(source)
     if source == SOURCE_UPLOAD:
         path = upload_path(upload)
         if not path:
             raise RequestError("Upload a GIF, MP4, WebM or NPY clip first (or pick another "
                                "source).")
-        return read_upload(path, frame_size)
+        return read_upload(path, frame_size, channels)
     dataset = "squares" if source == SOURCE_SQUARES else "mnist"
-    clip = data.example_clip(dataset, normalise_seed(seed), frames=CLIP_FRAMES)
-    return fit_clip(clip, frame_size), []
+    return generated_clip(dataset, normalise_seed(seed), frame_size, channels)
+
+
+def generated_clip(dataset: str, seed: int, frame_size: tuple[int, int], channels: int = 1,
+                   frames: int = CLIP_FRAMES) -> tuple[np.ndarray, list[str]]:
+    """`data.example_clip` ("mnist" or "squares": the page's clip of that seed) at the model's
+    frame size and channels, and notes."""
+    return with_channels(fit_clip(data.example_clip(dataset, seed, frames=frames), frame_size),
+                         channels)
+
+
+def clip_from_spec(spec: str, frame_size: tuple[int, int], frames: int = CLIP_FRAMES,
+                   channels: int = 1) -> tuple[np.ndarray, list[str]]:
+    """The one clip-from-a-spec path (the CLI's `predict` too): `squares:SEED` or `mnist:SEED`
+    (`frames` long, as the page shows it) or any file `io.read_clip` reads, and notes."""
+    kind, _, seed = spec.partition(":")
+    if kind in ("squares", "mnist") and (seed.isdigit() or seed == ""):
+        return generated_clip(kind, int(seed or 0), frame_size, channels, frames)
+    from frameprophet import io
+
+    return io.read_clip_with_notes(spec, frame_size=frame_size, channels=channels)
+
+
+GREY_FOR_COLOUR = ("the clip is grey and this model sees colour: each grey frame is given as "
+                   "three equal colour channels")
+
+
+def with_channels(clip: np.ndarray, channels: int) -> tuple[np.ndarray, list[str]]:
+    """A clip with the model's channels: a grey one for a colour model is repeated to three
+    equal channels (GREY_FOR_COLOUR says so)."""
+    if clip.shape[-1] == channels:
+        return clip, []
+    if clip.shape[-1] == 1 and channels == 3:
+        return np.repeat(clip, 3, axis=-1), [GREY_FOR_COLOUR]
+    raise ValueError(f"a clip with {clip.shape[-1]} channels cannot be given to a model of "
+                     f"{channels}; models take 1 (grey) or 3 (colour) channels.")
 
 
 def clip_name(source: str, seed, upload) -> str:
@@ -269,27 +308,6 @@ def fit_clip(clip: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
     from frameprophet import io
 
     return io.resize_clip(clip, frame_size)
-
-
-def upload_types() -> list[str]:
-    """File endings the upload box offers: whatever `frameprophet.io.read_clip` can read."""
-    from frameprophet import io
-
-    return sorted({*io.PILLOW_EXTENSIONS, *io.VIDEO_EXTENSIONS, *io.ARRAY_EXTENSIONS,
-                   *io.ZIP_EXTENSIONS} - {".jpg", ".jpeg"})        # a JPG is a single picture
-
-
-def clip_length(source: str, upload, model: str | None = None) -> int | None:
-    """How many frames the chosen clip has (None without a file). An upload is decoded at the
-    frame size of `model` (when known without loading it), so Predict reuses the decode."""
-    source = normalise_source(source)
-    if source != SOURCE_UPLOAD:
-        return CLIP_FRAMES
-    path = upload_path(upload)
-    if not path:
-        return None
-    size = catalog.DEFAULTS.get(model or "", catalog.DEFAULTS[DEFAULT_MODEL[SOURCE_UPLOAD]])
-    return int(read_upload(path, size)[0].shape[0])
 
 
 def without_upload_dir(message: str, upload) -> str:
@@ -374,7 +392,8 @@ def clip_and_model(source, seed, upload, model, hub_repo, progress) -> tuple[Cli
     name = clip_name(src, seed, upload) if src != SOURCE_UPLOAD or upload_path(upload) else ""
     loaded = load_model(model, hub_repo, progress)
     report(progress, 0.2, "Reading the clip")
-    frames, notes = make_clip(src, seed, upload, loaded.predictor.frame_size)
+    frames, notes = make_clip(src, seed, upload, loaded.predictor.frame_size,
+                              loaded.predictor.channels)
     dataset = {SOURCE_MNIST: "mnist", SOURCE_SQUARES: "squares"}.get(src)
     return Clip(frames, notes, name, dataset), loaded
 
@@ -424,7 +443,8 @@ def _forecast_info(loaded: LoadedModel, clip: Clip, result, started) -> str:
     parts = [f"Model: {loaded.label} ({predictor.method})",
              f"clip: {clip.name} ({plural(clip.frames.shape[0], 'frame')})",
              f"{MODE_LABELS[result.mode]}: {plural(context, 'context frame')} + "
-             f"{plural(horizon, 'predicted frame')} at {h}x{w}",
+             f"{plural(horizon, 'predicted frame')} at {h}x{w}"
+             + (" in colour" if predictor.channels == 3 else ""),
              f"prediction {ms:.0f} ms ({ms / horizon:.1f} ms/frame), "
              f"total {(time.perf_counter() - started) * 1000:.0f} ms"]
     if result.scored:

@@ -25,6 +25,7 @@ from frameprophet.demo.request import (
     MODE_LABELS,
     RESULTS_ROOT,
     SOURCE_MNIST,
+    SOURCE_UPLOAD,
     Clip,
     RequestError,
     answer,
@@ -40,11 +41,15 @@ from frameprophet.demo.request import (
     normalise_source,
     normalise_world,
     plural,
+    read_upload,
     report,
     result_dir,
     run_prediction,
+    upload_path,
+    with_channels,
     with_notes,
 )
+from frameprophet.plots import quality_plot
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +94,9 @@ def run_scene(world, objects, speed, digits, seed, context, horizon, mode, model
         c, h = lengths(context, horizon)
         clip = scene_clip(world, objects, speed, digits, seed, sketch)
         loaded = load_model(model, None, progress)
-        clip.frames = fit_clip(clip.frames, loaded.predictor.frame_size)
+        clip.frames, notes = with_channels(fit_clip(clip.frames, loaded.predictor.frame_size),
+                                           loaded.predictor.channels)
+        clip.notes += notes
         return draw_forecast(loaded, clip, c, h, how, progress, out_dir, started)[0]
 
     return answer(run)
@@ -125,7 +132,7 @@ def _compare_names(models) -> list[str]:
     names = list(dict.fromkeys(n for n in names if n))
     if not 2 <= len(names) <= 4:
         raise RequestError(f"Compare 2 to 4 models, e.g. mnist and mnist-keras3; got "
-                           f"{len(names)}. Shipped: {', '.join(catalog.shipped())}.")
+                           f"{len(names)}. Offered: {', '.join(catalog.offered())}.")
     return names
 
 
@@ -144,7 +151,12 @@ def run_compare(source, seed, upload, context, horizon, mode, models,
         if len({m.predictor.frame_size for m in loaded}) > 1:
             raise RequestError("These models predict frames of different sizes; compare models "
                                "of one dataset (e.g. mnist with mnist-keras3).")
-        frames, notes = make_clip(src, seed, upload, loaded[0].predictor.frame_size)
+        if len({m.predictor.channels for m in loaded}) > 1:
+            raise RequestError("These models mix grey and colour; compare grey models with "
+                               "grey ones and colour models with colour ones.")
+        first_model = loaded[0].predictor
+        frames, notes = make_clip(src, seed, upload, first_model.frame_size,
+                                  first_model.channels)
         results = {}
         for i, (name, model) in enumerate(zip(names, loaded, strict=True)):
             report(progress, 0.1 + 0.6 * i / len(names), f"Predicting with {name}")
@@ -155,11 +167,10 @@ def run_compare(source, seed, upload, context, horizon, mode, models,
             curves[first.baseline] = first.curves[first.baseline]
         out = Path(out_dir) if out_dir else result_dir()
         out.mkdir(parents=True, exist_ok=True)
-        gif = render.write_animation(render.compare_frames(
-            first.context, first.truth, {n: r.prediction for n, r in results.items()}),
-            out / "compare.gif", fps=FPS)
-        plot = render.quality_plot(curves, out / "compare.png",
-                                   horizon=first.prediction.shape[0])
+        gif = render.write_animation(render.side_by_side(
+            first.context, first.truth, {n: r.prediction for n, r in results.items()},
+            teacher_forced=how == "teacher_forced"), out / "compare.gif", fps=FPS)
+        plot = quality_plot(curves, out / "compare.png", horizon=first.prediction.shape[0])
         info = _compare_info(results, loaded, how, clip_name(src, seed, upload), started)
         return str(gif), str(plot), with_notes(info, [*notes, *first.notes])
 
@@ -221,8 +232,29 @@ def memory_picture(loaded: LoadedModel, clip, context, horizon, out_dir, predict
 
 
 # --------------------------------------------------------------------------------------------
-# The page's Predict
+# The page: its upload box and its Predict
 # --------------------------------------------------------------------------------------------
+
+def upload_types() -> list[str]:
+    """File endings the upload box offers: whatever `frameprophet.io.read_clip` can read."""
+    from frameprophet import io
+
+    return sorted({*io.PILLOW_EXTENSIONS, *io.VIDEO_EXTENSIONS, *io.ARRAY_EXTENSIONS,
+                   *io.ZIP_EXTENSIONS} - {".jpg", ".jpeg"})        # a JPG is a single picture
+
+
+def clip_length(source: str, upload, model: str | None = None) -> int | None:
+    """How many frames the chosen clip has (None without a file). An upload is decoded at the
+    frame size of `model` (when known without loading it), so Predict reuses the decode."""
+    source = normalise_source(source)
+    if source != SOURCE_UPLOAD:
+        return CLIP_FRAMES
+    path = upload_path(upload)
+    if not path:
+        return None
+    size = catalog.DEFAULTS.get(model or "", catalog.DEFAULTS[DEFAULT_MODEL[SOURCE_UPLOAD]])
+    return int(read_upload(path, size)[0].shape[0])
+
 
 def run_page(what, source, seed, upload, context, horizon, mode, model, world, objects, speed,
              digits, scene_seed, sketch, compare_source, compare_seed, compare_models,
