@@ -44,12 +44,7 @@ class LoadedModel:
 
 def shipped() -> list[str]:
     """Model names with a file in `weights/` (after the defaults, which always appear)."""
-    names = list(DEFAULTS)
-    if saving.WEIGHTS_DIR.is_dir():
-        for path in sorted(saving.WEIGHTS_DIR.glob("*.keras")):
-            if ".tmp" not in path.name and path.stem not in names:
-                names.append(path.stem)
-    return names
+    return [*DEFAULTS, *(name for name in saving.shipped_names() if name not in DEFAULTS)]
 
 
 def offered() -> list[str]:

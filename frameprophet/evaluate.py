@@ -232,8 +232,8 @@ def _openstl(pred: np.ndarray, truth: np.ndarray, dataset: str) -> dict:
 
 
 def plot(report: dict, path: str | Path) -> Path:
-    """The scoreboard's picture: `render.quality_plot` with a panel per metric."""
-    from frameprophet.render import quality_plot
+    """The scoreboard's picture: `plots.quality_plot` with a panel per metric."""
+    from frameprophet.plots import quality_plot
 
     curves = {name: {k: v["per_step"] for k, v in entry.items() if k in metrics.NAMES}
               for name, entry in report["results"].items()}

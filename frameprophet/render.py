@@ -488,12 +488,3 @@ def write_png(image_uint8: np.ndarray, path: str | os.PathLike) -> Path:
         path, format="PNG", compress_level=PNG_COMPRESSION)
     return path
 
-
-def __getattr__(name: str):
-    """`render.quality_plot`, for callers written before the plot moved to `frameprophet.plots`
-    (imported on first use: `plots` imports this module's palette)."""
-    if name == "quality_plot":
-        from frameprophet.plots import quality_plot
-
-        return quality_plot
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

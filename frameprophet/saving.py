@@ -140,6 +140,13 @@ def load(path: str | os.PathLike) -> tuple[keras.Model, dict]:
     return model, meta
 
 
+
+def shipped_names() -> list[str]:
+    """The short names of the model files in `weights/`, sorted (half-written `.tmp` files not)."""
+    if not WEIGHTS_DIR.is_dir():
+        return []
+    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.keras") if ".tmp" not in p.name)
+
 def resolve(name: str | os.PathLike, allow_paths: bool = True) -> str:
     """Turn a model name into a path or an `hf://` URI, in the documented order.
 
@@ -164,8 +171,7 @@ def resolve(name: str | os.PathLike, allow_paths: bool = True) -> str:
             or len(parts) > 2 and name.endswith(".keras")):
         return f"hf://{name}"
     tried.append("Hub repo id owner/name")
-    shipped = sorted(p.stem for p in WEIGHTS_DIR.glob("*.keras") if ".tmp" not in p.name) \
-        if WEIGHTS_DIR.exists() else []
+    shipped = shipped_names()
     raise ModelFileError(f"no model called {name!r}: tried {', '.join(tried)}. Shipped models: "
                          f"{', '.join(shipped) or 'none'}; or "
                          + ("give a .keras path or " if allow_paths else "") + "a Hub repo id "

@@ -121,10 +121,6 @@ def test_side_by_side_draws_colour_clips_in_colour():
         assert {tuple(p) for p in np.round(frame * 255).astype(np.uint8).reshape(-1, 3)} <= shown
 
 
-def test_the_quality_plot_is_also_render_quality_plot_for_older_callers():
-    assert render.quality_plot is plots.quality_plot
-
-
 def test_bad_shapes_are_refused():
     with pytest.raises(ValueError, match="truth"):
         render.side_by_side(clip(2, 40), clip(2, 64), clip(2, 40))
