@@ -1,9 +1,12 @@
 """FrameProphet demo: `python app.py` (also the Hugging Face Spaces entry point).
 
 GRADIO_SERVER_NAME / GRADIO_SERVER_PORT choose where it listens (default 127.0.0.1:7860).
+`python app.py --allow-training` adds the "Train on your clips" tab (never on a Space).
 """
 
+import argparse
 import os
+import sys
 
 
 def quiet_tensorflow_import() -> None:
@@ -23,12 +26,25 @@ def quiet_tensorflow_import() -> None:
         os.close(devnull)
 
 
+def training_allowed(argv: list[str]) -> bool:
+    """`--allow-training`: the page may train on clips and folders of this machine. Off on a
+    Hugging Face Space (SPACE_ID is set there), whatever the flag says: a public page must not
+    spend its host's CPU on visitors' training runs or read the host's folders."""
+    parser = argparse.ArgumentParser(description="The FrameProphet page.")
+    parser.add_argument("--allow-training", action="store_true",
+                        help='add the "Train on your clips" tab (this machine\'s clips and '
+                             "folders; ignored on a Hugging Face Space)")
+    args, _ = parser.parse_known_args(argv)
+    return args.allow_training and not os.environ.get("SPACE_ID")
+
+
 quiet_tensorflow_import()
 
 from frameprophet.demo import warm_up  # noqa: E402
 from frameprophet.ui import CSS, QUEUE_SETTINGS, THEME, build_demo  # noqa: E402
 
-demo = build_demo()
+demo = build_demo(allow_training=training_allowed(sys.argv[1:] if __name__ == "__main__"
+                                                  else []))
 
 if __name__ == "__main__":
     # The server first, then the first result in the background: on two busy cores the

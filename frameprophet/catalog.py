@@ -1,7 +1,8 @@
 """The models a person can choose by name, each loaded once and shared between requests.
 
-A choice is a shipped short name (`weights/NAME.keras`) or a Hugging Face Hub repo id
-(`owner/name`, `hf://owner/name`). Local paths are not accepted: choices come from the web. The
+A choice is a shipped short name (`weights/NAME.keras`), a name the server registered
+(`register`: a model trained on the page), or a Hugging Face Hub repo id (`owner/name`,
+`hf://owner/name`). Local paths are not accepted: choices come from the web. The
 two default models stand in untrained, and say so, when their file is missing, so a clone without
 weights still runs. Every refusal is a `saving.ModelFileError` whose message is one sentence for
 the person, without the server's paths; the app shows it as it is.
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 #: The default models, always offered, and the frame size of their untrained stand-in.
 DEFAULTS = {name: data.PROTOCOL[name]["frame_size"] for name in ("mnist", "squares")}
 MAX_CACHED = 4                  # models kept in memory, least recently used dropped first
+#: Local model files the server offers by name (`register`); a visitor picks a name, never a path.
+_REGISTERED: dict[str, Path] = {}
 
 
 @dataclass
@@ -44,7 +47,25 @@ def shipped() -> list[str]:
         for path in sorted(saving.WEIGHTS_DIR.glob("*.keras")):
             if ".tmp" not in path.name and path.stem not in names:
                 names.append(path.stem)
-    return names
+    return names + [name for name in _REGISTERED if name not in names]
+
+
+def register(name: str, path: str | Path) -> str:
+    """Offer the model file `path` under `name` in the menus. Only the server's own code calls
+    this (a model trained on the page); what comes from the web is a name, never a path."""
+    path = Path(path)
+    if not path.is_file():
+        raise saving.ModelFileError(f"{path}: no such model file to offer as {name!r}")
+    _REGISTERED[name] = path
+    return name
+
+
+def model_file(choice: str | None) -> Path | None:
+    """The local .keras file of a shipped or registered choice (None for a Hub repo or a
+    default model whose weights are missing)."""
+    resolved = resolve(choice)
+    path = _weights_file(resolved)
+    return None if resolved.startswith("hf://") or not path.exists() else path
 
 
 def baseline_note(name: str) -> str | None:
@@ -60,7 +81,7 @@ def resolve(choice: str | None) -> str:
     """A shipped short name, or `hf://owner/name` for a Hub repo id, by `saving.resolve`'s one
     order (without local paths)."""
     name = (choice or "").strip()
-    if name in DEFAULTS:                    # offered even without its file (then untrained)
+    if name in DEFAULTS or name in _REGISTERED:     # a default is offered even without its file
         return name
     accepted = (f"Choose one of {', '.join(shipped())} or type a Hugging Face Hub repo id "
                 "like owner/name.")
@@ -91,7 +112,9 @@ def load(resolved: str) -> LoadedModel:
         return LoadedModel(untrained_predictor(DEFAULTS[resolved]),     # labelled as such
                            f"{resolved} – untrained (weights not found)", untrained=True)
     try:
-        predictor = load_predictor(resolved)
+        predictor = load_predictor(str(_REGISTERED.get(resolved, resolved)))
+        if resolved in _REGISTERED:             # named as offered, not by the server's path
+            predictor.info["name"] = predictor.name = resolved
     except saving.ModelFileError as e:
         log.warning("shipped model %s failed to load", resolved, exc_info=True)
         raise saving.ModelFileError(
@@ -160,4 +183,4 @@ def _key(resolved: str) -> str:
 
 
 def _weights_file(name: str) -> Path:
-    return saving.WEIGHTS_DIR / f"{name}.keras"
+    return _REGISTERED.get(name) or saving.WEIGHTS_DIR / f"{name}.keras"

@@ -1,0 +1,102 @@
+"""Training from the page (`frameprophet.demo.training`): a job on a few tiny colour clips starts,
+reports its epochs, can be stopped keeping a model that loads and is offered in the menus; one
+job at a time; a request that cannot train is refused in a sentence before anything runs."""
+
+import time
+
+import numpy as np
+import pytest
+
+from frameprophet import catalog, io, saving
+from frameprophet.demo import RequestError, training
+
+# Tiny: 16x16 frames, windows of 4 + 4, a prophet of 4 hidden channels, 2 batches of 2 an epoch.
+TINY = dict(frame_size=16, context=4, horizon=4, batch=2, steps_per_epoch=2, val_clips=2,
+            test_clips=2, precision="float32", options={"hidden": 4, "depth": 1})
+
+
+def colour_clip(frames: int = 12, size: int = 16, seed: int = 0) -> np.ndarray:
+    """A red square moving right over a blue ground: float32 (T, size, size, 3)."""
+    clip = np.zeros((frames, size, size, 3), np.float32)
+    clip[..., 2] = 0.5
+    y = 2 + 3 * seed % (size - 6)
+    for t in range(frames):
+        x = (t + seed) % (size - 4)
+        clip[t, y:y + 4, x:x + 4] = (1.0, 0.2, 0.0)
+    return clip
+
+
+@pytest.fixture
+def clips(tmp_path, monkeypatch):
+    """Three tiny colour clips (GIF, GIF, MP4) in tmp_path/clips; the decode cache, the runs and
+    the menus' registered models are the test's own."""
+    monkeypatch.setenv("FRAMEPROPHET_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(catalog, "_REGISTERED", {})
+    monkeypatch.setattr(training, "_CURRENT", None)
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    paths = [io.save_clip(colour_clip(12, seed=s), folder / name)
+             for s, name in enumerate(("a.gif", "b.gif", "c.mp4"))]
+    return [str(p) for p in paths]
+
+
+def refused(**request) -> str:
+    with pytest.raises(RequestError) as caught:
+        training.start(**{"minutes": 1, **TINY, **request})
+    return str(caught.value)
+
+
+def test_requests_that_cannot_train_are_refused_in_a_sentence(clips, tmp_path):
+    assert "No clips" in refused(uploads=[])
+    assert "not both" in refused(uploads=clips, folder=str(tmp_path / "clips"))
+    for budget in (0, -1, "soon", 10_000, float("nan")):
+        assert "Budget" in refused(uploads=clips, minutes=budget)
+    assert "no such folder" in refused(folder=str(tmp_path / "nowhere"))
+    short = tmp_path / "short"
+    short.mkdir()
+    io.save_clip(colour_clip(5), short / "short.gif")           # under 4 + 4 frames
+    (short / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video")
+    message = refused(folder=str(short))
+    assert "usable clip" in message and "Accepted" in message
+    # Uploads are named as the person knows them, never by the server's temporary folder.
+    (tmp_path / "junk.gif").write_bytes(b"GIF89a nothing")
+    message = refused(uploads=[clips[0], str(tmp_path / "junk.gif")])
+    assert "usable clip" in message and "frameprophet-train-" not in message
+    assert training.current() is None                           # nothing was started
+
+
+def test_a_starting_model_must_fit_the_clips(clips):
+    assert "Keras example recipe" in refused(uploads=clips, start_from="squares-keras2")
+    message = refused(uploads=clips, start_from="mnist")         # grey model, colour clips
+    assert "mnist" in message and "grey" in message and "none" in message
+    assert "Unknown model" in refused(uploads=clips, start_from="/etc/passwd")
+
+
+@pytest.mark.slow
+def test_a_job_trains_reports_epochs_refuses_a_second_and_stops_keeping_a_model(clips,
+                                                                                tmp_path):
+    job = training.start(uploads=clips, minutes=10, out_root=tmp_path / "runs", **TINY)
+    try:
+        assert job.status().state in ("preparing", "training")
+        with pytest.raises(RequestError, match="already running"):
+            training.start(uploads=clips, minutes=1, out_root=tmp_path / "runs", **TINY)
+        deadline = time.monotonic() + 600
+        while not job.status().epochs and job.running() and time.monotonic() < deadline:
+            time.sleep(1)
+        first = job.status()
+        assert first.epochs, (job.dir / "log.txt").read_text()[-2000:]
+        assert first.curve.exists() and first.preview.exists()
+        assert np.isfinite(first.epochs[0]["val_mse"])
+        job.stop()
+        status = job.wait(timeout=600)
+    finally:
+        job.stop()
+    assert status.state == "stopped", status.message
+    assert status.fraction == 1.0 and status.model == job.name
+    assert job.name in status.message and "best epoch" in status.message
+    model, meta = saving.load(tmp_path / "runs" / f"{job.name}.keras")   # safe_mode
+    assert model.channels == 3 and meta["data"]["files"] == 3
+    assert job.name in catalog.shipped()                         # offered in the menus
+    loaded = catalog.get(job.name)
+    prediction = loaded.predictor.rollout(colour_clip(8)[:4], 4)
+    assert prediction.shape == (4, 16, 16, 3)
