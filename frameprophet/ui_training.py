@@ -13,7 +13,7 @@ import html
 
 import gradio as gr
 
-from frameprophet import catalog, demo
+from frameprophet import catalog, demo, videos
 from frameprophet.demo import training
 from frameprophet.ui_api import PRIVATE, gradio_errors
 
@@ -28,8 +28,8 @@ SHOWN_BY_TAB = ("model_choice", "hub_repo", "clip_results", "compare_results")
 def training_tab(w: dict) -> None:
     """The tab's inputs: clips (uploads or a folder), the budget, a starting model, Start/Stop."""
     gr.Markdown("Train a model on your own clips, on this machine. Each clip needs at least "
-                f"{training.videos.CONTEXT + training.videos.HORIZON} frames (the model reads "
-                f"{training.videos.CONTEXT} and predicts {training.videos.HORIZON}); a fifth of "
+                f"{videos.CONTEXT + videos.HORIZON} frames (the model reads "
+                f"{videos.CONTEXT} and predicts {videos.HORIZON}); a fifth of "
                 "the files are held out to validate it. Stop keeps the best weights so far; the "
                 "new model then appears in the model menus.")
     w["train_uploads"] = gr.File(label="Your clips (GIF, MP4, WebM, NPY...; colour is kept)",

@@ -100,3 +100,62 @@ def test_a_job_trains_reports_epochs_refuses_a_second_and_stops_keeping_a_model(
     loaded = catalog.get(job.name)
     prediction = loaded.predictor.rollout(colour_clip(8)[:4], 4)
     assert prediction.shape == (4, 16, 16, 3)
+
+
+@pytest.mark.slow
+@pytest.mark.server
+@pytest.mark.browser
+def test_the_tab_trains_stops_and_offers_the_model_in_the_browser(clips, tmp_path, monkeypatch,
+                                                                  serve):
+    """The tab as a person uses it: uploads, Start, a second Start refused in words, an epoch
+    reported with its curve and preview, Stop, and the model ticked off in the Compare tab."""
+    from test_browser import CHROMIUM_ARGS, chromium_path
+
+    from frameprophet import ui
+
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    monkeypatch.setattr(training, "PAGE_CONFIG", TINY)
+    monkeypatch.setattr(training, "OUT_ROOT", tmp_path / "runs")
+    demo_page = ui.build_demo(allow_training=True)
+    url = serve(demo_page, theme=ui.THEME, css=ui.CSS)
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=executable, headless=True,
+                                        args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.set_default_timeout(600_000)
+            page.goto(url)
+            page.get_by_role("tab", name="Train on your clips").click()
+            page.locator("#fp-train-results").wait_for(state="visible")
+            assert not page.get_by_role("button", name="Predict", exact=True).is_visible()
+            page.locator("#fp-train-uploads input[type=file]").set_input_files(clips)
+            page.get_by_label("Budget", exact=False).fill("5")
+            start = page.get_by_role("button", name="Start training")
+            start.click()
+            info = "() => document.querySelector('#fp-train-info textarea').value"
+            page.wait_for_function(f"({info})().startsWith('Starting') || "
+                                   f"({info})().startsWith('Training')")
+            start.click()                                     # one training at a time
+            page.get_by_text("already running", exact=False).first.wait_for()
+            page.wait_for_function(f"({info})().includes('epoch 1')")
+            for picture in ("#fp-train-curve img", "#fp-train-preview img"):
+                assert page.locator(picture).get_attribute("src")
+            page.get_by_role("button", name="Stop", exact=False).click()
+            page.wait_for_function(f"({info})().includes('model menus')")
+            said = page.locator("#fp-train-info textarea").input_value()
+            assert said.startswith("Stopped"), said
+            name = training.current().name
+            page.screenshot(path=str(tmp_path / "train.png"), full_page=True)
+            page.get_by_role("tab", name="Compare models").click()
+            assert page.get_by_label(name).count() == 1       # offered in the Compare menu
+            assert page.get_by_role("button", name="Predict", exact=True).is_visible()
+            browser.close()
+    finally:
+        demo_page.close()
+        job = training.current()
+        if job is not None:
+            job.stop()
+            job.wait(timeout=600)

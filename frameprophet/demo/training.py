@@ -48,6 +48,9 @@ OUT_ROOT = Path("runs") / "page"
 BUSY = ("A training is already running: one at a time on this machine. Press Stop, or wait "
         "for it to finish.")
 EVENTS, STOP, JOB = "events.jsonl", "stop", "job.json"
+#: `TrainConfig` fields every job from the page uses unless `start` is told otherwise (the
+#: browser tests make them tiny); the rest are `train`'s defaults.
+PAGE_CONFIG: dict = {"steps_per_epoch": STEPS_PER_EPOCH, "note": "trained on the page"}
 
 
 @dataclass
@@ -81,9 +84,10 @@ def current() -> TrainingJob | None:
 
 
 def start(uploads=None, folder: str | None = None, minutes=5.0, start_from: str | None = None,
-          out_root: str | os.PathLike = OUT_ROOT, **config) -> TrainingJob:
+          out_root: str | os.PathLike | None = None, **config) -> TrainingJob:
     """Check a request and start training on it: `uploads` (files) or `folder` (a folder or
-    glob on this machine), `minutes` of budget, `start_from` a menu model or None/`NONE`.
+    glob on this machine), `minutes` of budget, `start_from` a menu model or None/`NONE`; the
+    model goes to `out_root` (default OUT_ROOT).
     `config` sets other `TrainConfig` fields (batch, steps_per_epoch, options...; tests make
     them tiny). Raises `RequestError` (one sentence) for a request that cannot train and while
     another job runs."""
@@ -95,7 +99,8 @@ def start(uploads=None, folder: str | None = None, minutes=5.0, start_from: str 
             raise RequestError(BUSY)
         if _CURRENT is not None:                # its copies of the uploads are no longer read
             shutil.rmtree(_CURRENT.dir / "clips", ignore_errors=True)
-        job = _prepare(uploads, folder, minutes, start_from, Path(out_root), config)
+        job = _prepare(uploads, folder, minutes, start_from, Path(out_root or OUT_ROOT),
+                       {**PAGE_CONFIG, **config})
         job.launch()
         _CURRENT = job
         return job
@@ -138,7 +143,8 @@ def _prepare(uploads, folder, minutes, start_from, out_root: Path, config: dict)
     except BaseException:
         shutil.rmtree(job_dir, ignore_errors=True)
         raise
-    return TrainingJob(train_config, job_dir, name, _hide(found.summary(), spec, shown))
+    said = "; ".join([found.summary(), *skipped[:-1]])      # the last line is the summary
+    return TrainingJob(train_config, job_dir, name, _hide(said, spec, shown))
 
 
 def starting_model(choice: str | None) -> tuple[str | None, int | None]:
@@ -219,11 +225,9 @@ def _new_name(out_root: Path) -> str:
 def _config(spec, name, out_root, minutes, size, context, horizon, init, config):
     from frameprophet.train import TrainConfig
 
-    settings = dict(steps_per_epoch=STEPS_PER_EPOCH, note="trained on the page")
-    settings.update(config)
     return TrainConfig(data=spec, out=str(out_root / f"{name}.keras"),
                        run_dir=str(out_root / name), minutes=minutes, frame_size=size,
-                       context=context, horizon=horizon, init=init, **settings)
+                       context=context, horizon=horizon, init=init, **config)
 
 
 # --------------------------------------------------------------------------------------------
@@ -240,7 +244,11 @@ class TrainingJob:
 
     def launch(self) -> None:
         (self.dir / JOB).write_text(json.dumps(dataclasses.asdict(self.config)))
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+        # The child imports this very copy of the package, wherever the server was started.
+        package_root = str(Path(__file__).resolve().parents[2])
+        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+        env = {**os.environ, "PYTHONPATH": path,
+               "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
         with open(self.dir / "log.txt", "wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "frameprophet.demo.training", str(self.dir)],
