@@ -14,7 +14,7 @@ dtype policy; SIGTERM's handler, which only a main thread may set), because the 
 its interpreter lock and (the child is niced) its share of the cores for the predictions it
 answers meanwhile, and because a failed run cannot take the page down with it.
 
-The model is written under `runs/page/` (kept after the app ends; `--out`'s card and sidecar
+The model is written under `runs/page/` (kept after the app ends; its card and sidecar
 beside it) and, once finished or stopped, registered in `frameprophet.catalog` under its name,
 so the model menus offer it. One job at a time: a second start while one runs is refused.
 """
@@ -307,8 +307,8 @@ class TrainingJob:
             self.registered = True
         state = "stopped" if (self.dir / STOP).exists() else "finished"
         score = end.get("metrics") or {}
-        mse = (score.get("model") or {}).get("mse")
-        copy = (score.get("copy_last") or {}).get("mse")
+        mse, copy = ((score.get(who) or {}).get("mse", {}).get("mean")
+                     for who in ("model", "copy_last"))
         scored = (f" Held-out clips, closed loop: MSE {mse:.4g} (copying the last frame: "
                   f"{copy:.4g})." if mse is not None and copy is not None else "")
         how = "Stopped: the best epoch was kept." if state == "stopped" else "Finished."
@@ -338,7 +338,7 @@ class PageReport(keras.callbacks.Callback):
     def __init__(self, folder: Path, context: np.ndarray, truth: np.ndarray):
         super().__init__()
         self.folder, self.context, self.truth = folder, context, truth
-        self.curve: list[list[float]] = []
+        self.curve: list[list[float]] = []       # [val_mse, val_ssim] of each epoch
         self.predictor = None
 
     def _check_stop(self) -> None:
@@ -353,12 +353,11 @@ class PageReport(keras.callbacks.Callback):
         self._check_stop()
 
     def on_epoch_end(self, epoch, logs=None):
-        from frameprophet.card import plot_curve
         from frameprophet.predict import Predictor
 
         logs = logs or {}
-        self.curve.append([int(logs.get("sequences", 0)), float(logs["val_mse"])])
-        curve = plot_curve([{"curve": self.curve}], self.folder / f"curve-{epoch + 1}.png")
+        self.curve.append([float(logs["val_mse"]), float(logs.get("val_ssim", math.nan))])
+        curve = curve_picture(self.curve, self.folder / f"curve-{epoch + 1}.png")
         if self.predictor is None:
             self.predictor = Predictor(self.model)
         prediction = self.predictor.rollout(self.context, len(self.truth))
@@ -369,6 +368,29 @@ class PageReport(keras.callbacks.Callback):
                               "val_ssim": float(logs.get("val_ssim", math.nan)),
                               "sequences": int(logs.get("sequences", 0)),
                               "curve": curve.name, "preview": preview.name})
+
+
+def curve_picture(curve: list[list[float]], path: Path) -> Path:
+    """Validation MSE and SSIM (closed loop, held-out clips) against the epoch, a dot each. Not
+    `card.plot_curve`: that draws a model's lineage of runs against sequences seen, and a line
+    without dots, which shows nothing after the first epoch."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 3), dpi=100)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.17, top=0.88, wspace=0.25)
+    epochs = np.arange(1, len(curve) + 1)
+    for ax, values, title in zip(fig.subplots(1, 2), np.asarray(curve).T,
+                                 ("validation MSE (lower is better)",
+                                  "validation SSIM (higher is better)"), strict=True):
+        ax.plot(epochs, values, "o-", markersize=4,
+                color=render.hex_colour(render.PREDICTED_COLOUR))
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.set_xlim(0.5, len(curve) + 0.5)
+        ax.set_xticks(epochs[::-(-len(curve) // 10)])
+    fig.savefig(path, format="png")
+    return path
 
 
 def run_job(folder: Path) -> int:
