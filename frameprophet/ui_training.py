@@ -52,6 +52,11 @@ def training_tab(w: dict) -> None:
 def training_results(w: dict, picture, caption) -> None:
     """The tab's results (in the results column): progress, the curve and the preview.
     `picture` and `caption` are the page's own result picture and caption builders."""
+    # Outside the hidden column, so the poll runs on every tab: a model finished while the
+    # person predicts elsewhere still reaches their menus.
+    w["train_seen"] = gr.State(-1)             # epochs shown on this page
+    w["train_listed"] = gr.State("")           # the last trained model added to its menus
+    w["train_timer"] = gr.Timer(POLL_SECONDS)
     with gr.Column(visible=False, elem_id="fp-train-results") as w["train_results"]:
         w["train_info"] = gr.Textbox("No training yet: give clips and press Start training.",
                                      label="Training", lines=3, interactive=False,
@@ -62,9 +67,6 @@ def training_results(w: dict, picture, caption) -> None:
         caption("**Preview** — one held-out clip after the latest epoch: prediction (top row) "
                 "above the truth (bottom row)")
         w["train_preview"] = picture("Preview", "fp-train-preview", wide=True)
-        w["train_seen"] = gr.State(-1)         # epochs shown on this page
-        w["train_listed"] = gr.State("")       # the last trained model added to its menus
-        w["train_timer"] = gr.Timer(POLL_SECONDS)
 
 
 def progress_html(fraction: float, state: str = "") -> str:

@@ -293,6 +293,9 @@ class TrainingJob:
             return Status("stopping", fraction, "Stopping after this batch and its "
                           "validation; the best weights so far are kept.", epochs, **files)
         left = max(0.0, budget - (time.time() - begun)) / 60
+        if left == 0:
+            return Status("training", fraction, "The budget is spent: scoring the best epoch on "
+                          "the held-out clips and saving it.", epochs, **files)
         said = (f"epoch {last['epoch']}: validation MSE {last['val_mse']:.4g}, SSIM "
                 f"{last['val_ssim']:.3f} (closed loop, held-out clips)" if last
                 else "first epoch under way")
