@@ -1,7 +1,8 @@
 """FrameProphet demo: `python app.py` (also the Hugging Face Spaces entry point).
 
 GRADIO_SERVER_NAME / GRADIO_SERVER_PORT choose where it listens (default 127.0.0.1:7860).
-`python app.py --model my.keras --model owner/name` adds your own models to the page's menus
+`python app.py --model my.keras --model owner/name` adds your own models to the page's menus;
+`python app.py --allow-training` adds the "Train on your clips" tab (never on a Space)
 (`python app.py --help`).
 """
 
@@ -37,7 +38,17 @@ def parser() -> argparse.ArgumentParser:
                         "shown under its file name without .keras, or a Hugging Face Hub repo "
                         "id owner/name. Each is loaded at start-up; a bad one stops the app. "
                         "Visitors still cannot type a path into the page.")
+    p.add_argument("--allow-training", action="store_true",
+                   help='add the "Train on your clips" tab (this machine\'s clips and folders; '
+                        "ignored on a Hugging Face Space)")
     return p
+
+
+def training_allowed(args: argparse.Namespace | None) -> bool:
+    """`--allow-training`: the page may train on clips and folders of this machine. Off on a
+    Hugging Face Space (SPACE_ID is set there), whatever the flag says: a public page must not
+    spend its host's CPU on visitors' training runs or read the host's folders."""
+    return bool(args and args.allow_training) and not os.environ.get("SPACE_ID")
 
 
 def add_models(specs: list[str]) -> None:
@@ -69,7 +80,7 @@ if __name__ == "__main__":          # Spaces and `import app` build the page wit
 from frameprophet.demo import warm_up  # noqa: E402
 from frameprophet.ui import CSS, QUEUE_SETTINGS, THEME, build_demo  # noqa: E402
 
-demo = build_demo()
+demo = build_demo(allow_training=training_allowed(ARGS if __name__ == "__main__" else None))
 
 if __name__ == "__main__":
     # The server first, then TensorFlow and the first result: on two cores importing TensorFlow

@@ -99,6 +99,27 @@ def add(spec: str) -> str:
     return name
 
 
+def register(name: str, path: str | Path) -> str:
+    """Offer the model file `path` under `name` in the menus. Only the server's own code calls
+    this (a model trained on the page); what comes from the web is a name, never a path."""
+    path = Path(path)
+    if not path.is_file():
+        raise saving.ModelFileError(f"{path}: no such model file to offer as {name!r}")
+    _ADDED[name] = str(path.resolve())
+    return name
+
+
+def model_file(choice: str | None) -> Path | None:
+    """The local .keras file of a shipped or added choice (None for a Hub repo, or a default
+    model whose weights are missing)."""
+    resolved = resolve(choice)
+    target = _ADDED.get(resolved, "")
+    if resolved.startswith("hf://") or target.startswith("hf://"):
+        return None
+    path = Path(target) if target else _weights_file(resolved)
+    return path if path.exists() else None
+
+
 def forget_added() -> None:
     """Withdraw every model added with `add` (tests; a fresh start)."""
     _ADDED.clear()

@@ -24,6 +24,7 @@ from frameprophet.ui_api import (
     hidden_number,
     wire_api,
 )
+from frameprophet.ui_training import training_results, training_tab, wire_training
 
 log = logging.getLogger(__name__)
 
@@ -309,7 +310,7 @@ def _caption(text: str) -> None:
     gr.Markdown(text, elem_classes="fp-cap")
 
 
-def _results(w: dict) -> None:
+def _results(w: dict, allow_training: bool = False) -> None:
     """The results of the tab in use: the clip's (also the scene's) or the comparison's, each
     with its own run info, each keeping its last result while the other is shown."""
     with gr.Column(elem_id="fp-clip-results") as w["clip_results"]:
@@ -339,9 +340,11 @@ def _results(w: dict) -> None:
                  "the copy-last-frame baseline (grey)")
         w["compare_plot"] = _picture("Comparison quality plot", "fp-compare-plot",
                                      wide=True, visible=False)
+    if allow_training:
+        training_results(w, _picture, _caption)
 
 
-def _layout(w: dict, shipped: list[str]) -> None:
+def _layout(w: dict, shipped: list[str], allow_training: bool = False) -> None:
     choices = demo.model_choices(shipped)
     gr.Markdown("# FrameProphet", elem_id="fp-title")
     gr.Markdown("A causal ConvLSTM reads the first frames of a short video and predicts what "
@@ -362,12 +365,16 @@ def _layout(w: dict, shipped: list[str]) -> None:
                 with gr.Tab("Compare models", id="compare", elem_id="fp-compare-tab") as \
                         w["compare_tab"]:
                     _compare_tab(w, choices, shipped)
+                if allow_training:
+                    with gr.Tab("Train on your clips", id="train", elem_id="fp-train-tab") as \
+                            w["train_tab"]:
+                        training_tab(w)
             _settings(w, choices)
             w["model_choice"].render()
             w["button"] = gr.Button("Predict", variant="primary", size="lg")
             w["examples"] = _clip_examples(w)
         with gr.Column(scale=3, min_width=320, elem_id="fp-results"):
-            _results(w)
+            _results(w, allow_training)
 
 
 
@@ -428,14 +435,18 @@ def _wire_page(w: dict) -> None:
     _then_predict(w["scene_examples"].load_input_event, w, "scene")
 
 
-def build_demo() -> gr.Blocks:
-    """The FrameProphet page. Launch with `demo.launch(theme=THEME, css=CSS)`."""
+def build_demo(allow_training: bool = False) -> gr.Blocks:
+    """The FrameProphet page. Launch with `demo.launch(theme=THEME, css=CSS)`. With
+    `allow_training` (`app.py --allow-training`, never on a public Space) it has the "Train on
+    your clips" tab."""
     shipped = catalog.offered()         # weights/ read once per page, then `app.py --model`s
     w: dict = {}
     with gr.Blocks(title="FrameProphet", delete_cache=(3600, 3600),
                    analytics_enabled=False) as page:
-        _layout(w, shipped)
+        _layout(w, shipped, allow_training)
         _wire_page(w)
+        if allow_training:
+            wire_training(w)
         wire_api(w, shipped)
         page.load(first_result_on_page, None, [w["animation"], w["strip"], w["plot"], w["info"]],
                   **PRIVATE, **ONE_AT_A_TIME)
