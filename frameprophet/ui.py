@@ -24,7 +24,6 @@ from frameprophet.ui_api import (
     hidden_number,
     wire_api,
 )
-from frameprophet.ui_training import training_results, training_tab, wire_training
 
 log = logging.getLogger(__name__)
 
@@ -341,6 +340,8 @@ def _results(w: dict, allow_training: bool = False) -> None:
         w["compare_plot"] = _picture("Comparison quality plot", "fp-compare-plot",
                                      wide=True, visible=False)
     if allow_training:
+        from frameprophet.ui_training import training_results  # Keras: only when training
+
         training_results(w, _picture, _caption)
 
 
@@ -368,6 +369,8 @@ def _layout(w: dict, shipped: list[str], allow_training: bool = False) -> None:
                 if allow_training:
                     with gr.Tab("Train on your clips", id="train", elem_id="fp-train-tab") as \
                             w["train_tab"]:
+                        from frameprophet.ui_training import training_tab
+
                         training_tab(w)
             _settings(w, choices)
             w["model_choice"].render()
@@ -446,6 +449,8 @@ def build_demo(allow_training: bool = False) -> gr.Blocks:
         _layout(w, shipped, allow_training)
         _wire_page(w)
         if allow_training:
+            from frameprophet.ui_training import wire_training
+
             wire_training(w)
         wire_api(w, shipped)
         page.load(first_result_on_page, None, [w["animation"], w["strip"], w["plot"], w["info"]],
