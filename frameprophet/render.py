@@ -12,7 +12,7 @@ for display. The error panel is the mean |error| over channels.
   blue-grey one.
 - `frame_strip(context, truth, prediction)` -> uint8 `(H, W, 3)`: the last context frames, then
   the predictions above the true frames, with row and column labels.
-- `forecast_files(result, out)`: a forecast's GIF, strip and quality plot, written to `out`.
+- `write_animation`, `write_png`: the files the app serves.
 """
 
 from __future__ import annotations
@@ -454,24 +454,6 @@ def _strip_labels(canvas: np.ndarray, g: _StripGrid, teacher_forced: bool) -> np
 # --------------------------------------------------------------------------------------------
 # files
 # --------------------------------------------------------------------------------------------
-
-def forecast_files(result, out: str | os.PathLike, fps: float = 5) -> tuple[Path, Path, Path]:
-    """Draw a `frameprophet.forecast.Forecast` into `out`: the side-by-side GIF, the frame
-    strip and the quality plot (teacher-forced results are labelled as such in all three)."""
-    from frameprophet.plots import quality_plot
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    teacher = result.mode == "teacher_forced"
-    gif = write_animation(side_by_side(result.context, result.truth, result.prediction,
-                                       teacher_forced=teacher), out / "rollout.gif", fps=fps)
-    strip = write_png(frame_strip(result.context, result.truth, result.prediction,
-                                  teacher_forced=teacher), out / "strip.png")
-    plot = quality_plot(result.curves, out / "quality.png", horizon=result.prediction.shape[0],
-                        title="one-step, teacher-forced: every prediction reads the true frames "
-                              "before it" if teacher else None)
-    return gif, strip, plot
-
 
 def write_animation(frames_uint8: np.ndarray, path: str | os.PathLike, fps: float = 5) -> Path:
     """Write uint8 RGB frames (T, H, W, 3) as a looping animated GIF (every frame kept)."""

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from frameprophet import catalog, data, render
+from frameprophet import catalog, data, plots, render
 from frameprophet.catalog import LoadedModel
 from frameprophet.runtime import MODES
 
@@ -429,10 +429,25 @@ def draw_forecast(loaded: LoadedModel, clip: Clip, context, horizon, mode, progr
     report(progress, 0.35, f"Predicting {plural(horizon, 'frame')}")
     result = forecast(remembering or predictor, clip.frames, context, horizon, mode)
     report(progress, 0.7, "Scoring and drawing")
-    gif, strip, plot = render.forecast_files(result, out_dir or result_dir(), fps=FPS)
+    gif, strip, plot = forecast_files(result, out_dir or result_dir(), fps=FPS)
     info = _forecast_info(loaded, clip, result, started)
     report(progress, 1.0, "Done")
     return (str(gif), str(strip), str(plot), info), result, remembering and remembering.carried
+
+
+def forecast_files(result, out: str | os.PathLike, fps: float = 5) -> tuple[Path, Path, Path]:
+    """A forecast's side-by-side GIF, frame strip and quality plot, written into `out`."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    teacher = result.mode == "teacher_forced"
+    frames = (result.context, result.truth, result.prediction)
+    gif = render.write_animation(render.side_by_side(*frames, teacher_forced=teacher),
+                                 out / "rollout.gif", fps=fps)
+    strip = render.write_png(render.frame_strip(*frames, teacher_forced=teacher), out / "strip.png")
+    title = "one-step, teacher-forced: every prediction reads the true frames before it"
+    plot = plots.quality_plot(result.curves, out / "quality.png", title=title if teacher else None,
+                              horizon=result.prediction.shape[0])
+    return gif, strip, plot
 
 
 def _forecast_info(loaded: LoadedModel, clip: Clip, result, started) -> str:
