@@ -8,6 +8,7 @@ GRADIO_SERVER_NAME / GRADIO_SERVER_PORT choose where it listens (default 127.0.0
 
 import argparse
 import os
+import sys
 
 
 def quiet_tensorflow_import() -> None:
@@ -53,7 +54,11 @@ def training_allowed(args: argparse.Namespace | None) -> bool:
 
 def add_models(specs: list[str]) -> None:
     """Add each `--model` to the catalog before the page is built. A model that cannot be
-    offered ends the program with one sentence and exit status 2."""
+    offered ends the program with one sentence and exit status 2. Loading them needs Keras:
+    TensorFlow is imported first, quietly."""
+    if not specs:
+        return
+    quiet_tensorflow_import()
     from frameprophet import catalog, saving
 
     for spec in specs:
@@ -71,10 +76,8 @@ def configure(argv: list[str]) -> argparse.Namespace:
 
 
 if __name__ == "__main__":          # Spaces and `import app` build the page without arguments
-    ARGS = parser().parse_args()    # --help answers before the heavy imports
-    if ARGS.model:                  # loaded now, before Gradio: a bad one ends it sooner
-        quiet_tensorflow_import()
-        add_models(ARGS.model)
+    # --help answers before the heavy imports; a bad --model ends it before Gradio is imported
+    ARGS = configure(sys.argv[1:])
 
 # The page needs no Keras: frameprophet.ui imports none (models load on first use).
 from frameprophet.demo import warm_up  # noqa: E402

@@ -49,7 +49,8 @@ def shipped() -> list[str]:
 
 def offered() -> list[str]:
     """What the page's model menus offer by name: `shipped()`, then the models added with `add`."""
-    return [*shipped(), *(name for name in _ADDED if name not in shipped())]
+    names = shipped()           # weights/ read once
+    return [*names, *(name for name in _ADDED if name not in names)]
 
 
 def add(spec: str) -> str:
