@@ -318,6 +318,9 @@ def train(config: TrainConfig, verbose: int | str = "auto",
                 model = models.build(c.recipe, data_.frame_size, **options)
                 if c.lr is not None:
                     model.optimizer.learning_rate = c.lr
+                # Built here, not by the first step: a step that creates the optimizer's
+                # slots is traced twice by tf.function (~8 s of start-up for a tiny model).
+                model.optimizer.build(model.trainable_variables)
             if source is not None:
                 start_from(model, source, seed=c.seed)
             summary = _fit(c, model, run, prior, verbose, extra_callbacks, policy, data_)
