@@ -9,6 +9,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 export TF_CPP_MIN_LOG_LEVEL ?= 2
+# Two test processes, a test file each at a time (its module fixtures and servers stay in one
+# process): most of the suite is one-core work (graph tracing, servers, subprocesses), so two
+# halve the wall time on two cores. `PARALLEL=` runs it in one process.
+PARALLEL ?= -n 2 --dist loadfile
 
 .PHONY: run test test-fast lint bench scoreboard evaluate robustness ship space clean
 
@@ -38,11 +42,11 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev $(VENV)/.chromium
 	$(BIN)/python -m ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PARALLEL)
 
 test-fast: $(VENV)/.installed-dev
 	$(BIN)/python -m ruff check .
-	$(BIN)/python -m pytest -m "not slow and not server and not browser"
+	$(BIN)/python -m pytest $(PARALLEL) -m "not slow and not server and not browser"
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/python -m ruff check .

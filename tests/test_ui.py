@@ -831,12 +831,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def model_files(tmp_path_factory) -> dict[str, Path]:
-    """Two tiny untrained models saved as a person's own files: grey and colour, 32x32."""
+    """Two tiny untrained models saved as a person's own files: grey and colour, 32x32 (the
+    colour one biased to predict red, so its colour does not hang on the random start)."""
     root = tmp_path_factory.mktemp("own_models")
     files = {"grey": root / "my-grey.keras", "colour": root / "my-colour.keras"}
     for kind, path in files.items():
-        saving.save(models.build("prophet", (32, 32), hidden=4, depth=1,
-                                 channels=3 if kind == "colour" else 1), path)
+        model = models.build("prophet", (32, 32), hidden=4, depth=1,
+                             channels=3 if kind == "colour" else 1)
+        if kind == "colour":       # untrained, yet surely colour: red up, green down
+            bias = np.zeros(model.decoder[-1].bias.shape, np.float32)
+            bias[0::3], bias[1::3] = 3.0, -3.0
+            model.decoder[-1].bias.assign(bias)
+        saving.save(model, path)
     (root / "broken.keras").write_text("not a model")
     files["broken"] = root / "broken.keras"
     return files
