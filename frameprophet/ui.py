@@ -357,7 +357,7 @@ def _layout(w: dict, shipped: list[str], allow_training: bool = False) -> None:
             # Made first (rendered below the tabs) so the scene examples can set it.
             w["model_choice"] = gr.Dropdown(choices, value=demo.DEFAULT_MODEL[demo.SOURCE_MNIST],
                                             label="Model", render=False, elem_id="fp-model")
-            with gr.Tabs() as w["tabs"]:
+            with gr.Tabs(overflow_behavior="wrap") as w["tabs"]:
                 with gr.Tab("A clip", id="clip") as w["clip_tab"]:
                     _clip_tab(w)
                 with gr.Tab("Build a scene", id="scene", elem_id="fp-scene-tab") as \
