@@ -17,6 +17,7 @@ for display. The error panel is the mean |error| over channels.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -58,6 +59,7 @@ _MAGMA = _MAGMA.astype(np.uint8)
 # small helpers
 # --------------------------------------------------------------------------------------------
 
+@functools.cache
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     """Pillow's built-in font (no font files needed); sized when FreeType is available."""
     try:
@@ -123,7 +125,12 @@ def _centre_text(draw: ImageDraw.ImageDraw, box, text: str, font, fill=TEXT) -> 
 def _paste_bordered(canvas: np.ndarray, tile: np.ndarray, top: int, left: int, border: int,
                     colour) -> None:
     h, w = tile.shape[:2]
-    canvas[top:top + h + 2 * border, left:left + w + 2 * border] = colour
+    bottom, right = top + h + 2 * border, left + w + 2 * border
+    # The four sides, not the whole box under the tile: filling it first cost as much again.
+    canvas[top:top + border, left:right] = colour
+    canvas[bottom - border:bottom, left:right] = colour
+    canvas[top + border:bottom - border, left:left + border] = colour
+    canvas[top + border:bottom - border, right - border:right] = colour
     canvas[top + border:top + border + h, left + border:left + border + w] = tile
 
 
@@ -193,18 +200,18 @@ def side_by_side(context, truth, prediction, scale: int | None = None,
         colours = [TEXT] * 3
     lay = _Layout(context.shape[1:3], s, panels=len(titles))
     base = _titled_canvas(lay, titles, colours, _font(15 if several else 17))
-    fonts = (_font(16), _font(14 if lay.panel_w >= 160 else 11))
     n_context = context.shape[0]
     total = n_context + next(iter(preds.values())).shape[0]
     frames = np.empty((total, lay.height, lay.width, 3), np.uint8)
     for t in range(total):
-        tiles, borders, notes = _tiles(context, truth, list(preds.values()), t - n_context,
-                                       lay, not several)
-        canvas = base.copy()
+        tiles, borders = _tiles(context, truth, list(preds.values()), t - n_context, lay,
+                                not several)
+        canvas = frames[t]
+        canvas[:] = base
         for i, (tile, colour) in enumerate(zip(tiles, borders, strict=True)):
             _paste_bordered(canvas, tile, lay.top, lay.lefts[i], lay.border, colour)
-        frames[t] = _frame_text(canvas, lay, notes, t, total, t - n_context, teacher_forced,
-                                fonts)
+        canvas[lay.height - lay.footer:] = _footer(lay.width, lay.footer, lay.margin, t, total,
+                                                   t - n_context, teacher_forced)
     return frames
 
 
@@ -232,50 +239,66 @@ def _titled_canvas(lay: _Layout, titles, colours, font) -> np.ndarray:
 
 
 def _tiles(context, truth, preds: list[np.ndarray], k: int, lay: _Layout, error_panel: bool):
-    """The panels of one frame (`k` < 0: context frame C + k), their border colours and the
-    notes written over them: truth, each prediction and, for one model, its |error|."""
-    s, blank = lay.scale, _fill(lay.panel_h, lay.panel_w, MISSING_FILL)
+    """The panels of one frame (`k` < 0: context frame C + k) and their border colours:
+    truth, each prediction and, for one model, its |error|."""
+    s, size = lay.scale, (lay.panel_h, lay.panel_w)
     if k < 0:
         frame = context[len(context) + k]
         if error_panel:
-            no_error = _heat(np.zeros((*frame.shape[:2], 1), np.float32), s)
+            no_error = _noted(size, tuple(_MAGMA[0]), "input frame:\nnothing to score",
+                              MUTED_TEXT)
             return ([_grey(frame, s), _grey(frame, s, gain=0.6), no_error],
-                    [NEUTRAL, CONTEXT_COLOUR, NEUTRAL], [(2, "input frame:\nnothing to score")])
-        return [_grey(frame, s)] * (1 + len(preds)), [NEUTRAL] + [CONTEXT_COLOUR] * len(preds), []
+                    [NEUTRAL, CONTEXT_COLOUR, NEUTRAL])
+        return [_grey(frame, s)] * (1 + len(preds)), [NEUTRAL] + [CONTEXT_COLOUR] * len(preds)
     known = k < truth.shape[0]
-    tiles = [_grey(truth[k], s) if known else blank, *(_grey(p[k], s) for p in preds)]
+    ended = None if known else _noted(size, MISSING_FILL, "no ground truth\n(clip ended)", TEXT)
+    tiles = [_grey(truth[k], s) if known else ended, *(_grey(p[k], s) for p in preds)]
     borders = [NEUTRAL] + [PREDICTED_COLOUR] * len(preds)
     if error_panel:
-        tiles.append(_heat(np.abs(truth[k] - preds[0][k]), s) if known else blank)
+        tiles.append(_heat(np.abs(truth[k] - preds[0][k]), s) if known
+                     else _fill(*size, MISSING_FILL))
         borders.append(NEUTRAL)
-    return tiles, borders, [] if known else [(0, "no ground truth\n(clip ended)")]
+    return tiles, borders
 
 
-def _frame_text(canvas: np.ndarray, lay: _Layout, notes, t: int, total: int, k: int,
-                teacher_forced: bool, fonts) -> np.ndarray:
-    """The notes over the panels and the footer: the frame counter and a badge saying whether
-    the frame is input (blue-grey) or predicted (orange)."""
-    label_font, small_font = fonts
-    img = Image.fromarray(canvas)
+# Text is most of the drawing time, and every request of the same lengths and frame size shows
+# the same notes and footers: each is drawn once and kept (read-only arrays).
+
+@functools.lru_cache(maxsize=64)
+def _noted(size: tuple[int, int], colour, note: str, text_colour) -> np.ndarray:
+    """A panel of one colour with `note` in its middle."""
+    img = Image.fromarray(_fill(*size, colour))
+    font = _font(14 if size[1] >= 160 else 11)
+    _centre_text(ImageDraw.Draw(img), (0, 0, size[1], size[0]), note, font, fill=text_colour)
+    tile = np.asarray(img)
+    tile.flags.writeable = False
+    return tile
+
+
+@functools.lru_cache(maxsize=512)
+def _footer(width: int, height: int, margin: int, t: int, total: int, k: int,
+            teacher_forced: bool) -> np.ndarray:
+    """Frame `t`'s footer: the frame counter and a badge saying whether the frame is input
+    (blue-grey) or predicted (orange, frame `k` + 1 of the prediction)."""
+    label_font = _font(16)
+    img = Image.fromarray(_fill(height, width, BACKGROUND))
     draw = ImageDraw.Draw(img)
-    for i, note in notes:
-        _centre_text(draw, lay.panel_box(i), note, small_font,
-                     fill=MUTED_TEXT if i == 2 else TEXT)
-    foot = (lay.height - lay.footer, lay.height)
-    draw.text((lay.margin, (foot[0] + foot[1]) / 2), f"frame {t + 1}/{total}",
-              font=label_font, fill=TEXT, anchor="lm")
+    draw.text((margin, height / 2), f"frame {t + 1}/{total}", font=label_font, fill=TEXT,
+              anchor="lm")
     predicted = k >= 0
     kind = "ONE-STEP" if teacher_forced else "PREDICTED"
     badge = f"{kind}  +{k + 1}" if predicted else "context (input)"
     colour = PREDICTED_COLOUR if predicted else CONTEXT_COLOUR
     left, _, right, _ = draw.textbbox((0, 0), badge, font=label_font)
     bw, bh = right - left + 20, 26
-    bx1 = lay.width - lay.margin
-    by0 = (foot[0] + foot[1] - bh) // 2
+    bx1 = width - margin
+    by0 = (height - bh) // 2
     draw.rounded_rectangle((bx1 - bw, by0, bx1, by0 + bh), radius=6, fill=colour)
     _centre_text(draw, (bx1 - bw, by0, bx1, by0 + bh), badge, label_font,
                  fill=(20, 20, 20) if predicted else (255, 255, 255))
-    return np.asarray(img)
+    footer = np.asarray(img)
+    footer.flags.writeable = False
+    return footer
 
 
 def memory_strip(inputs, memory, n_context: int, cell: int = 72) -> np.ndarray:
