@@ -1,5 +1,6 @@
 """The house rules that code review keeps asking for, checked: data flows one way (no import
-circle between our modules, counting imports inside functions), and only the UI imports Gradio."""
+circle between our modules, counting imports inside functions), only the UI imports Gradio, and
+the rooms stay small (a module at most 500 lines, a function at most 80)."""
 
 import ast
 from pathlib import Path
@@ -56,6 +57,19 @@ def test_our_modules_import_each_other_without_a_circle():
             visit(name, [name])
     assert "frameprophet.hub" not in graph["frameprophet.saving"]
     assert "frameprophet.predict" not in graph["frameprophet.hub"]
+
+
+def test_modules_and_functions_stay_small():
+    too_big = []
+    for name, path in modules().items():
+        source = path.read_text()
+        if len(source.splitlines()) > 500:
+            too_big.append(f"{name}: {len(source.splitlines())} lines")
+        too_big += [f"{name}.{node.name}: {node.end_lineno - node.lineno + 1} lines"
+                    for node in ast.walk(ast.parse(source))
+                    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+                    and node.end_lineno - node.lineno + 1 > 80]
+    assert not too_big, "split these (issue 53's rule): " + "; ".join(too_big)
 
 
 def test_only_the_gradio_layer_imports_gradio():
