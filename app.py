@@ -81,7 +81,7 @@ if __name__ == "__main__":          # Spaces and `import app` build the page wit
 
 # The page needs no Keras: frameprophet.ui imports none (models load on first use).
 from frameprophet.demo import warm_up  # noqa: E402
-from frameprophet.ui import CSS, QUEUE_SETTINGS, THEME, build_demo  # noqa: E402
+from frameprophet.ui import CSS, THEME, build_demo  # noqa: E402
 
 demo = build_demo(allow_training=training_allowed(ARGS if __name__ == "__main__" else None))
 
@@ -89,7 +89,7 @@ if __name__ == "__main__":
     # The server first, then TensorFlow and the first result: on two cores importing TensorFlow
     # and loading a model took seconds that a visitor spent looking at nothing; a visitor
     # arriving meanwhile waits on the same warm-up (one computation, shared).
-    demo.queue(**QUEUE_SETTINGS).launch(
+    demo.launch(                    # build_demo has set up its queue (QUEUE_SETTINGS)
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", 7860)),
         theme=THEME, css=CSS, max_file_size="50mb", prevent_thread_lock=True)

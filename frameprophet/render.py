@@ -21,7 +21,6 @@ import functools
 import os
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -51,8 +50,14 @@ def hex_colour(rgb) -> str:
     return "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
-_MAGMA = (matplotlib.colormaps["magma"](np.linspace(0, 1, 256))[:, :3] * 255).round()
-_MAGMA = _MAGMA.astype(np.uint8)
+@functools.cache
+def _magma() -> np.ndarray:
+    """matplotlib's magma as 256 uint8 RGB rows (imported on first use: the page loads
+    without matplotlib, half a second of its start-up)."""
+    import matplotlib
+
+    return (matplotlib.colormaps["magma"](np.linspace(0, 1, 256))[:, :3] * 255).round().astype(
+        np.uint8)
 
 
 # --------------------------------------------------------------------------------------------
@@ -104,7 +109,7 @@ def _grey(frame: np.ndarray, scale: int, gain: float = 1.0) -> np.ndarray:
 def _heat(error: np.ndarray, scale: int) -> np.ndarray:
     """|error| (H, W, C) in [0, 1] -> magma colours of its mean over channels, upscaled."""
     idx = (np.clip(error.mean(axis=-1), 0.0, 1.0) * 255).round().astype(np.intp)
-    rgb = _MAGMA[idx]
+    rgb = _magma()[idx]
     return np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
 
 
@@ -245,7 +250,7 @@ def _tiles(context, truth, preds: list[np.ndarray], k: int, lay: _Layout, error_
     if k < 0:
         frame = context[len(context) + k]
         if error_panel:
-            no_error = _noted(size, tuple(_MAGMA[0]), "input frame:\nnothing to score",
+            no_error = _noted(size, tuple(_magma()[0]), "input frame:\nnothing to score",
                               MUTED_TEXT)
             return ([_grey(frame, s), _grey(frame, s, gain=0.6), no_error],
                     [NEUTRAL, CONTEXT_COLOUR, NEUTRAL])

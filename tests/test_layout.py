@@ -86,12 +86,14 @@ def test_only_the_gradio_layer_imports_gradio():
 
 def test_the_page_loads_without_keras():
     """The app's server starts before TensorFlow is imported (issue 54: the page within seconds
-    of launch), so building the page must not import Keras: models load on first use."""
+    of launch), so building the page must not import Keras (models load on first use) nor
+    matplotlib (the first plot imports it)."""
     import subprocess
     import sys
 
     code = ("import sys, frameprophet.ui as ui; ui.build_demo(); "
-            "print(sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch') if m in sys.modules))")
+            "print(sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch', 'matplotlib') "
+            "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=PACKAGE.parent, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
