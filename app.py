@@ -78,22 +78,28 @@ def configure(argv: list[str]) -> argparse.Namespace:
 if __name__ == "__main__":          # Spaces and `import app` build the page without arguments
     # --help answers before the heavy imports; a bad --model ends it before Gradio is imported
     ARGS = configure(sys.argv[1:])
+    from frameprophet.demo import first_result_in_a_child
+
+    # made on the second core while this process imports Gradio, TensorFlow import and all
+    first_result_in_a_child()
 
 # The page needs no Keras: frameprophet.ui imports none (models load on first use).
-from frameprophet.demo import warm_up  # noqa: E402
+from frameprophet.demo import first_result, warm_up  # noqa: E402
 from frameprophet.ui import CSS, THEME, build_demo  # noqa: E402
 
 demo = build_demo(allow_training=training_allowed(ARGS if __name__ == "__main__" else None))
 
 if __name__ == "__main__":
-    # The server first, then TensorFlow and the first result: on two cores importing TensorFlow
-    # and loading a model took seconds that a visitor spent looking at nothing; a visitor
-    # arriving meanwhile waits on the same warm-up (one computation, shared).
+    # The server first, then this process's TensorFlow and model: on two cores importing
+    # TensorFlow took seconds that a visitor spent looking at nothing. A visitor arriving
+    # meanwhile gets the child's first result as soon as it is made.
     demo.launch(                    # build_demo has set up its queue (QUEUE_SETTINGS)
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", 7860)),
         theme=THEME, css=CSS, max_file_size="50mb", prevent_thread_lock=True)
+    first_result()                  # the child's (or made here, if the child failed)
+    print("The first result is ready.", flush=True)          # bench/run.py times it
     quiet_tensorflow_import()
     warm_up().join()
-    print("Warm-up finished: the first result is ready.", flush=True)   # bench/run.py times it
+    print("Warm-up finished: the model is loaded and traced.", flush=True)
     demo.block_thread()

@@ -61,7 +61,7 @@ def quality_plot(curves: dict[str, dict[str, np.ndarray]], path: str | os.PathLi
     says so. With `horizon` longer than the curves, the x axis covers every
     predicted frame and a line marks where the truth ends.
     """
-    from matplotlib.figure import Figure      # here: the page loads without matplotlib
+    from matplotlib.figure import Figure  # here: the page loads without matplotlib
 
     # Fixed margins instead of layout="constrained": the layout solver was a third of the
     # plot's time, and this figure's labels never change size.

@@ -60,6 +60,7 @@ from frameprophet.demo.views import (  # noqa: F401
     FIRST_EXAMPLE,
     clip_length,
     first_result,
+    first_result_in_a_child,
     memory_picture,
     run_compare,
     run_memory,

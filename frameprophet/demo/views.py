@@ -4,7 +4,10 @@ remembers, and the first result a visitor sees. Gradio-free, like `frameprophet.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -301,26 +304,74 @@ FIRST_EXAMPLE = (SOURCE_MNIST, DEFAULT_SEED, None, DEFAULT_CONTEXT, DEFAULT_HORI
                  "closed_loop", DEFAULT_MODEL[SOURCE_MNIST])
 _FIRST: dict[str, tuple] = {}
 _FIRST_LOCK = threading.Lock()
+_CHILD: dict = {}           # the process making the first result, its folder and model key
+_FILES = ("rollout.gif", "strip.png", "quality.png", "info.txt")
 
 
 def first_result():
-    """The result of FIRST_EXAMPLE, computed on the first call and reused afterwards."""
+    """The result of FIRST_EXAMPLE: the child's (`first_result_in_a_child`) when one was
+    started, else computed on the first call; reused afterwards."""
     with _FIRST_LOCK:
         key = catalog.key(FIRST_EXAMPLE[-1])
         if key not in _FIRST:
-            for stale in RESULTS_ROOT.glob("first-*"):          # from an older weights file
-                shutil.rmtree(stale, ignore_errors=True)
-            out = RESULTS_ROOT / f"first-{uuid.uuid4().hex[:8]}"
+            made = _from_child(key)
+            if made is None:
+                for stale in RESULTS_ROOT.glob("first-*"):      # from an older weights file
+                    shutil.rmtree(stale, ignore_errors=True)
+                made = run_prediction(*FIRST_EXAMPLE,
+                                      out_dir=RESULTS_ROOT / f"first-{uuid.uuid4().hex[:8]}")
             _FIRST.clear()
-            _FIRST[key] = run_prediction(*FIRST_EXAMPLE, out_dir=out)
+            _FIRST[key] = made
         return _FIRST[key]
 
 
+def first_result_in_a_child() -> None:
+    """Start making the first result in a second process (`app.py` does, before it imports
+    Gradio): its TensorFlow import, the slowest part of a cold start, then runs on the other
+    core while this process imports Gradio and serves the page. `first_result` takes its files
+    (the same code and weights make the same result), or makes its own if the child failed."""
+    folder = RESULTS_ROOT / f"first-{uuid.uuid4().hex[:8]}"
+    code = "import sys; from frameprophet.demo import views; views.write_first_result(sys.argv[1])"
+    process = subprocess.Popen([sys.executable, "-c", code, str(folder)],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL,
+                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    _CHILD.update(process=process, folder=folder, key=catalog.key(FIRST_EXAMPLE[-1]))
+
+
+def write_first_result(folder: str | Path) -> None:
+    """The child's work: FIRST_EXAMPLE's files into `folder`, its info text (info.txt) last."""
+    *_, info = run_prediction(*FIRST_EXAMPLE, out_dir=folder)
+    (Path(folder) / "info.txt").write_text(info)
+
+
+def _from_child(key: str) -> tuple | None:
+    """The child's first result, once it has ended; None without a child, or when it failed
+    or made it with another weights file."""
+    process = _CHILD.pop("process", None)
+    if process is None:
+        return None
+    try:
+        failed = process.wait(timeout=300) != 0
+    except subprocess.TimeoutExpired:
+        process.kill()
+        failed = True
+    files = [_CHILD["folder"] / name for name in _FILES]
+    if failed or _CHILD["key"] != key or not all(f.exists() for f in files):
+        log.warning("the first result's child process failed: making it here")
+        return None
+    _CHILD["used"] = True
+    return (*(str(f) for f in files[:3]), files[3].read_text())
+
+
 def warm_up() -> threading.Thread:
-    """Compute the first result in the background (call before launch on a server)."""
+    """Make the first result and this process's model ready in the background: loaded, and
+    traced by one prediction (also when the first result came from the child)."""
     def work():
         try:
             first_result()
+            if _CHILD.pop("used", False):
+                run_prediction(*FIRST_EXAMPLE, out_dir=result_dir())
         except Exception:               # the page load retries and reports it
             log.warning("warm-up failed", exc_info=True)
 
