@@ -58,6 +58,12 @@ def eval_table(report: dict) -> list[str]:
                            else f"{entry[k]['mean']:.1f}" for k in keys)
         lines.append(f"| {name} | {trained} | {entry.get('clips', report['clips'])} | "
                      f"{cells} |")
+    fewer = [f"`{name}`" for name, entry in report["results"].items()
+             if entry.get("clips", report["clips"]) != report["clips"]]
+    if fewer:
+        lines += ["", f"{', '.join(fewer)}: fewer clips (its own set) from the same generator, "
+                  "held-out digits and seed, because its O(T^2) prediction is slow; its means are "
+                  "noisier than the other rows'."]
     ablations = [name for name, entry in report["results"].items()
                  if entry.get("model", "").startswith("bench/ablation/")]
     if ablations:
