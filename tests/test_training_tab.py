@@ -141,13 +141,14 @@ def test_the_tab_trains_stops_and_offers_the_model_in_the_browser(clips, tmp_pat
                                    f"({info})().startsWith('Training')")
             start.click()                                     # one training at a time
             page.get_by_text("already running", exact=False).first.wait_for()
+            # The child trains at nice 10: beside a busy test process an epoch can take minutes.
             page.wait_for_function("() => document.querySelector('#fp-train-preview img')"
-                                   "?.src")                  # an epoch is done
+                                   "?.src", timeout=900_000)  # an epoch is done
             assert "epoch" in page.locator("#fp-train-info textarea").input_value()
             for picture in ("#fp-train-curve img", "#fp-train-preview img"):
                 assert page.locator(picture).get_attribute("src")
             page.get_by_role("button", name="Stop", exact=False).click()
-            page.wait_for_function(f"({info})().includes('model menus')")
+            page.wait_for_function(f"({info})().includes('model menus')", timeout=900_000)
             said = page.locator("#fp-train-info textarea").input_value()
             assert said.startswith("Stopped"), said
             name = training.current().name
