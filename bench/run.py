@@ -520,8 +520,9 @@ def main(only: list[str] | None = None) -> None:
     out = {"meta": meta, "results": RESULTS}
     if only:
         old = json.loads((ROOT / "bench" / "results.json").read_text())
-        meta = {**old["meta"], "rerun": {**old["meta"].get("rerun", {}),
-                                         **{name: meta["date"] for name in only}}}
+        # Each part rerun says when and where: the host may differ from the full run's.
+        meta = {**old["meta"], "rerun": {**old["meta"].get("rerun", {}), **{
+            name: f"{meta['date']} on {meta['machine'].split(';')[0]}" for name in only}}}
         fresh = {k: v for k, v in RESULTS.items() if k != "peak_rss_mb"}   # not the full run's
         out = {"meta": meta, "results": {**old["results"], **fresh}}
     (ROOT / "bench" / "results.json").write_text(json.dumps(out, indent=2) + "\n")
@@ -532,8 +533,11 @@ def main(only: list[str] | None = None) -> None:
 def markdown(out: dict) -> str:
     m = out["meta"]
     lines = [f"Benchmarks of {m['date']} on {m['machine']} (Python {m['python']}, "
-             f"TensorFlow {m['tensorflow']}); medians, ratios from the same run.", "",
-             "| what | value |", "|---|---|"]
+             f"TensorFlow {m['tensorflow']}); medians, ratios from the same run."]
+    if m.get("rerun"):
+        lines.append("Parts rerun since, their rows replaced: " + "; ".join(
+            f"{name} {when}" for name, when in m["rerun"].items()) + ".")
+    lines += ["", "| what | value |", "|---|---|"]
     for r in out["results"].values():
         value = f"{r['value']:.1f}" if r["value"] >= 10 else f"{r['value']:.3g}"
         lines.append(f"| {r['label']} | {value} {r['unit']} |")

@@ -61,9 +61,9 @@ def eval_table(report: dict) -> list[str]:
     fewer = [f"`{name}`" for name, entry in report["results"].items()
              if entry.get("clips", report["clips"]) != report["clips"]]
     if fewer:
-        lines += ["", f"{', '.join(fewer)}: fewer clips (its own set) from the same generator, "
-                  "held-out digits and seed, because its O(T^2) prediction is slow; its means are "
-                  "noisier than the other rows'."]
+        lines += ["", f"{', '.join(fewer)}: fewer clips (its own set, from the same generator "
+                  "and seed), because its O(T^2) prediction is slow; its means are noisier than "
+                  "the other rows'."]
     ablations = [name for name, entry in report["results"].items()
                  if entry.get("model", "").startswith("bench/ablation/")]
     if ablations:
