@@ -38,7 +38,6 @@ from frameprophet.demo.request import (  # noqa: F401
     answer,
     clip_from_spec,
     clip_name,
-    fit_clip,
     generated_clip,
     lengths,
     load_model,

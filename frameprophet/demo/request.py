@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from frameprophet import catalog, data, plots, render
+from frameprophet import catalog, data, io, plots, render
 from frameprophet.catalog import LoadedModel
 from frameprophet.runtime import MODES
 
@@ -200,8 +200,6 @@ def read_upload(path: str, frame_size: tuple[int, int], channels: int = 1
     """An uploaded clip at `frame_size` with `channels` (1: colour made grey, said in a note;
     3: colour kept) and its notes, decoded once: counting its frames when it is dropped and the
     Predict after it share one decode (a file changed since is read anew)."""
-    from frameprophet import io
-
     stat = Path(path).stat() if Path(path).is_file() else None
     key = (str(path), tuple(frame_size), channels, stat and (stat.st_mtime_ns, stat.st_size))
     with _CLIPS_LOCK:
@@ -223,8 +221,6 @@ def read_upload(path: str, frame_size: tuple[int, int], channels: int = 1
 def _size_notes(path: str, frame_size: tuple[int, int]) -> list[str]:
     """Said when an upload's frames are not the model's size: how they were scaled, and the
     black bars added where their shape differs. Two frames are read at their own size."""
-    from frameprophet import io
-
     try:
         h, w = io.read_clip(path, max_frames=2).shape[1:3]
     except ValueError:                          # the full read said what was wrong already
@@ -259,8 +255,8 @@ def generated_clip(dataset: str, seed: int, frame_size: tuple[int, int], channel
                    frames: int = CLIP_FRAMES) -> tuple[np.ndarray, list[str]]:
     """`data.example_clip` ("mnist" or "squares": the page's clip of that seed) at the model's
     frame size and channels, and notes."""
-    return with_channels(fit_clip(data.example_clip(dataset, seed, frames=frames), frame_size),
-                         channels)
+    clip = data.example_clip(dataset, seed, frames=frames)
+    return with_channels(io.resize_clip(clip, frame_size), channels)
 
 
 def clip_from_spec(spec: str, frame_size: tuple[int, int], frames: int = CLIP_FRAMES,
@@ -270,8 +266,6 @@ def clip_from_spec(spec: str, frame_size: tuple[int, int], frames: int = CLIP_FR
     kind, _, seed = spec.partition(":")
     if kind in ("squares", "mnist") and (seed.isdigit() or seed == ""):
         return generated_clip(kind, int(seed or 0), frame_size, channels, frames)
-    from frameprophet import io
-
     return io.read_clip_with_notes(spec, frame_size=frame_size, channels=channels)
 
 
@@ -295,15 +289,6 @@ def clip_name(source: str, seed, upload) -> str:
     if normalise_source(source) == SOURCE_UPLOAD:
         return f"upload {Path(upload_path(upload)).name}"
     return f"{normalise_source(source)} seed {normalise_seed(seed)}"
-
-
-def fit_clip(clip: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
-    """Resize a clip to the model's frame size with `frameprophet.io`'s resizer (the one
-    uploads go through: fit inside, keep the aspect ratio, pad with black; as it is when it
-    fits already)."""
-    from frameprophet import io
-
-    return io.resize_clip(clip, frame_size)
 
 
 def without_upload_dir(message: str, upload) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from frameprophet import catalog, data, render
+from frameprophet import catalog, data, io, render
 from frameprophet.card import training_budget
 from frameprophet.catalog import LoadedModel
 from frameprophet.demo.request import (
@@ -35,7 +35,6 @@ from frameprophet.demo.request import (
     clip_and_model,
     clip_name,
     draw_forecast,
-    fit_clip,
     lengths,
     load_model,
     make_clip,
@@ -97,7 +96,7 @@ def run_scene(world, objects, speed, digits, seed, context, horizon, mode, model
         c, h = lengths(context, horizon)
         clip = scene_clip(world, objects, speed, digits, seed, sketch)
         loaded = load_model(model, None, progress)
-        clip.frames, notes = with_channels(fit_clip(clip.frames, loaded.predictor.frame_size),
+        clip.frames, notes = with_channels(io.resize_clip(clip.frames, loaded.predictor.frame_size),
                                            loaded.predictor.channels)
         clip.notes += notes
         return draw_forecast(loaded, clip, c, h, how, progress, out_dir, started)[0]
@@ -240,8 +239,6 @@ def memory_picture(loaded: LoadedModel, clip, context, horizon, out_dir, predict
 
 def upload_types() -> list[str]:
     """File endings the upload box offers: whatever `frameprophet.io.read_clip` can read."""
-    from frameprophet import io
-
     return sorted({*io.PILLOW_EXTENSIONS, *io.VIDEO_EXTENSIONS, *io.ARRAY_EXTENSIONS,
                    *io.ZIP_EXTENSIONS} - {".jpg", ".jpeg"})        # a JPG is a single picture
 
@@ -331,11 +328,12 @@ def first_result_in_a_child() -> None:
     core while this process imports Gradio and serves the page. `first_result` takes its files
     (the same code and weights make the same result), or makes its own if the child failed."""
     folder = RESULTS_ROOT / f"first-{uuid.uuid4().hex[:8]}"
+    folder.mkdir(parents=True)
     code = "import sys; from frameprophet.demo import views; views.write_first_result(sys.argv[1])"
-    process = subprocess.Popen([sys.executable, "-c", code, str(folder)],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL,
-                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    with open(folder / "log.txt", "wb") as log_file:      # what it said, should it fail
+        process = subprocess.Popen([sys.executable, "-c", code, str(folder)],
+                                   stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
+                                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     _CHILD.update(process=process, folder=folder, key=catalog.key(FIRST_EXAMPLE[-1]))
 
 
@@ -358,7 +356,8 @@ def _from_child(key: str) -> tuple | None:
         failed = True
     files = [_CHILD["folder"] / name for name in _FILES]
     if failed or _CHILD["key"] != key or not all(f.exists() for f in files):
-        log.warning("the first result's child process failed: making it here")
+        log.warning("the first result's child process failed (%s): making it here",
+                    _CHILD["folder"] / "log.txt")
         return None
     _CHILD["used"] = True
     return (*(str(f) for f in files[:3]), files[3].read_text())
