@@ -75,13 +75,21 @@ def configure(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+HOST = os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1")
+PORT = int(os.environ.get("GRADIO_SERVER_PORT", 7860))
+
 if __name__ == "__main__":          # Spaces and `import app` build the page without arguments
     # --help answers before the heavy imports; a bad --model ends it before Gradio is imported
     ARGS = configure(sys.argv[1:])
     from frameprophet.demo import first_result_in_a_child
+    from frameprophet.demo.front_door import FrontDoor
 
-    # made on the second core while this process imports Gradio, TensorFlow import and all
-    first_result_in_a_child()
+    # Made on the second core while this process imports Gradio (on the model's ONNX twin
+    # when it has one: ~2 s; else TensorFlow import and all: ~9 s) ...
+    FIRST = first_result_in_a_child()
+    # ... and shown meanwhile by a small server on the app's port, which answers at once
+    DOOR = FrontDoor(HOST, PORT, FIRST)
+    DOOR.open()
 
 # The page needs no Keras: frameprophet.ui imports none (models load on first use).
 from frameprophet.demo import first_result, warm_up  # noqa: E402
@@ -93,9 +101,9 @@ if __name__ == "__main__":
     # The server first, then this process's TensorFlow and model: on two cores importing
     # TensorFlow took seconds that a visitor spent looking at nothing. A visitor arriving
     # meanwhile gets the child's first result as soon as it is made.
+    DOOR.close()                    # its page polls, and reloads into the app when it answers
     demo.launch(                    # build_demo has set up its queue (QUEUE_SETTINGS)
-        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-        server_port=int(os.environ.get("GRADIO_SERVER_PORT", 7860)),
+        server_name=HOST, server_port=PORT,
         theme=THEME, css=CSS, max_file_size="50mb", prevent_thread_lock=True)
     first_result()                  # the child's (or made here, if the child failed)
     print("The first result is ready.", flush=True)          # bench/run.py times it

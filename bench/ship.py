@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from frameprophet import card, evaluate, saving  # noqa: E402
+from frameprophet import card, catalog, evaluate, export, saving  # noqa: E402
 from frameprophet.data import SELECT_SEED  # noqa: E402
 from frameprophet.evaluate import goal_gap  # noqa: E402
 
@@ -70,6 +70,9 @@ def ship(candidate: str | Path, root: str | Path = ROOT, n: int = 1000) -> dict 
         runs[-1]["config"]["out"] += f" (copied to weights/{shipped.name})"
     saving.write_sidecar(shipped, meta)
     card.write_card(shipped, meta)
+    twin = catalog.twin_folder(name)        # an ONNX twin (the app's first result) kept current
+    if twin.is_dir():
+        export.export(str(shipped), twin, "onnx")
 
     report["results"][name] = {**new, "model": name}
     path = root / "bench" / f"eval_{dataset}.json"

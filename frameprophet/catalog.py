@@ -13,6 +13,7 @@ paths; the app shows it as it is.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections import OrderedDict
@@ -189,6 +190,42 @@ def load(resolved: str) -> LoadedModel:
         raise saving.ModelFileError(
             f"The shipped model {resolved!r} could not be loaded: {e}") from e
     return LoadedModel(predictor, resolved, baseline=baseline_note(resolved))
+
+
+def exported_twin(name: str) -> LoadedModel | None:
+    """The shipped model `name` on ONNX Runtime, from its twin `weights/NAME-onnx/` (written by
+    `make ship` with `frameprophet.export`): it answers without TensorFlow, whose import alone
+    takes ~6.5 s on two cores, so the app's first result comes in ~2 s. None when there is no
+    twin, the twin was exported from another weights file (its sha256 differs), or ONNX Runtime
+    cannot load it: then `get` loads the Keras file as always."""
+    keras_file, folder = _weights_file(name), twin_folder(name)
+    try:
+        spec = json.loads((folder / "predictor.json").read_text())
+        if not keras_file.is_file() or spec.get("sha256") != saving.sha256(keras_file):
+            return None
+        from frameprophet.runtime import OnnxPredictor
+
+        predictor = OnnxPredictor(folder)
+    except Exception as e:          # no twin, no onnxruntime, a damaged graph: Keras instead
+        log.info("no ONNX twin for %s (%s)", name, e)
+        return None
+    predictor.info = {**saving.read_sidecar(keras_file), "name": name}
+    return LoadedModel(predictor, name, baseline=baseline_note(name))
+
+
+def twin_folder(name: str) -> Path:
+    """Where the shipped model `name`'s ONNX twin lives (see `exported_twin`)."""
+    return saving.WEIGHTS_DIR / f"{name}-onnx"
+
+
+def use_exported_twin(name: str) -> bool:
+    """Serve `name` from its ONNX twin in this process when it has a current one (the first
+    result's child process does, so that it never imports TensorFlow). True when it does."""
+    loaded = exported_twin(name)
+    if loaded is not None:
+        with _LOCK:
+            _LOADED[_key(resolve(name))] = loaded
+    return loaded is not None
 
 
 def _load_added(name: str) -> LoadedModel:

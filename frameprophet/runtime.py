@@ -68,6 +68,7 @@ class _Exported:
         self.spec = json.loads(spec_path.read_text())
         self.graph = folder / self.spec["graph"]
         self.name = self.spec.get("name", folder.name)
+        self.info = dict(self.spec)             # what Predictor.info holds: dataset, recipe...
         self.frame_size: tuple[int, int] = tuple(self.spec["frame_size"])
         self.channels = int(self.spec["channels"])
         self._states = self.spec["inputs"][1:]

@@ -55,9 +55,10 @@ def build_space(out_dir: str | os.PathLike, repo_root: str | os.PathLike = REPO_
     """Assemble a Hugging Face Space in `out_dir` from the repo at `repo_root`; returns it.
 
     Copies `app.py`, `requirements.txt`, the package's .py files, `weights/` (*.keras, *.json,
-    *.md) and `README.md`, whose front matter gets the Space settings it lacks. Caches, .venv,
-    runs/, tests and anything that looks like a secret are left out. `out_dir` must be empty,
-    new, or an earlier bundle (then it is replaced). Raises `ValueError` listing what is missing.
+    *.md, and the ONNX twins in NAME-onnx/) and `README.md`, whose front matter gets the Space
+    settings it lacks. Caches, .venv, runs/, tests and anything that looks like a secret are left
+    out. `out_dir` must be empty, new, or an earlier bundle (then it is replaced). Raises
+    `ValueError` listing what is missing.
     """
     import yaml
 
@@ -81,11 +82,14 @@ def build_space(out_dir: str | os.PathLike, repo_root: str | os.PathLike = REPO_
         if not (SKIP_DIRS & set(rel.parts) or _secret(src.name)):
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, out / rel)
-    weights = [p for ext in ("*.keras", "*.json", "*.md") for p in (root / "weights").glob(ext)
+    # the models, their sidecars and cards, and their ONNX twins (the app's fast first result)
+    patterns = ("*.keras", "*.json", "*.md", "*-onnx/model.onnx", "*-onnx/predictor.json")
+    weights = [p for pattern in patterns for p in (root / "weights").glob(pattern)
                if p.is_file() and not _secret(p.name) and ".tmp." not in p.name]
     for src in sorted(weights):
-        (out / "weights").mkdir(exist_ok=True)
-        shutil.copy2(src, out / "weights" / src.name)
+        rel = src.relative_to(root)
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, out / rel)
     readme = root / "README.md"
     text = readme.read_text() if readme.is_file() else "# FrameProphet\n"
     front, body = _front_matter(text)

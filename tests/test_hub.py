@@ -349,7 +349,9 @@ def fake_repo(root: Path, readme: str | None = "# FrameProphet\n\nDemo.\n") -> P
              "frameprophet/notes.txt": "not code", "weights/mnist.keras": "k",
              "weights/mnist.json": "{}", "weights/mnist.md": "# card",
              "weights/mnist.tmp.keras": "partial", "weights/hf_token.json": "secret",
-             "weights/mnist.png": "img", ".env": "HF_TOKEN=x", "deploy.pem": "key",
+             "weights/mnist.png": "img", "weights/mnist-onnx/model.onnx": "graph",
+             "weights/mnist-onnx/predictor.json": "{}", "weights/mnist-onnx/notes.txt": "x",
+             ".env": "HF_TOKEN=x", "deploy.pem": "key",
              ".venv/lib/site.py": "", "runs/mnist/state.json": "{}",
              "tests/test_app.py": "", "id_rsa": "key"}
     if readme is not None:
@@ -366,7 +368,8 @@ def test_space_bundle_has_what_a_space_needs_and_no_more(tmp_path):
     files = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
     assert files == {"app.py", "requirements.txt", "README.md", "frameprophet/__init__.py",
                      "frameprophet/models.py", "weights/mnist.keras", "weights/mnist.json",
-                     "weights/mnist.md"}
+                     "weights/mnist.md", "weights/mnist-onnx/model.onnx",
+                     "weights/mnist-onnx/predictor.json"}
     text = (out / "README.md").read_text()
     front = yaml.safe_load(text.split("---\n")[1])
     assert front["sdk"] == "gradio" and front["app_file"] == "app.py"
