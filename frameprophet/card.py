@@ -22,8 +22,7 @@ if TYPE_CHECKING:    # matplotlib is imported only when a curve is drawn
 #: their cards and the app say it (Keras-free, so the page's model menu can read it).
 EXAMPLE_RECIPES = {
     "keras3-mnist": "the Keras 3 example's recipe, kept for comparison: its predictions are "
-                    "flat grey from the first predicted frame on (the same for every clip), and "
-                    "it re-runs the whole sequence for every new frame (seconds per request)",
+                    "flat grey from the first predicted frame on (the same for every clip)",
     "keras2-squares": "the Keras 2 example's recipe, kept for comparison: it loses the squares "
                       "within a few frames",
 }

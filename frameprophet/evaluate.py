@@ -179,7 +179,7 @@ def _score(report: dict, predictors: list[Predictor], names: list[str], ctx: np.
         report["results"][name] = summarise({**metrics.evaluate(pred, truth, squares=squares),
                                              **_openstl(pred, truth, report["dataset"])})
     for name, predictor in zip(names, predictors, strict=True):
-        count = n if predictor.stepwise else min(n, n_rerun)
+        count = min(n, n_rerun) if predictor.quadratic else n
         bar = keras.utils.Progbar(count, unit_name="clip", verbose=1 if verbose else 0)
         if verbose:
             print(f"{name}: {predictor.method}, {count} clips")

@@ -184,9 +184,8 @@ def refusal(name: str, predictor) -> str | None:
                     "with the default fused cell (such as mnist and squares) can be")
         return None
     recipe = getattr(model, "recipe", None) or model.name
-    return (f"{name} ({recipe}) cannot be exported: it re-runs the whole sequence for every new "
-            "frame and has no one-frame step to export; only stepwise prophet models (such as "
-            "mnist and squares) can be")
+    return (f"{name} ({recipe}) cannot be exported: it has no one-frame step of its own to "
+            "export; only stepwise prophet models (such as mnist and squares) can be")
 
 
 def _needs(fmt: str) -> None:

@@ -3,10 +3,15 @@
 C is the model's `channels`: 1 for grey models, 3 for colour ones.
 
 For stepwise models (`prophet`) the ConvLSTM states are carried from frame to frame, so each
-frame is computed once: O(T) work through one compiled `step` function. Models whose last layer
-needs a time window (the Keras-example recipes) cannot be stepped; they fall back to re-running
-the growing sequence for every new frame (O(T^2)) and `Predictor.stepwise` says so.
-Models are always called directly with `training=False`; never `model.predict` in a loop.
+frame is computed once: O(T) work through one compiled `step` function. The Keras examples'
+recipes (a chain of ConvLSTM2D and BatchNormalization, then a Conv3D head over 3 frames of time)
+are stepped too: each ConvLSTM2D's cell carries its state and the head reads a window of the
+last frames it would see, which gives exactly the output of re-running the whole sequence (the
+ConvLSTMs are causal; past the last frame the head sees zero padding either way). Any other
+model that has no `step` falls back to re-running the growing sequence for every new frame
+(O(T^2)), and `Predictor.method` says so. `Predictor.stepwise` means the model's own `step`
+(prophet): the memory view and export need it. Models are always called directly with
+`training=False`; never `model.predict` in a loop.
 """
 
 from __future__ import annotations
@@ -33,17 +38,27 @@ class Predictor:
         #: 1 (grey) or 3 (colour): what every clip given to this model must have.
         self.channels: int = int(getattr(model, "channels", None) or model.input_shape[-1])
         self.name = self.info.get("name") or getattr(model, "recipe", None) or model.name
+        self._window = None if self.stepwise else WindowStepper.of(model)
         if self.stepwise:
             self._step = compiled(model, model.step)
-        else:
-            self._full = compiled(model, lambda x: model(x, training=False))
+        elif self._window is not None:
+            self._step = compiled(model, self._window.step)
+        self._full = compiled(model, lambda x: model(x, training=False))
 
     @property
     def method(self) -> str:
         """How rollouts are computed, in words for the UI."""
         if self.stepwise:
             return "stepwise: ConvLSTM states carried, O(T)"
+        if self._window is not None:
+            return (f"stepwise: ConvLSTM states carried, its Conv3D head reading the last "
+                    f"{self._window.width} frames, O(T)")
         return "re-run: the whole sequence is re-run for every new frame, O(T^2)"
+
+    @property
+    def quadratic(self) -> bool:
+        """True when each new frame re-runs the whole sequence (O(T^2) rollouts)."""
+        return not self.stepwise and self._window is None
 
     def rollout(self, context: np.ndarray, horizon: int, mode: str = "closed_loop",
                 truth: np.ndarray | None = None) -> np.ndarray:
@@ -56,12 +71,12 @@ class Predictor:
         """
         batch, future, single = rollout_inputs(context, horizon, mode, truth, self.frame_size,
                                                self.channels)
-        run = self._rollout_stepwise if self.stepwise else self._rollout_rerun
+        run = self._rollout_rerun if self.quadratic else self._rollout_stepwise
         out = run(batch, horizon, future)
         return out[0] if single else out
 
     def _rollout_stepwise(self, batch, horizon, future):
-        states = self.model.initial_state(batch.shape[0])
+        states = (self._window or self.model).initial_state(batch.shape[0])
         for t in range(batch.shape[1]):                       # read the context once
             prediction, states = self._step(batch[:, t], states)
         outputs = [prediction]
@@ -109,6 +124,72 @@ class Predictor:
             if future is None:
                 sequence = np.concatenate([sequence, prediction[:, None]], axis=1)
         return np.stack(outputs, axis=1)
+
+
+class WindowStepper:
+    """One frame at a time through a chain of ConvLSTM2D and BatchNormalization layers ending in
+    a Conv3D head over `width` frames (the Keras examples' recipes, causal or not).
+
+    The state is each ConvLSTM2D's (h, c) and the head's window: the last `width` frames the
+    head reads, zeros before the first frame as its padding gives in a whole-sequence run. The
+    head's output for the newest frame is then the re-run's output for the last frame.
+    """
+
+    BODY = (keras.layers.ConvLSTM2D, keras.layers.BatchNormalization)
+    HEAD = (keras.layers.ZeroPadding3D, keras.layers.Conv3D)
+
+    def __init__(self, body: list, head: list, width: int, size: tuple[int, int]):
+        self.body, self.head, self.width, self.size = body, head, width, size
+
+    @classmethod
+    def of(cls, model: keras.Model) -> WindowStepper | None:
+        """The stepper of `model`, or None when it is not such a chain."""
+        layers = [layer for layer in model.layers
+                  if not isinstance(layer, keras.layers.InputLayer)]
+        split = next((i for i, layer in enumerate(layers) if isinstance(layer, cls.HEAD)), None)
+        if split is None or len(model.inputs) != 1 or len(model.outputs) != 1:
+            return None
+        body, head = layers[:split], layers[split:]
+        if not (all(isinstance(layer, cls.BODY) for layer in body)
+                and all(isinstance(layer, cls.HEAD) for layer in head)
+                and sum(isinstance(layer, keras.layers.Conv3D) for layer in head) == 1
+                and isinstance(head[-1], keras.layers.Conv3D)):
+            return None
+        lstms = [layer for layer in body if isinstance(layer, keras.layers.ConvLSTM2D)]
+        if not lstms or any(layer.go_backwards or layer.stateful or not layer.return_sequences
+                            or layer.padding != "same" or tuple(layer.strides) != (1, 1)
+                            or tuple(layer.dilation_rate) != (1, 1) for layer in lstms):
+            return None
+        # a chain: every layer reads the one before it (a layer used twice breaks this)
+        chain = [model.inputs[0], *(layer.output for layer in layers)]
+        if any(layer.input is not before for layer, before in zip(layers, chain, strict=False)) \
+                or layers[-1].output is not model.outputs[0]:
+            return None
+        return cls(body, head, int(head[-1].kernel_size[0]), tuple(model.input_shape[2:4]))
+
+    def initial_state(self, batch: int) -> list:
+        """Zero (h, c) for each ConvLSTM2D, then the head's empty window."""
+        zeros = [np.zeros((batch, *self.size, layer.filters), np.float32)
+                 for layer in self.body if isinstance(layer, keras.layers.ConvLSTM2D)]
+        last = [layer for layer in self.body if hasattr(layer, "filters")][-1].filters
+        return [*(z for zero in zeros for z in (zero, zero)),
+                np.zeros((batch, self.width, *self.size, last), np.float32)]
+
+    def step(self, frame, states):
+        """One frame (N, H, W, C) -> (the next frame, the new states)."""
+        x, carried, new = frame, list(states[:-1]), []
+        for layer in self.body:
+            if isinstance(layer, keras.layers.ConvLSTM2D):
+                x, (h, c) = layer.cell(x, carried[:2], training=False)
+                carried = carried[2:]
+                new += [h, c]
+            else:
+                x = layer(x[:, None], training=False)[:, 0]     # BatchNormalization
+        window = keras.ops.concatenate([states[-1][:, 1:], x[:, None]], axis=1)
+        y = window
+        for layer in self.head:
+            y = layer(y, training=False)
+        return y[:, -1], [*new, window]
 
 
 def compiled(model: keras.Model, fn):

@@ -50,19 +50,43 @@ def test_single_clip_and_batch_agree(prophet):
     assert np.abs(one - predictor.rollout(clips[:, :4], 3)[1]).max() < 1e-5
 
 
-def test_seed_recipe_falls_back_to_rerun_and_says_so():
-    model = models.build("keras3-mnist", (16, 16), filters=4)
+@pytest.mark.parametrize("recipe, options", [
+    ("keras3-mnist", {"filters": 4}), ("keras3-mnist", {"filters": 4, "causal": True}),
+    ("keras2-squares", {"filters": 3})], ids=["keras3", "keras3-causal", "keras2"])
+def test_the_examples_recipes_are_stepped_exactly_as_rerunning_them(recipe, options):
+    """Their ConvLSTM2D states carried and a window of frames for the Conv3D head: O(T) work,
+    and the same frames as re-running the growing sequence, in both modes."""
+    model = models.build(recipe, (16, 16), **options)
+    rng = np.random.default_rng(1)
+    for layer in model.layers:              # statistics that change what BatchNorm does
+        if hasattr(layer, "moving_variance"):
+            layer.moving_mean.assign(rng.normal(0, 0.1, layer.moving_mean.shape))
+            layer.moving_variance.assign(rng.uniform(0.5, 2, layer.moving_variance.shape))
     predictor = Predictor(model)
-    assert not predictor.stepwise and "re-run" in predictor.method
+    assert not predictor.stepwise and not predictor.quadratic and "O(T)" in predictor.method
     clips = _clips()
     closed = predictor.rollout(clips[:, :4], 3)
-    assert np.abs(closed - _rerun_closed_loop(model, clips[:, :4], 3)).max() < 1e-4
+    assert np.abs(closed - _rerun_closed_loop(model, clips[:, :4], 3)).max() < 1e-5
     forced = predictor.rollout(clips[:, :4], 3, mode="teacher_forced", truth=clips[:, 4:])
     # Teacher forcing: frame 4+k is predicted from the true frames 0..3+k (the last output of
     # that exact prefix, so the non-causal head cannot peek at the answer).
     for k in range(3):
         expected = np.asarray(model(clips[:, :4 + k], training=False))[:, -1]
-        assert np.abs(forced[:, k] - expected).max() < 1e-4
+        assert np.abs(forced[:, k] - expected).max() < 1e-5
+
+
+def test_other_models_without_a_step_fall_back_to_rerunning_and_say_so():
+    import keras
+
+    inputs = keras.Input((None, 16, 16, 1))     # a head over time, but not after a ConvLSTM
+    x = keras.layers.Conv3D(2, 3, padding="same")(inputs)
+    model = keras.Model(inputs, keras.layers.Conv3D(1, 3, padding="same",
+                                                    activation="sigmoid")(x))
+    predictor = Predictor(model)
+    assert predictor.quadratic and "re-run" in predictor.method and "O(T^2)" in predictor.method
+    clips = _clips()
+    closed = predictor.rollout(clips[:, :4], 3)
+    assert np.abs(closed - _rerun_closed_loop(model, clips[:, :4], 3)).max() < 1e-5
 
 
 def test_bad_inputs_get_clear_errors(prophet):

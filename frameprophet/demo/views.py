@@ -217,8 +217,8 @@ def memory_picture(loaded: LoadedModel, clip, context, horizon, out_dir, predict
     (from the forecast's own rollout) or, without them, a rollout of its own."""
     predictor = loaded.predictor
     if not predictor.stepwise:
-        raise RequestError(f"{loaded.label} re-runs the whole sequence for every frame, so it "
-                           "carries no memory to show; choose a prophet model (mnist, squares).")
+        raise RequestError(f"{loaded.label} is not a prophet model: the memory view draws a "
+                           "prophet's ConvLSTM states; choose one (mnist, squares).")
     context = min(context, clip.shape[0] - 1)
     if carried is None:
         prediction, carried = predictor.memory(clip[:context], horizon)
