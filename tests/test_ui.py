@@ -672,6 +672,11 @@ def test_a_two_frame_upload_keeps_a_valid_context_slider(tmp_path, monkeypatch):
     update = ui._on_upload(demo.SOURCE_UPLOAD, str(two), 10)
     assert update["maximum"] > 1 and update["value"] == 1         # min 1 < max: a valid slider
     assert said and "2 frames" in said[0]
+    # back to Moving MNIST: the person's 10 again, not the 2-frame clip's 1
+    *_, slider = ui._on_source(demo.SOURCE_MNIST, None, 1, "mnist", 10)
+    assert slider["maximum"] == demo.CLIP_FRAMES - 1 and slider["value"] == 10
+    *_, slider = ui._on_source(demo.SOURCE_MNIST, None, 4, "mnist", 4)     # their own 4 stays
+    assert "value" not in slider
     *_, info = demo.run_prediction(demo.SOURCE_UPLOAD, 0, str(two), 2, 3, "closed_loop", "mnist")
     assert "1 context frame + 3 predicted frames" in info and "context cut to 1 frame (" in info
 
