@@ -158,11 +158,13 @@ def _on_compare_upload(source: str, upload, context: int, models: list[str] | No
 
 def _show_tab(tab: str, choice: str, select: bool = False):
     """A tab is shown: note it, and show what serves it. The model menu (and the Hub box) serve
-    the clip and scene tabs; the comparison has its own models and its own pictures."""
+    the clip and scene tabs; the comparison has its own models and its own pictures; the clip
+    examples under Predict are the clip tab's."""
     own = tab == "compare"
     updates = (gr.update(visible=not own), gr.update(visible=not own and choice ==
                                                      demo.CUSTOM_MODEL),
-               gr.update(visible=not own), gr.update(visible=own))
+               gr.update(visible=not own), gr.update(visible=own),
+               gr.update(visible=tab == "clip"))
     return (tab, gr.Tabs(selected=tab), *updates) if select else (tab, *updates)
 
 
@@ -383,7 +385,8 @@ def _layout(w: dict, shipped: list[str], allow_training: bool = False) -> None:
             _settings(w, choices)
             w["model_choice"].render()
             w["button"] = gr.Button("Predict", variant="primary", size="lg")
-            w["examples"] = _clip_examples(w)
+            with gr.Column() as w["clip_examples"]:
+                w["examples"] = _clip_examples(w)
         with gr.Column(scale=3, min_width=320, elem_id="fp-results"):
             _results(w, allow_training)
 
@@ -399,7 +402,7 @@ PAGE_INPUTS = ("what", "source", "seed", "upload", "context", "horizon", "mode",
 
 def _tab_outputs(w: dict, select: bool) -> list:
     return [w["what"], *([w["tabs"]] if select else []), w["model_choice"], w["hub_repo"],
-            w["clip_results"], w["compare_results"]]
+            w["clip_results"], w["compare_results"], w["clip_examples"]]
 
 
 def _then_predict(event, w: dict, tab: str | None = None, select: bool = False):

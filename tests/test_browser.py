@@ -302,6 +302,10 @@ def test_a_two_frame_gif_keeps_the_context_slider_and_is_predicted(page, tmp_pat
     assert "1 context frame + " in info_text(page)
     assert page.get_by_text("Error", exact=True).count() == 0        # the slider is whole
     page.get_by_label(demo.SOURCE_MNIST).check()
+    # the 2-frame clip's cut to 1 ends with it: the slider is back at what the person chose
+    page.wait_for_function(
+        "() => { const s = document.querySelector('#fp-context input[type=range]');"
+        " return s && Number(s.max) === 19 && Number(s.value) > 1; }")
 
 
 def test_the_compare_tab_compares_an_upload_with_its_own_pictures(page, upload_files):
@@ -315,6 +319,7 @@ def test_the_compare_tab_compares_an_upload_with_its_own_pictures(page, upload_f
     assert not page.locator("#fp-animation").is_visible()         # the clip's pictures hide
     assert not page.get_by_label("Model", exact=True).is_visible()    # models are ticked here
     assert not page.locator("#fp-compare-animation").is_visible()     # no empty picture box
+    assert not page.get_by_text("MNIST · seed 42 · 10 → 20").is_visible()  # the clip tab's
     tab.get_by_label(demo.SOURCE_UPLOAD).check()
     page.locator("#fp-compare-upload input[type=file]").set_input_files(
         str(upload_files["gif"]))

@@ -807,12 +807,14 @@ def test_the_compare_tab_has_its_own_pictures_and_keeps_the_clips(clips):
     assert f"upload {clips['gif'].name}" in shown["compare_info"]   # the tab's own upload
 
 
-def test_the_compare_tab_hides_the_clip_tabs_model_menu():
-    what, model, hub, clip_results, compare_results = ui._show_tab("compare", "mnist")
+def test_the_compare_tab_hides_the_clip_tabs_model_menu_and_examples():
+    what, model, hub, clip_results, compare_results, examples = ui._show_tab("compare", "mnist")
     assert what == "compare" and model["visible"] is False and hub["visible"] is False
     assert clip_results["visible"] is False and compare_results["visible"] is True
-    what, model, hub, clip_results, compare_results = ui._show_tab("scene", demo.CUSTOM_MODEL)
+    assert examples["visible"] is False                 # the clip tab's, not the comparison's
+    what, model, hub, clip_results, _, examples = ui._show_tab("scene", demo.CUSTOM_MODEL)
     assert model["visible"] is True and hub["visible"] is True and clip_results["visible"]
+    assert examples["visible"] is False and ui._show_tab("clip", "mnist")[-1]["visible"]
 
 
 def test_compared_models_have_one_colour_each_and_the_baseline_is_grey():
