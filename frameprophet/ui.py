@@ -102,27 +102,29 @@ def _random_seed() -> int:
     return int(np.random.default_rng().integers(0, 100_000))
 
 
-def _on_source(source: str, upload, context: int, model: str | None = None,
-               wanted: int | None = None):
+def _on_source(source: str, upload, context: int, model: str | None = None, cut=None):
     """Source changed: show the upload box for uploads and fit the context slider to the clip."""
     source = demo.normalise_source(source)
     return (gr.update(visible=source == demo.SOURCE_UPLOAD),
             gr.update(visible=source != demo.SOURCE_UPLOAD),
-            _context_update(source, upload, context, model, wanted))
+            *_context_update(source, upload, context, model, cut))
 
 
-def _on_upload(source: str, upload, context: int, model: str | None = None,
-               wanted: int | None = None):
-    """A file was dropped: fit the context slider to its length. One output, so one update
-    (a 1-tuple here once became the slider's value and broke every upload)."""
-    return _context_update(source, upload, context, model, wanted)
+def _on_upload(source: str, upload, context: int, model: str | None = None, cut=None):
+    """A file was dropped: fit the context slider to its length. Two outputs, the slider and
+    the cut, so two updates (a 1-tuple for one output once became the slider's value and broke
+    every upload)."""
+    return _context_update(source, upload, context, model, cut)
 
 
-def _context_update(source, upload, context, model=None, wanted=None):
-    """The context slider for a clip of n frames: 1 to n - 1, at the value the person last chose
-    (`wanted`) where the clip allows it, so a short clip's cut does not outlive the clip. A
-    slider needs two ends, so a 2-frame clip keeps 1..2 at 1, and says why (Predict would cut
-    2 to 1)."""
+def _context_update(source, upload, context, model=None, cut=None) -> tuple:
+    """The context slider for a clip of n frames, 1 to n - 1, and the cut made to fit it.
+
+    A clip too short for the slider's value cuts it, and the cut `[from, to]` is kept (a session
+    state) so the next clip that allows more gets the person's value back, unless the slider has
+    moved since (the person, or an example, set a value of their own). A slider needs two ends,
+    so a 2-frame clip keeps 1..2 at 1, and says why (Predict would cut 2 to 1).
+    """
     try:
         n = demo.clip_length(source, upload, model)
     except ValueError as e:                   # say it now; Predict will refuse it again
@@ -133,27 +135,27 @@ def _context_update(source, upload, context, model=None, wanted=None):
         gr.Warning("Could not read this file.")
         n = None
     if n is None or n < 2:
-        return gr.update()
+        return gr.update(), cut
+    context = int(context or demo.DEFAULT_CONTEXT)
+    wanted = int(cut[0]) if cut and context == int(cut[1]) else context
+    target = 1 if n == 2 else min(wanted, n - 1)
+    new_cut = [wanted, target] if target < wanted else None
     if n == 2:
         gr.Info("This clip has 2 frames: the model reads the first and predicts the second.")
-        return gr.update(maximum=2, value=1)
-    context = int(context or demo.DEFAULT_CONTEXT)
-    target = min(int(wanted or context), n - 1)
+        return gr.update(maximum=2, value=1), new_cut
     if context == target:       # leave the value alone: the person may have moved it meanwhile
-        return gr.update(maximum=n - 1)
-    return gr.update(maximum=n - 1, value=target)
+        return gr.update(maximum=n - 1), new_cut
+    return gr.update(maximum=n - 1, value=target), new_cut
 
 
-def _on_compare_source(source: str, upload, context: int, models: list[str] | None,
-                       wanted: int | None = None):
+def _on_compare_source(source: str, upload, context: int, models: list[str] | None, cut=None):
     """The compare tab's source changed: its own upload box, seed and the context slider
     (an upload is counted at the frame size of the first model ticked)."""
-    return _on_source(source, upload, context, (models or [None])[0], wanted)
+    return _on_source(source, upload, context, (models or [None])[0], cut)
 
 
-def _on_compare_upload(source: str, upload, context: int, models: list[str] | None,
-                       wanted: int | None = None):
-    return _context_update(source, upload, context, (models or [None])[0], wanted)
+def _on_compare_upload(source: str, upload, context: int, models: list[str] | None, cut=None):
+    return _context_update(source, upload, context, (models or [None])[0], cut)
 
 
 def _show_tab(tab: str, choice: str, select: bool = False):
@@ -272,7 +274,7 @@ def _settings(w: dict, choices) -> None:
     """Context, horizon, mode, model: shared by the tabs."""
     w["context"] = gr.Slider(1, demo.CLIP_FRAMES - 1, value=demo.DEFAULT_CONTEXT, step=1,
                              label="Context frames (what the model reads)", elem_id="fp-context")
-    w["context_wanted"] = gr.State(demo.DEFAULT_CONTEXT)
+    w["context_cut"] = gr.State(None)      # [from, to] while a short clip has cut the slider
     w["horizon"] = gr.Slider(1, demo.MAX_HORIZON, value=demo.DEFAULT_HORIZON, step=1,
                              label="Frames to predict (past the clip's end there is no truth to "
                                    "compare)")
@@ -421,22 +423,22 @@ def _then_predict(event, w: dict, tab: str | None = None, select: bool = False):
 
 def _wire_page(w: dict) -> None:
     """The widgets' own events, and every way of predicting on the page."""
-    # what the person last set the slider to (a short clip's cut is not their choice)
-    w["context"].input(lambda value: value, [w["context"]], [w["context_wanted"]],
-                       queue=False, **PRIVATE)
+    # a short clip's cut of the context slider ends when the person moves the slider
+    w["context"].input(lambda: None, None, [w["context_cut"]], queue=False, **PRIVATE)
     slider_inputs = [w["source_choice"], w["upload"], w["context"], w["model_choice"],
-                     w["context_wanted"]]
+                     w["context_cut"]]
+    slider = [w["context"], w["context_cut"]]
     w["source_choice"].change(_on_source, slider_inputs,
-                              [w["upload"], w["seed_row"], w["context"]], queue=False, **PRIVATE)
+                              [w["upload"], w["seed_row"], *slider], queue=False, **PRIVATE)
     w["source_choice"].input(_default_model, [w["source_choice"]], [w["model_choice"]],
                              queue=False, **PRIVATE)
-    w["upload"].change(_on_upload, slider_inputs, [w["context"]], **PRIVATE)
+    w["upload"].change(_on_upload, slider_inputs, slider, **PRIVATE)
     compare_inputs = [w["compare_source"], w["compare_upload"], w["context"],
-                      w["compare_models"], w["context_wanted"]]
+                      w["compare_models"], w["context_cut"]]
     w["compare_source"].change(_on_compare_source, compare_inputs,
-                               [w["compare_upload"], w["compare_seed"], w["context"]],
+                               [w["compare_upload"], w["compare_seed"], *slider],
                                queue=False, **PRIVATE)
-    w["compare_upload"].change(_on_compare_upload, compare_inputs, [w["context"]], **PRIVATE)
+    w["compare_upload"].change(_on_compare_upload, compare_inputs, slider, **PRIVATE)
     w["model_choice"].change(_on_model, [w["model_choice"]], [w["hub_repo"]], queue=False,
                              **PRIVATE)
     w["world"].input(_on_world, [w["world"]], [w["objects"], w["speed"], w["model_choice"],

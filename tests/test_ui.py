@@ -335,13 +335,15 @@ def test_each_request_gets_its_own_folder_and_only_the_newest_are_kept():
 
 
 def test_an_upload_updates_the_context_slider_with_one_update(clips):
-    # One output, so one update: a 1-tuple here once became the slider's value in the browser.
-    # The value is left alone when it fits: the person may have moved it while the file decoded.
-    update = ui._on_upload(demo.SOURCE_UPLOAD, str(clips["gif"]), 10)
+    # One update per output (the slider, its cut): a 1-tuple for one output once became the
+    # slider's value in the browser. The value is left alone when it fits: the person may have
+    # moved it while the file decoded.
+    update, cut = ui._on_upload(demo.SOURCE_UPLOAD, str(clips["gif"]), 10)
     assert isinstance(update, dict) and update["maximum"] == 11 and "value" not in update
-    assert ui._on_upload(demo.SOURCE_UPLOAD, None, 10) == gr.update()
-    hidden, shown, slider = ui._on_source(demo.SOURCE_UPLOAD, str(clips["npy"]), 20)
-    assert slider["maximum"] == 13 and slider["value"] == 13
+    assert cut is None
+    assert ui._on_upload(demo.SOURCE_UPLOAD, None, 10) == (gr.update(), None)
+    hidden, shown, slider, cut = ui._on_source(demo.SOURCE_UPLOAD, str(clips["npy"]), 20)
+    assert slider["maximum"] == 13 and slider["value"] == 13 and cut == [20, 13]
 
 
 def test_teacher_forced_says_so_and_uses_the_one_step_baseline():
@@ -669,14 +671,15 @@ def test_a_two_frame_upload_keeps_a_valid_context_slider(tmp_path, monkeypatch):
     said = []
     monkeypatch.setattr(ui.gr, "Info", said.append)
     two = write_gif_file(tmp_path / "two.gif", 2)
-    update = ui._on_upload(demo.SOURCE_UPLOAD, str(two), 10)
+    update, cut = ui._on_upload(demo.SOURCE_UPLOAD, str(two), 10)
     assert update["maximum"] > 1 and update["value"] == 1         # min 1 < max: a valid slider
-    assert said and "2 frames" in said[0]
+    assert said and "2 frames" in said[0] and cut == [10, 1]
     # back to Moving MNIST: the person's 10 again, not the 2-frame clip's 1
-    *_, slider = ui._on_source(demo.SOURCE_MNIST, None, 1, "mnist", 10)
-    assert slider["maximum"] == demo.CLIP_FRAMES - 1 and slider["value"] == 10
-    *_, slider = ui._on_source(demo.SOURCE_MNIST, None, 4, "mnist", 4)     # their own 4 stays
-    assert "value" not in slider
+    *_, slider, cut = ui._on_source(demo.SOURCE_MNIST, None, 1, "mnist", [10, 1])
+    assert slider["maximum"] == demo.CLIP_FRAMES - 1 and slider["value"] == 10 and cut is None
+    # the slider moved since the cut (by the person, or an example's 7): their value stays
+    *_, slider, cut = ui._on_source(demo.SOURCE_SQUARES, None, 7, "squares", [10, 1])
+    assert "value" not in slider and cut is None
     *_, info = demo.run_prediction(demo.SOURCE_UPLOAD, 0, str(two), 2, 3, "closed_loop", "mnist")
     assert "1 context frame + 3 predicted frames" in info and "context cut to 1 frame (" in info
 
