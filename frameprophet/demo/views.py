@@ -324,10 +324,10 @@ def first_result():
 
 def first_result_in_a_child() -> Path:
     """Start making the first result in a second process (`app.py` does, before it imports
-    Gradio): its TensorFlow import, the slowest part of a cold start, then runs on the other
-    core while this process imports Gradio and serves the page. `first_result` takes its files
-    (the same code and weights make the same result), or makes its own if the child failed.
-    Returns the folder that the child writes (its info.txt last)."""
+    Gradio): it runs on the other core while this process imports Gradio, on the model's ONNX
+    twin (`write_first_result`), and the front door shows it meanwhile. `first_result` takes
+    its files (the same code and weights make the same result), or makes its own if the child
+    failed. Returns the folder that the child writes (its info.txt last)."""
     folder = RESULTS_ROOT / f"first-{uuid.uuid4().hex[:8]}"
     folder.mkdir(parents=True)
     code = "import sys; from frameprophet.demo import views; views.write_first_result(sys.argv[1])"
