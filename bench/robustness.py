@@ -3,8 +3,8 @@
 `make robustness` (or `python bench/robustness.py --n 200`) scores each model of `weights/` made
 for Moving MNIST on the standard held-out test clips and on one change at a time
 (`frameprophet.evaluate.ROBUSTNESS`: the old reflecting bounce, 1.5x and 2x speed, 3 digits, the
-training classes in new movies), writes bench/robustness.json, and `make scoreboard` puts the
-table in the README.
+training classes in new movies), writes bench/robustness.json and each model's rows into its
+sidecar and card, and `make scoreboard` puts the table in the README.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from frameprophet import catalog, evaluate, saving  # noqa: E402
+from frameprophet import card, catalog, evaluate, saving  # noqa: E402
 
 
 def mnist_models() -> list[str]:
@@ -25,6 +25,19 @@ def mnist_models() -> list[str]:
     names = [n for n in catalog.shipped()
              if saving.read_sidecar(saving.resolve(n)).get("dataset") == "mnist"]
     return sorted(names, key=lambda n: (catalog.baseline_note(n) is not None, n))
+
+
+def write_cards(report: dict, names: list[str]) -> None:
+    """Each model's rows into its sidecar and card (a shipped model's card is rewritten; a new
+    `make ship` drops them, as they were measured on the weights it replaces)."""
+    for name in names:
+        path = Path(saving.resolve(name))
+        meta = saving.read_sidecar(path)
+        if not meta:
+            continue
+        meta["robustness"] = evaluate.robustness_of(report, Path(name).stem)
+        saving.write_sidecar(path, meta)
+        card.write_card(path, meta)
 
 
 def main() -> None:
@@ -35,6 +48,7 @@ def main() -> None:
     args = p.parse_args()
     report = evaluate.robustness(args.model or mnist_models(), n=args.n, verbose=True)
     Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    write_cards(report, args.model or mnist_models())
     print("\n".join(evaluate.robustness_table(report)))
     print(f"wrote {args.json}")
 

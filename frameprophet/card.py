@@ -153,8 +153,27 @@ horizon).
 {chr(10).join(rows)}
 
 MSE per predicted frame: {per_step}
-
+{_robustness_text(meta.get("robustness"))}
 File sha256 `{meta.get('sha256')}`. Regenerate the full scoreboard with `make scoreboard`.
+"""
+
+
+def _robustness_text(robust: dict | None) -> str:
+    """The card's robustness section (`make robustness` writes it into the sidecar), or ''."""
+    if not robust:
+        return ""
+    rows = "\n".join(f"| {world} | {r['model']['mse']:.1f} / {r['model']['ssim']:.3f} | "
+                     f"{r['copy_last']['mse']:.1f} / {r['copy_last']['ssim']:.3f} |"
+                     for world, r in robust["worlds"].items())
+    return f"""
+## Robustness
+Closed loop, {robust['context']} -> {robust['horizon']} frames, {robust['clips']} clips per world
+(held-out digits unless the row says otherwise, seed {robust['seed']}), MSE / SSIM; one change
+from the standard test clips per row. Regenerate with `make robustness`.
+
+| world | this model | copy last frame |
+|---|---|---|
+{rows}
 """
 
 

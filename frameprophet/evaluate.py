@@ -208,6 +208,14 @@ def robustness(models: list[str], n: int = 200, verbose: bool = False) -> dict:
             "seed": TEST_SEED, "worlds": worlds}
 
 
+def robustness_of(report: dict, label: str) -> dict:
+    """One model's rows of a robustness report, with copy-last's, for its sidecar and card:
+    `{"clips", "context", "horizon", "seed", "worlds": {world: {"model": .., "copy_last": ..}}}`."""
+    return {**{key: report[key] for key in ("clips", "context", "horizon", "seed")},
+            "worlds": {world: {"model": row[label], "copy_last": row["copy last frame"]}
+                       for world, row in report["worlds"].items()}}
+
+
 def robustness_table(report: dict) -> list[str]:
     """The robustness report as Markdown table lines: a row per world, MSE / SSIM per model."""
     labels = list(next(iter(report["worlds"].values())))

@@ -10,6 +10,8 @@ from PIL import Image
 from frameprophet import data, io, models, saving
 from frameprophet.__main__ import main
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def test_predict_generated_clip_writes_an_animated_gif(tiny_model, tmp_path, capsys):
     out = tmp_path / "pred.gif"
@@ -127,3 +129,18 @@ def test_robustness_scores_each_world_for_model_and_copy_last(tiny_mnist):
     table = evaluate.robustness_table(report)
     assert table[0].startswith("| world | copy last frame MSE / SSIM | tiny-mnist MSE / SSIM")
     assert len(table) == 2 + len(evaluate.ROBUSTNESS)
+
+    # `make robustness` also puts each model's rows into its sidecar and its card
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("robustness", ROOT / "bench" / "robustness.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    script.write_cards(report, [tiny_mnist])
+    card_text = Path(tiny_mnist).with_suffix(".md").read_text()
+    row = report["worlds"]["3 digits"]
+    assert "## Robustness" in card_text and (
+        f"| 3 digits | {row['tiny-mnist']['mse']:.1f} / {row['tiny-mnist']['ssim']:.3f} | "
+        f"{row['copy last frame']['mse']:.1f} / {row['copy last frame']['ssim']:.3f} |"
+        in card_text)
+    assert saving.read_sidecar(tiny_mnist)["robustness"]["clips"] == 2
