@@ -93,8 +93,8 @@ def write_card(model_path: str | os.PathLike, meta: dict) -> Path:
 def card_text(meta: dict, name: str, curve_dir: Path | None = None) -> str:
     """The card's Markdown; with `curve_dir`, the validation curve is drawn there and linked."""
     t, m = meta.get("training", {}), meta.get("metrics", {})
-    rows = [f"| {key.upper()} | {m['model'][key]['mean']:#.4g} | "
-            f"{m['copy_last'][key]['mean']:#.4g} |"
+    rows = [f"| {key.upper()} | {m['model'][key]['mean']:.4g} | "
+            f"{m['copy_last'][key]['mean']:.4g} |"
             for key in metrics.NAMES if key in m.get("model", {})]
     per_step = ", ".join(f"{x:.1f}" for x in m.get("model", {}).get("mse", {}).get("per_step", []))
     runs = training_runs(meta)
