@@ -40,15 +40,28 @@ def write_cards(report: dict, names: list[str]) -> None:
         card.write_card(path, meta)
 
 
+def merged(report: dict, path: Path) -> dict:
+    """`report` with the other models' rows of the report at `path` kept, when both measured the
+    same clips (`--model mnist` after a new ship re-scores only it)."""
+    old = json.loads(path.read_text()) if path.is_file() else {}
+    same = all(old.get(key) == report[key] for key in ("clips", "context", "horizon", "seed"))
+    if not same or set(old.get("worlds", {})) != set(report["worlds"]):
+        return report
+    return {**report, "worlds": {world: {**old["worlds"][world], **row}
+                                 for world, row in report["worlds"].items()}}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", action="append", default=None, help="default: shipped mnist ones")
     p.add_argument("--n", type=int, default=200, help="clips per world")
     p.add_argument("--json", default=str(ROOT / "bench" / "robustness.json"))
     args = p.parse_args()
-    report = evaluate.robustness(args.model or mnist_models(), n=args.n, verbose=True)
+    names = args.model or mnist_models()
+    report = evaluate.robustness(names, n=args.n, verbose=True)
+    write_cards(report, names)
+    report = merged(report, Path(args.json))
     Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
-    write_cards(report, args.model or mnist_models())
     print("\n".join(evaluate.robustness_table(report)))
     print(f"wrote {args.json}")
 

@@ -144,3 +144,10 @@ def test_robustness_scores_each_world_for_model_and_copy_last(tiny_mnist):
         f"{row['copy last frame']['mse']:.1f} / {row['copy last frame']['ssim']:.3f} |"
         in card_text)
     assert saving.read_sidecar(tiny_mnist)["robustness"]["clips"] == 2
+    # re-scoring one model keeps the others' rows of the same clips, never of other clips
+    (tmp := Path(tiny_mnist).with_name("robustness.json")).write_text(json.dumps(
+        {**report, "worlds": {w: {**row, "other": {"mse": 1.0, "ssim": 0.5}}
+                              for w, row in report["worlds"].items()}}))
+    assert set(script.merged(report, tmp)["worlds"]["3 digits"]) == {
+        "copy last frame", "tiny-mnist", "other"}
+    assert script.merged({**report, "clips": 3}, tmp)["worlds"] == report["worlds"]
