@@ -244,7 +244,7 @@ def test_push_publishes_model_sidecar_and_card(prophet, tmp_path, hub_cache):
     assert 'from frameprophet import load_predictor' in card
     assert 'p = load_predictor("hf://me/frameprophet-squares")' in card
     assert 'keras.saving.load_model("hf://me/frameprophet-squares", compile=False)' in card
-    assert "import frameprophet" in card and "| MSE | 12.50 | 20.25 |" in card
+    assert "import frameprophet" in card and "| MSE | 12.5 | 20.25 |" in card
 
     # What was uploaded loads back both ways: our hf:// loader and plain Keras hf://.
     cache_repo(hub_cache, "me/frameprophet-squares", savedmodel_files(repo))
