@@ -43,7 +43,8 @@ class Predictor:
             self._step = compiled(model, model.step)
         elif self._window is not None:
             self._step = compiled(model, self._window.step)
-        self._full = compiled(model, lambda x: model(x, training=False))
+        else:                               # only re-running models use the whole pass
+            self._full = compiled(model, lambda x: model(x, training=False))
 
     @property
     def method(self) -> str:
