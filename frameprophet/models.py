@@ -153,13 +153,17 @@ class Prophet(keras.Model):
 
     `cell="fused"` is our `ConvLSTMCell`; `cell="keras"` uses `keras.layers.ConvLSTM2D`, the
     same maths, for the bench's speed comparison (every shipped model is fused).
+    `blend=True` (for footage) predicts the change from the last frame: per pixel, a gate g
+    mixes the last frame with new content, g * last + (1 - g) * new. The gate starts near 1
+    (copy the last frame), so static parts of a scene stay as they are from the first step.
+    Without it (the digit and square models) the decoder predicts the frame itself.
     The saved config holds no dtype policy: a model trained in `mixed_bfloat16` loads and runs
     in whatever policy is global when it is loaded (float32 by default).
     """
 
     def __init__(self, frame_size=(64, 64), patch: int = 4, hidden: int = 48, depth: int = 3,
                  kernel: int = 3, context: int = 10, cell: str = "fused", seed: int | None = None,
-                 channels: int = 1, **kwargs):
+                 channels: int = 1, blend: bool = False, **kwargs):
         super().__init__(**kwargs)
         height, width = frame_size
         if channels not in (1, 3):
@@ -170,7 +174,7 @@ class Prophet(keras.Model):
             raise ValueError(f"cell must be 'fused' or 'keras', got {cell!r}")
         self.frame_size, self.patch, self.hidden = (int(height), int(width)), patch, hidden
         self.depth, self.kernel, self.context, self.cell = depth, kernel, context, cell
-        self.channels = int(channels)
+        self.channels, self.blend = int(channels), bool(blend)
         self.grid = (height // patch, width // patch)
         self.encoder = [layers.Conv2D(hidden, 3, padding="same", activation="gelu", name="enc1"),
                         layers.Conv2D(hidden, 3, padding="same", name="enc2")]
@@ -182,7 +186,7 @@ class Prophet(keras.Model):
                                             name=f"convlstm{i}") for i in range(depth)]
         self.decoder = [layers.LayerNormalization(name="dec_norm"),
                         layers.Conv2D(hidden, 3, padding="same", activation="gelu", name="dec1"),
-                        layers.Conv2D(patch * patch * self.channels, 1, name="dec2")]
+                        layers.Conv2D(patch * patch * self._decoded_channels, 1, name="dec2")]
         self.feedback = self.add_weight(shape=(), initializer="zeros", trainable=False,
                                         name="feedback")
         # JAX refuses unseeded random ops inside a traced function; a SeedGenerator is state.
@@ -205,7 +209,15 @@ class Prophet(keras.Model):
         for layer in self.decoder:
             layer.build(x)
             x = (None, h, w, self.hidden)
+        if self.blend:     # the gate's bias: start by copying the last frame
+            bias = np.zeros(self.decoder[-1].bias.shape, np.float32)
+            bias[self.channels::self.channels + 1] = GATE_START
+            self.decoder[-1].bias.assign(bias)
         self.built = True
+
+    @property
+    def _decoded_channels(self) -> int:
+        return self.channels + self.blend
 
     # -- per-frame parts (frames are (B, H, W, C)) ----------------------------------------
     def encode(self, frame):
@@ -218,14 +230,20 @@ class Prophet(keras.Model):
             x = conv(x)
         return x
 
-    def decode(self, z):
+    def decode(self, z, last):
+        """The next frame from the core's output `z`; `last` (the frame just read) is what a
+        blend model's gate keeps."""
         h, w = self.grid
-        p, ch = self.patch, self.channels
+        p, ch = self.patch, self._decoded_channels
         for layer in self.decoder:
             z = layer(z)
         z = ops.transpose(ops.reshape(z, (-1, h, w, p, p, ch)), (0, 1, 3, 2, 4, 5))
         # The sigmoid and everything after it in float32, also under mixed precision.
-        return ops.sigmoid(ops.cast(ops.reshape(z, (-1, h * p, w * p, ch)), "float32"))
+        z = ops.sigmoid(ops.cast(ops.reshape(z, (-1, h * p, w * p, ch)), "float32"))
+        if not self.blend:
+            return z
+        gate = z[..., self.channels:]
+        return gate * ops.cast(last, "float32") + (1 - gate) * z[..., :self.channels]
 
     # -- the recurrent core -------------------------------------------------------------
     def _cells(self):
@@ -248,7 +266,7 @@ class Prophet(keras.Model):
     def step(self, frame, states):
         """Predict the next frame from `frame` (B, H, W, C); returns (prediction, new states)."""
         z, states = self._advance(self.encode(frame), states)
-        return self.decode(z), states
+        return self.decode(z, frame), states
 
     def call(self, frames, training=None):
         time = frames.shape[1]
@@ -260,14 +278,14 @@ class Prophet(keras.Model):
         # Encode and decode every frame in one batch; only the recurrent core loops over time.
         batch = ops.shape(frames)[0]
         h, w = self.grid
-        z = self.encode(ops.reshape(frames, (-1, *self.frame_size, self.channels)))
-        z = ops.reshape(z, (batch, time, h, w, self.hidden))
+        flat = ops.reshape(frames, (-1, *self.frame_size, self.channels))
+        z = ops.reshape(self.encode(flat), (batch, time, h, w, self.hidden))
         states = self.initial_state(batch)
         outs = []
         for t in range(time):
             out, states = self._advance(z[:, t], states)
             outs.append(out)
-        out = self.decode(ops.reshape(ops.stack(outs, axis=1), (-1, h, w, self.hidden)))
+        out = self.decode(ops.reshape(ops.stack(outs, axis=1), (-1, h, w, self.hidden)), flat)
         return ops.reshape(out, (batch, time, *self.frame_size, self.channels))
 
     def _closed_loop_rollout(self, frames):
@@ -301,7 +319,7 @@ class Prophet(keras.Model):
         config.pop("dtype", None)
         config.update(frame_size=list(self.frame_size), patch=self.patch, hidden=self.hidden,
                       depth=self.depth, kernel=self.kernel, context=self.context, cell=self.cell,
-                      channels=self.channels)
+                      channels=self.channels, blend=self.blend)
         return config
 
 
@@ -410,6 +428,7 @@ class BCEPlusSSIM(keras.losses.Loss):
         return {**super().get_config(), "ssim_weight": self.ssim_weight}
 
 
+GATE_START = 2.0          # a blend model's gate starts at sigmoid(2) = 0.88: mostly the last frame
 LOSSES = {"bce": "binary_crossentropy", "mse": "mean_squared_error", "bce+ssim": BCEPlusSSIM}
 
 
@@ -417,17 +436,19 @@ LOSSES = {"bce": "binary_crossentropy", "mse": "mean_squared_error", "bce+ssim":
 def prophet(frame_size=(64, 64), patch: int = 4, hidden: int = 48, depth: int = 3,
             kernel: int = 3, context: int = 10, cell: str = "fused", loss: str = "bce",
             ssim_weight: float = 1.0, learning_rate: float = 1e-3,
-            seed: int | None = None, channels: int = 1) -> keras.Model:
+            seed: int | None = None, channels: int = 1, blend: bool = False) -> keras.Model:
     """Our flagship: `Prophet`, trained with Adam (clipped) on every output frame.
 
     `loss` is "bce" (binary cross-entropy), "mse" or "bce+ssim" (BCE plus
     `ssim_weight` x (1 - SSIM), the benchmark's SSIM); the training CLI
-    picks the default by measurement (see `train`). `channels` is 1 (grey) or 3 (colour).
+    picks the default by measurement (see `train`). `channels` is 1 (grey) or 3 (colour);
+    `blend` predicts the change from the last frame (see `Prophet`).
     """
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
     model = Prophet(frame_size, patch=patch, hidden=hidden, depth=depth, kernel=kernel,
-                    context=context, cell=cell, seed=seed, channels=channels, name="prophet")
+                    context=context, cell=cell, seed=seed, channels=channels, blend=blend,
+                    name="prophet")
     model.build((None, None, *frame_size, channels))
     objective = BCEPlusSSIM(ssim_weight) if loss == "bce+ssim" else LOSSES[loss]
     model.compile(loss=objective, optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0))

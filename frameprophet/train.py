@@ -70,7 +70,7 @@ BEST_BY = "val_goal_gap"      # the checkpoint kept: closest to the goal (lowest
 class TrainConfig:
     """One training run. Each field is a CLI flag (`--steps-per-epoch`) and a row of the card."""
 
-    dataset: str = field(default="mnist", metadata={"help": "squares or mnist"})
+    dataset: str = field(default="mnist", metadata={"help": "squares, mnist or natural"})
     data: str | None = field(default=None, metadata={
         "help": "train on your own clips instead of --dataset: a folder (searched recursively) "
                 "or a glob of GIF/APNG/MP4/WebM/MOV/AVI/MKV/NPY/NPZ/ZIP clips"})
@@ -192,7 +192,7 @@ class SequenceBatches(keras.utils.PyDataset):
                  seed: int = 0, split: str = "train", fixed: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.dataset, self.batch_size, self.steps = dataset, batch_size, steps
-        self.frames = frames or (15 if dataset == "squares" else 20)
+        self.frames = frames or data.PROTOCOL[dataset]["frames"]
         self.seed, self.split, self.fixed, self.epoch = seed, split, fixed, 0
         data.make_pairs(dataset, 0, self.frames, 0, split)  # validate the arguments now
 
@@ -233,7 +233,7 @@ def training_data(c: TrainConfig) -> TrainingData:
     if c.data is None:
         proto = PROTOCOL[c.dataset]
         return TrainingData(
-            c.dataset, proto["frame_size"], proto["context"], proto["horizon"], 1,
+            c.dataset, proto["frame_size"], proto["context"], proto["horizon"], proto["channels"],
             batches=lambda batch, steps, seed: SequenceBatches(
                 c.dataset, batch, steps, frames=proto["frames"], seed=seed),
             validation=lambda n: clips(c.dataset, n, seed=VAL_SEED, split="train"),
@@ -262,7 +262,7 @@ def _build_options(c: TrainConfig, data_: TrainingData, source: keras.Model | No
         options["loss"] = c.loss
     if isinstance(source, models.Prophet):    # --init keeps its shape unless told
         check_init(source, options, data_.channels)
-        for key in ("patch", "hidden", "depth", "kernel"):
+        for key in ("patch", "hidden", "depth", "kernel", "blend"):
             options.setdefault(key, getattr(source, key))
     return options
 
@@ -272,7 +272,7 @@ def _model_options(model, c: TrainConfig) -> dict:
     if c.recipe == "prophet":
         options.update(context=model.context, loss=options_loss(model), patch=model.patch,
                        hidden=model.hidden, depth=model.depth, kernel=model.kernel,
-                       channels=model.channels)
+                       channels=model.channels, blend=model.blend)
     return options
 
 

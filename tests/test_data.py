@@ -1,6 +1,5 @@
 """The two datasets: the Keras 2 squares recipe, Moving MNIST, the standard file, batches."""
 
-import socket
 
 import numpy as np
 import pytest
@@ -113,14 +112,6 @@ def test_load_standard_moving_mnist_file(tmp_path):
     with pytest.raises(ValueError, match="layout"):
         data.load_moving_mnist_file(tmp_path / "bad.npy")
 
-
-def test_fetch_fails_fast_with_a_clear_message_offline(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise OSError("network is unreachable")
-
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    with pytest.raises(RuntimeError, match="load_moving_mnist_file"):
-        data.fetch_moving_mnist(timeout=0.1)
 
 
 def test_importing_data_needs_no_keras():

@@ -1,0 +1,71 @@
+"""The natural world: pictures in motion, generated from still pictures only."""
+
+import numpy as np
+import pytest
+
+from frameprophet import data, natural
+
+
+def test_the_same_seed_gives_the_same_clips_and_another_seed_others():
+    a = natural.natural_clips(3, frames=6, seed=7)
+    b = natural.natural_clips(3, frames=6, seed=7)
+    c = natural.natural_clips(3, frames=6, seed=8)
+    assert a.shape == (3, 6, 64, 64, 3) and a.dtype == np.float32
+    assert 0 <= a.min() and a.max() <= 1
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - c).mean() > 0.01
+
+
+@pytest.mark.parametrize("step", [(0, 2), (3, 0), (-1, -2)])
+def test_a_pan_of_dy_dx_per_frame_moves_the_content_by_that(step):
+    dy, dx = step
+    clip = natural.pan("chelsea", frames=4, step=step)
+    for t in range(3):
+        # what was at (y + dy, x + dx) is now at (y, x)
+        later = clip[t + 1][max(0, -dy):64 - max(0, dy), max(0, -dx):64 - max(0, dx)]
+        earlier = clip[t][max(0, dy):64 + min(0, dy), max(0, dx):64 + min(0, dx)]
+        np.testing.assert_allclose(later, earlier, atol=1e-5)
+    assert np.abs(clip[1] - clip[0]).mean() > 0.01          # it did move
+
+
+def test_a_still_scene_is_still():
+    clip = natural.natural_clips(2, frames=8, seed=3, speed=0, cutouts=0, effects=False)
+    np.testing.assert_allclose(clip, np.broadcast_to(clip[:, :1], clip.shape), atol=1e-6)
+    assert clip.std() > 0.05                                  # a picture, not a blank
+
+
+def test_cutouts_move_in_front_of_a_still_camera():
+    clip = natural.natural_clips(4, frames=8, seed=3, speed=0, cutouts=2, effects=False)
+    assert np.abs(np.diff(clip, axis=1)).max() > 0.1
+
+
+def test_held_out_pictures_never_appear_in_training_clips(monkeypatch):
+    assert set(natural.TEST_PICTURES) <= set(natural.pictures("all"))
+    assert not set(natural.pictures("train")) & set(natural.TEST_PICTURES)
+    used = []
+    real = natural.pyramid
+
+    def recording(name):
+        used.append(name)
+        return real(name)
+
+    monkeypatch.setattr(natural, "pyramid", recording)
+    natural.natural_clips(40, frames=2, seed=0, split="train")
+    assert used and not set(used) & set(natural.TEST_PICTURES)
+    used.clear()
+    natural.natural_clips(10, frames=2, seed=0, split="test")
+    assert set(used) <= set(natural.TEST_PICTURES)
+
+
+def test_the_protocol_serves_colour_clips_for_training_and_testing():
+    context, truth = data.clips("natural", 2)
+    assert context.shape == (2, 10, 64, 64, 3) and truth.shape == (2, 10, 64, 64, 3)
+    inputs, targets = data.make_pairs("natural", 2, 20, seed=1)
+    np.testing.assert_array_equal(inputs[:, 1:], targets[:, :-1])
+    assert data.example_clip("natural", seed=1).shape == (20, 64, 64, 3)
+
+
+@pytest.mark.parametrize("bad", [{"speed": -1}, {"speed": float("inf")}, {"cutouts": 9}])
+def test_bad_settings_are_refused_with_the_accepted_range(bad):
+    with pytest.raises(ValueError, match="must be 0 to"):
+        natural.natural_clips(1, frames=2, seed=0, **bad)
