@@ -20,11 +20,14 @@ Clips are decoded once into a cache, `CACHE/<digest>.npy` (uint8 RGB frames of e
 end to end) and `<digest>.json` (where each file starts, what was skipped), keyed by a digest of
 the file list with sizes and modification times, the frame size and the channels read. Epochs
 read windows from the memory-mapped array and never decode again. The colour of the data is
-kept (3 channels) when any clip has colour, else the model is grey (1 channel).
+kept (3 channels) when any clip has colour, else the model is grey (1 channel). The cache is
+capped at CACHE_MB megabytes (`$FRAMEPROPHET_CACHE_MB` sets another cap): each new entry evicts
+the least recently used ones until the rest fit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import json
@@ -45,11 +48,22 @@ HOLDOUT = 0.2                        # share of the usable files held out
 CONTEXT, HORIZON, FRAME_SIZE = 10, 10, 64      # the defaults of --context, --horizon, --frame-size
 MAX_FILES = 10_000                   # a folder with more candidate files is refused
 CACHE_VERSION = 1
+CACHE_MB = 2048                      # the decode cache's size cap; $FRAMEPROPHET_CACHE_MB sets it
 CLIP_EXTENSIONS = (io.PILLOW_EXTENSIONS + io.VIDEO_EXTENSIONS + io.ARRAY_EXTENSIONS
                    + io.ZIP_EXTENSIONS)
 #: ITU-R 601 luminance, as `io.read_clip` makes grey.
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 FITTED = "fitted inside the frame keeping the aspect ratio, padded with black, centred (as uploads)"
+
+
+def cache_limit() -> float:
+    """The decode cache's cap in bytes: `$FRAMEPROPHET_CACHE_MB` megabytes, else CACHE_MB."""
+    try:
+        megabytes = float(os.environ.get("FRAMEPROPHET_CACHE_MB") or CACHE_MB)
+    except ValueError:
+        raise ValueError("FRAMEPROPHET_CACHE_MB is the decode cache's cap in megabytes, got "
+                         f"{os.environ['FRAMEPROPHET_CACHE_MB']!r}") from None
+    return megabytes * 2**20
 
 
 def default_cache() -> Path:
@@ -292,9 +306,36 @@ def _cached(cache: Path, key: str) -> tuple[np.ndarray, dict] | None:
     if not index.exists():            # written last: its presence means the array is whole
         return None
     try:
-        return np.load(npy, mmap_mode="r", allow_pickle=False), json.loads(index.read_text())
+        found = np.load(npy, mmap_mode="r", allow_pickle=False), json.loads(index.read_text())
     except (OSError, ValueError):
         return None
+    with contextlib.suppress(OSError):
+        os.utime(index)               # used now: the last entry eviction would take
+    return found
+
+
+def evict(cache: Path, keep: str) -> None:
+    """Remove the least recently used entries (by the newest time of their files; each use
+    touches the index) until the cache fits `cache_limit()`; the entry `keep` stays, whatever
+    its size."""
+    entries: dict[str, list] = {}                 # key -> [last use, bytes, files]
+    for entry in os.scandir(cache):
+        key = entry.name.split(".")[0]
+        try:
+            stat = entry.stat()
+        except OSError:                           # removed meanwhile by another process
+            continue
+        used, size, files = entries.setdefault(key, [0.0, 0, []])
+        entries[key] = [max(used, stat.st_mtime), size + stat.st_size, [*files, entry.path]]
+    total = sum(size for _, size, _ in entries.values())
+    for key, (_, size, files) in sorted(entries.items(), key=lambda item: item[1][0]):
+        if total <= cache_limit():
+            break
+        if key == keep:
+            continue
+        for path in files:                        # a reader's memory map stays valid
+            Path(path).unlink(missing_ok=True)
+        total -= size
 
 
 def _decode(paths: list[Path], names: list[str], frame_size: tuple[int, int], cache: Path,
@@ -324,4 +365,5 @@ def _decode(paths: list[Path], names: list[str], frame_size: tuple[int, int], ca
     np.save(tmp, frames, allow_pickle=False)
     os.replace(tmp, cache / f"{key}.npy")
     (cache / f"{key}.json").write_text(json.dumps(index))
+    evict(cache, keep=key)
     return np.load(cache / f"{key}.npy", mmap_mode="r", allow_pickle=False), index
