@@ -35,9 +35,11 @@ def training_tab(w: dict) -> None:
     w["train_uploads"] = gr.File(label="Your clips (GIF, MP4, WebM, NPY...; colour is kept)",
                                  file_count="multiple", file_types=demo.upload_types(),
                                  type="filepath", elem_id="fp-train-uploads")
-    w["train_folder"] = gr.Textbox(label="... or a folder of clips on this machine (searched "
-                                   "recursively)", placeholder="/home/me/clips",
-                                   elem_id="fp-train-folder")
+    # Folders only inside the root the owner named (`app.py --training-root DIR`).
+    w["train_folder"] = gr.Textbox(label="... or a folder of clips inside the training folder "
+                                   "(searched recursively; relative to it, or a full path)",
+                                   placeholder="holiday/clips", elem_id="fp-train-folder",
+                                   visible=training.FOLDER_ROOT is not None)
     with gr.Row():
         w["train_minutes"] = gr.Number(DEFAULT_MINUTES, label=f"Budget (minutes, up to "
                                        f"{training.MAX_MINUTES:g})", elem_id="fp-train-minutes")
@@ -55,6 +57,7 @@ def training_results(w: dict, picture, caption) -> None:
     # Outside the hidden column, so the poll runs on every tab: a model finished while the
     # person predicts elsewhere still reaches their menus.
     w["train_seen"] = gr.State(-1)             # epochs shown on this page
+    w["train_token"] = gr.State("")            # the job this page started: only it may stop it
     w["train_listed"] = gr.State("")           # the last trained model added to its menus
     w["train_timer"] = gr.Timer(POLL_SECONDS)
     with gr.Column(visible=False, elem_id="fp-train-results") as w["train_results"]:
@@ -82,16 +85,7 @@ def _starting_choices() -> list[str]:
 def _start(uploads, folder, minutes, start_from):
     job = gradio_errors(training.start, uploads, folder, minutes, start_from)
     status = job.status()
-    return status.message, progress_html(status.fraction, status.state), -1
-
-
-def _stop():
-    job = training.current()
-    if job is None or not job.running():
-        gr.Info("No training is running.")
-        return gr.skip()
-    job.stop()
-    return job.status().message
+    return status.message, progress_html(status.fraction, status.state), -1, job.token
 
 
 def _poll(seen: int, listed: str, models: list[str] | None):
@@ -126,9 +120,10 @@ def wire_training(w: dict) -> None:
     `frameprophet.ui` show the model menu and the results that serve them)."""
     w["train_start"].click(_start, [w["train_uploads"], w["train_folder"], w["train_minutes"],
                                     w["train_from"]],
-                           [w["train_info"], w["train_progress"], w["train_seen"]],
-                           concurrency_id="train-start", **PRIVATE)
-    w["train_stop"].click(_stop, None, [w["train_info"]], queue=False, **PRIVATE)
+                           [w["train_info"], w["train_progress"], w["train_seen"],
+                            w["train_token"]], concurrency_id="train-start", **PRIVATE)
+    w["train_stop"].click(training.stop, [w["train_token"]], [w["train_info"]], queue=False,
+                          **PRIVATE)
     w["train_timer"].tick(
         _poll, [w["train_seen"], w["train_listed"], w["compare_models"]],
         [w["train_info"], w["train_progress"], w["train_curve"], w["train_preview"],

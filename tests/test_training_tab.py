@@ -28,11 +28,14 @@ def colour_clip(frames: int = 12, size: int = 16, seed: int = 0) -> np.ndarray:
 
 @pytest.fixture
 def clips(tmp_path, monkeypatch):
-    """Three tiny colour clips (GIF, GIF, MP4) in tmp_path/clips; the decode cache, the runs and
-    the menus' registered models are the test's own."""
+    """Three tiny colour clips (GIF, GIF, MP4) in tmp_path/clips; the decode cache, the runs,
+    the menus' registered models and the machine's training lock are the test's own; typed
+    folders may lie anywhere in tmp_path."""
     monkeypatch.setenv("FRAMEPROPHET_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(catalog, "_ADDED", {})
     monkeypatch.setattr(training, "_CURRENT", None)
+    monkeypatch.setattr(training, "LOCK_FILE", tmp_path / "training.lock")
+    monkeypatch.setattr(training, "FOLDER_ROOT", tmp_path)
     folder = tmp_path / "clips"
     folder.mkdir()
     paths = [io.save_clip(colour_clip(12, seed=s), folder / name)

@@ -2,29 +2,38 @@
 
     job = training.start(uploads=["a.mp4", "b.gif", "c.gif"], minutes=5)
     job.status()        # state, progress, the validation curve and a preview, in words and files
-    job.stop()          # ends at the next batch; the best weights so far are kept
+    training.stop(job.token)    # ends at the next batch; the best weights so far are kept
 
 `start` checks the request before anything runs, with the library's own sentences (`videos.load`
-for the clips, `train` for a starting model), then trains in a child process: `python -m
-frameprophet.demo.training JOB_DIR` runs `frameprophet.train.train` with `PageReport`, a Keras
-callback that writes each epoch's validation numbers, the validation curve and a preview (truth
-against prediction on one held-out clip) into JOB_DIR, and ends training when JOB_DIR/stop
-appears. A process and not a thread of the server, because `train` sets process-wide state (the
-dtype policy; SIGTERM's handler, which only a main thread may set), because the server then keeps
-its interpreter lock and (the child is niced) its share of the cores for the predictions it
-answers meanwhile, and because a failed run cannot take the page down with it.
+for the clips, `train` for a starting model), then trains in a child process
+(`frameprophet.demo.training_child`), which writes each epoch's numbers, curve and preview into
+the job's folder. A process and not a thread of the server, because `train` sets process-wide
+state (the dtype policy; SIGTERM's handler, which only a main thread may set), because the server
+then keeps its interpreter lock and (the child is niced) its share of the cores for the
+predictions it answers meanwhile, and because a failed run cannot take the page down with it.
+
+Safe on one's own machine: a typed folder is read only inside FOLDER_ROOT (`app.py
+--training-root DIR`; without it, uploads only); one job runs per machine (a file lock, LOCK_FILE,
+that the child holds until it ends, so it outlives a killed server and a restarted one sees it);
+the child ends with its server; only the page that started a job can stop it (its `token`); and
+once a job has ended its folder and any half-written model are removed (its last curve and
+preview are kept in the server's results folder for the page).
 
 The model is written under `runs/page/` (kept after the app ends; its card and sidecar
 beside it) and, once finished or stopped, registered in `frameprophet.catalog` under its name,
-so the model menus offer it. One job at a time: a second start while one runs is refused.
+so the model menus offer it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import itertools
 import json
+import logging
 import math
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -34,20 +43,38 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import keras
-import numpy as np
+from frameprophet import catalog, models, saving, videos
+from frameprophet.demo import cleanup
+from frameprophet.demo.request import RESULTS_ROOT, RequestError, plural, upload_path
+from frameprophet.demo.training_child import EVENTS, JOB, STOP
 
-from frameprophet import catalog, models, render, saving, videos
-from frameprophet.demo.request import RequestError, plural, upload_path
+try:
+    import fcntl
+except ImportError:          # Windows: no advisory locks; one job per server only
+    fcntl = None
+
+log = logging.getLogger(__name__)
 
 MAX_MINUTES = 240.0          # a page's budget: up to four hours
 MAX_UPLOADS = 64
 STEPS_PER_EPOCH = 20         # short epochs, so the curve and the preview move every minute or so
 NONE = "none"                # the starting-model choice for a new model
 OUT_ROOT = Path("runs") / "page"
-BUSY = ("A training is already running: one at a time on this machine. Press Stop, or wait "
-        "for it to finish.")
-EVENTS, STOP, JOB = "events.jsonl", "stop", "job.json"
+#: The folder (and its sub-folders) whose clips a typed folder may name; None: uploads only.
+FOLDER_ROOT: Path | None = None
+#: One job per machine: the running child holds an `fcntl.flock` on this file.
+LOCK_FILE = Path(tempfile.gettempdir()) / "frameprophet-training.lock"
+#: Where an ended job's last curve and preview are kept for the page (its folder is removed).
+FINAL_PICTURES = RESULTS_ROOT / "training"
+BUSY = ("A training is already running: one at a time on this machine. Press Stop on the page "
+        "that started it, or wait for it to finish.")
+FOLDERS_OFF = ("Folders are off on this page: upload the clips instead (the owner can offer a "
+               "folder by starting the app with --training-root DIR).")
+OUTSIDE_ROOT = ("Folder: this page reads only folders inside the one its owner named with "
+                "--training-root; type a folder inside it, or upload the clips.")
+NOTHING_RUNNING = "No training is running on this server, so there is nothing to stop."
+NOT_YOURS = ("This page did not start the training that is running, so it cannot stop it: only "
+             "the page that pressed Start can, or wait for its budget to end.")
 #: `TrainConfig` fields every job from the page uses unless `start` is told otherwise (the
 #: browser tests make them tiny); the rest are `train`'s defaults.
 PAGE_CONFIG: dict = {"steps_per_epoch": STEPS_PER_EPOCH, "note": "trained on the page"}
@@ -86,26 +113,64 @@ def current() -> TrainingJob | None:
 def start(uploads=None, folder: str | None = None, minutes=5.0, start_from: str | None = None,
           out_root: str | os.PathLike | None = None, **config) -> TrainingJob:
     """Check a request and start training on it: `uploads` (files) or `folder` (a folder or
-    glob on this machine), `minutes` of budget, `start_from` a menu model or None/`NONE`; the
+    glob inside FOLDER_ROOT), `minutes` of budget, `start_from` a menu model or None/`NONE`; the
     model goes to `out_root` (default OUT_ROOT).
     `config` sets other `TrainConfig` fields (batch, steps_per_epoch, options...; tests make
     them tiny). Raises `RequestError` (one sentence) for a request that cannot train and while
-    another job runs."""
+    another job runs on this machine."""
     global _CURRENT
     if not _LOCK.acquire(blocking=False):       # another start is checking its clips now
         raise RequestError(BUSY)
     try:
         if _CURRENT is not None and _CURRENT.running():
             raise RequestError(BUSY)
-        if _CURRENT is not None:                # its copies of the uploads are no longer read
-            shutil.rmtree(_CURRENT.dir / "clips", ignore_errors=True)
-        job = _prepare(uploads, folder, minutes, start_from, Path(out_root or OUT_ROOT),
-                       {**PAGE_CONFIG, **config})
-        job.launch()
+        machine = _machine_lock()
+        try:
+            if _CURRENT is not None:
+                _CURRENT.clean_up()
+            out_root = Path(out_root or OUT_ROOT)
+            for half in out_root.glob("*.tmp.keras"):   # no job runs: a killed one's save
+                half.unlink(missing_ok=True)
+            job = _prepare(uploads, folder, minutes, start_from, out_root,
+                           {**PAGE_CONFIG, **config})
+            try:
+                job.launch(machine)
+            except BaseException:
+                job.clean_up()
+                raise
+        finally:
+            if machine is not None:
+                os.close(machine)               # the child holds the lock now, or nobody does
         _CURRENT = job
         return job
     finally:
         _LOCK.release()
+
+
+def stop(token: str | None) -> str:
+    """Stop the running job if `token` is the one its `start` gave (the page that started it);
+    returns what to say on the page."""
+    job = _CURRENT
+    if job is None or not job.running():
+        return NOTHING_RUNNING
+    if not (isinstance(token, str) and secrets.compare_digest(token, job.token)):
+        return NOT_YOURS
+    job.stop()
+    return job.status().message
+
+
+def _machine_lock() -> int | None:
+    """The machine's one-job lock, taken: an open descriptor of LOCK_FILE for the child to
+    inherit (None without `fcntl`). Raises BUSY while a job runs anywhere on this machine."""
+    if fcntl is None:
+        return None
+    fd = os.open(LOCK_FILE, os.O_RDONLY | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise RequestError(BUSY) from None
+    return fd
 
 
 def check_minutes(minutes) -> float:
@@ -127,6 +192,8 @@ def _prepare(uploads, folder, minutes, start_from, out_root: Path, config: dict)
     context = config.pop("context", None) or videos.CONTEXT
     horizon = config.pop("horizon", None) or videos.HORIZON
     job_dir = Path(tempfile.mkdtemp(prefix="frameprophet-train-"))
+    cleanup.hold(job_dir)
+    name = None
     try:
         spec, shown = _clips(uploads, folder, job_dir)
         skipped: list[str] = []
@@ -141,7 +208,10 @@ def _prepare(uploads, folder, minutes, start_from, out_root: Path, config: dict)
         train_config = _config(spec, name, out_root, minutes, size, context, horizon,
                                init, config)
     except BaseException:
+        cleanup.release(job_dir)
         shutil.rmtree(job_dir, ignore_errors=True)
+        if name is not None:
+            (out_root / name).rmdir()
         raise
     said = "; ".join([found.summary(), *skipped[:-1]])      # the last line is the summary
     return TrainingJob(train_config, job_dir, name, _hide(said, spec, shown))
@@ -193,17 +263,45 @@ def _clips(uploads, folder, job_dir: Path) -> tuple[str, str | None]:
                            "of them.")
     if not paths and not folder:
         raise RequestError("No clips: upload a few clips (GIF, MP4, WebM, NPY...) or type the "
-                           "path of a folder of clips on this machine.")
+                           "path of a folder of clips inside the training folder.")
     if len(paths) > MAX_UPLOADS:
         raise RequestError(f"{len(paths)} files uploaded; upload at most {MAX_UPLOADS}, or type "
                            "the path of their folder instead.")
     if not paths:
-        return str(Path(folder).expanduser()) if "*" not in folder else folder, None
+        return typed_folder(folder), None
     dest = job_dir / "clips"
     dest.mkdir()
     for i, path in enumerate(paths):             # numbered: two uploads may share a name
-        shutil.copyfile(path, dest / f"{i + 1:02d}-{Path(path).name}")
+        # copy2 keeps the modification time, part of the decode cache's key: the same uploads
+        # started again are read from the cache, not decoded into a new entry.
+        shutil.copy2(path, dest / f"{i + 1:02d}-{Path(path).name}")
     return str(dest), str(dest)
+
+
+def typed_folder(typed: str) -> str:
+    """A typed folder or glob as `videos.load` reads it (relative to FOLDER_ROOT), when it and
+    every clip it finds lie inside FOLDER_ROOT once symlinks and `..` are resolved. Anything
+    else gets one sentence, the same whether or not the folder exists."""
+    if FOLDER_ROOT is None:
+        raise RequestError(FOLDERS_OFF)
+    root = Path(FOLDER_ROOT).resolve()
+    spec = str(root / Path(typed).expanduser())     # an absolute path stays itself
+    cut = next((i for i, c in enumerate(spec) if c in "*?["), len(spec))
+    if not _inside(Path(spec[:cut] or os.sep), root) or ".." in Path(spec[cut:]).parts:
+        raise RequestError(OUTSIDE_ROOT)
+    try:
+        _, found = videos.find_clips(spec)
+    except ValueError:
+        return spec                                 # inside: `videos.load` says what is wrong
+    for path in found:                              # a link or a glob's `..` may lead out
+        inner = list(path.iterdir()) if path.is_dir() else []    # a folder of frames
+        if not all(_inside(p, root) for p in (path, *inner)):
+            raise RequestError(OUTSIDE_ROOT)
+    return spec
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path.resolve().is_relative_to(root)
 
 
 def _hide(message: str, spec: str, shown: str | None) -> str:
@@ -214,12 +312,19 @@ def _hide(message: str, spec: str, shown: str | None) -> str:
 
 
 def _new_name(out_root: Path) -> str:
-    stem = time.strftime("trained-%Y%m%d-%H%M")
-    name, n = stem, 1
-    while (out_root / f"{name}.keras").exists() or name in catalog.offered():
-        n += 1
-        name = f"{stem}-{n}"
-    return name
+    """A model name no model, run or other start has: the time to the second, numbered when
+    taken. Its run folder is made here, so a second start in the same second takes the next."""
+    out_root.mkdir(parents=True, exist_ok=True)
+    stem, offered = time.strftime("trained-%Y%m%d-%H%M%S"), set(catalog.offered())
+    for n in itertools.count(1):
+        name = stem if n == 1 else f"{stem}-{n}"
+        if name not in offered and not (out_root / f"{name}.keras").exists():
+            try:
+                (out_root / name).mkdir()
+                return name
+            except FileExistsError:
+                pass
+    return ""              # never reached: the count has no end
 
 
 def _config(spec, name, out_root, minutes, size, context, horizon, init, config):
@@ -241,8 +346,12 @@ class TrainingJob:
         self.config, self.dir, self.name, self.summary = config, folder, name, summary
         self.process: subprocess.Popen | None = None
         self.registered = False
+        self.token = secrets.token_urlsafe(16)      # what lets its own page stop it
+        self._final: Status | None = None           # once it has ended and been cleaned up
+        self._ending = threading.Lock()
 
-    def launch(self) -> None:
+    def launch(self, machine_lock: int | None = None) -> None:
+        """Start the child, handing it `machine_lock` (see `_machine_lock`) to hold."""
         (self.dir / JOB).write_text(json.dumps(dataclasses.asdict(self.config)))
         # The child imports this very copy of the package, wherever the server was started.
         package_root = str(Path(__file__).resolve().parents[2])
@@ -251,15 +360,20 @@ class TrainingJob:
                "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
         with open(self.dir / "log.txt", "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "frameprophet.demo.training", str(self.dir)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+                [sys.executable, "-m", "frameprophet.demo.training_child", str(self.dir),
+                 str(os.getpid())], stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, env=env,
+                pass_fds=() if machine_lock is None else (machine_lock,))
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
     def stop(self) -> None:
-        """Ask the run to end after its current batch; its best weights are kept."""
-        (self.dir / STOP).touch()
+        """Ask the run to end after its current batch; its best weights are kept. Nothing to
+        do once it has ended (its folder may be gone)."""
+        if self.running():
+            with contextlib.suppress(FileNotFoundError):
+                (self.dir / STOP).touch()
 
     def wait(self, timeout: float | None = None) -> Status:
         if self.process is not None:
@@ -274,13 +388,24 @@ class TrainingJob:
         return [json.loads(line) for line in lines if line.endswith("}")]   # whole lines only
 
     def status(self) -> Status:
+        """What the job has written so far; once its child has ended, the last status (the
+        job folder is then gone, see `_finish`)."""
+        with self._ending:
+            if self._final is None:
+                status = self._read()
+                if not status.done or self.running():
+                    return status
+                self._final = self._finish(status)
+            return self._final
+
+    def _read(self) -> Status:
         events = self.events()
         epochs = [e for e in events if e["event"] == "epoch"]
         begun = next((e["time"] for e in events if e["event"] == "begin"), None)
         end = next((e for e in events if e["event"] in ("done", "failed")), None)
         if end is None and not self.running():
-            end = {"event": "failed", "message": "The training stopped without a result; the "
-                   f"server's log is in {self.dir / 'log.txt'}."}
+            end = {"event": "failed", "message": "the training stopped without a result (its "
+                   "output is in the server's log)."}
         last = epochs[-1] if epochs else {}
         files = dict(curve=self._file(last.get("curve")), preview=self._file(last.get("preview")))
         budget = self.config.minutes * 60
@@ -323,105 +448,27 @@ class TrainingJob:
     def _file(self, name: str | None) -> Path | None:
         return self.dir / name if name else None
 
+    def _finish(self, status: Status) -> Status:
+        """The child has ended: keep the pictures the page shows, log a failed run's output,
+        then remove the job folder and a half-written model; returns the status to keep."""
+        FINAL_PICTURES.mkdir(parents=True, exist_ok=True)
+        kept = {}
+        for field in ("curve", "preview"):
+            path = getattr(status, field)
+            if path is not None and path.exists():
+                kept[field] = Path(shutil.copyfile(path, FINAL_PICTURES / f"{self.name}-"
+                                                               f"{path.name}"))
+            else:
+                kept[field] = None
+        if status.state == "failed" and (self.dir / "log.txt").exists():
+            output = (self.dir / "log.txt").read_text(errors="replace")[-4000:]
+            log.warning("training %s failed: %s\n%s", self.name, status.message, output)
+        self.clean_up()
+        return dataclasses.replace(status, **kept)
 
-# --------------------------------------------------------------------------------------------
-# The child process: train, reporting each epoch into the job folder
-# --------------------------------------------------------------------------------------------
-
-def _append(folder: Path, record: dict) -> None:
-    with open(folder / EVENTS, "a") as f:
-        f.write(json.dumps(record) + "\n")
-
-
-class PageReport(keras.callbacks.Callback):
-    """Each epoch: its validation numbers, the curve so far and a preview (truth against the
-    closed-loop prediction on one held-out clip) into `folder`; ends training at the next batch
-    once `folder/stop` exists (`fit` then validates that epoch, and `train` keeps the best)."""
-
-    def __init__(self, folder: Path, context: np.ndarray, truth: np.ndarray):
-        super().__init__()
-        self.folder, self.context, self.truth = folder, context, truth
-        self.curve: list[list[float]] = []       # [val_mse, val_ssim] of each epoch
-        self.predictor = None
-
-    def _check_stop(self) -> None:
-        if (self.folder / STOP).exists():
-            self.model.stop_training = True
-
-    def on_train_begin(self, logs=None):
-        _append(self.folder, {"event": "begin", "time": time.time()})
-        self._check_stop()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self._check_stop()
-
-    def on_epoch_end(self, epoch, logs=None):
-        from frameprophet.predict import Predictor
-
-        logs = logs or {}
-        self.curve.append([float(logs["val_mse"]), float(logs.get("val_ssim", math.nan))])
-        curve = curve_picture(self.curve, self.folder / f"curve-{epoch + 1}.png")
-        if self.predictor is None:
-            self.predictor = Predictor(self.model)
-        prediction = self.predictor.rollout(self.context, len(self.truth))
-        preview = render.write_png(render.frame_strip(self.context, self.truth, prediction),
-                                   self.folder / f"preview-{epoch + 1}.png")
-        _append(self.folder, {"event": "epoch", "epoch": epoch + 1,
-                              "val_mse": float(logs["val_mse"]),
-                              "val_ssim": float(logs.get("val_ssim", math.nan)),
-                              "sequences": int(logs.get("sequences", 0)),
-                              "curve": curve.name, "preview": preview.name})
-
-
-def curve_picture(curve: list[list[float]], path: Path) -> Path:
-    """Validation MSE and SSIM (closed loop, held-out clips) against the epoch, a dot each. Not
-    `card.plot_curve`: that draws a model's lineage of runs against sequences seen, and a line
-    without dots, which shows nothing after the first epoch."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(9, 3), dpi=100)
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.17, top=0.88, wspace=0.25)
-    epochs = np.arange(1, len(curve) + 1)
-    for ax, values, title in zip(fig.subplots(1, 2), np.asarray(curve).T,
-                                 ("validation MSE (lower is better)",
-                                  "validation SSIM (higher is better)"), strict=True):
-        ax.plot(epochs, values, "o-", markersize=4,
-                color=render.hex_colour(render.PREDICTED_COLOUR))
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-        ax.set_xlim(0.5, len(curve) + 0.5)
-        ax.set_xticks(epochs[::-(-len(curve) // 10)])
-    fig.savefig(path, format="png")
-    return path
-
-
-def run_job(folder: Path) -> int:
-    """The child's work: train the job in `folder`, writing its events; 0 when a model was
-    written, 1 when the run failed (the reason is the last event)."""
-    from frameprophet.train import TrainConfig, train
-
-    config = TrainConfig(**json.loads((folder / JOB).read_text()))
-    try:
-        found = videos.load(config.data, (config.frame_size, config.frame_size), config.context,
-                            config.horizon, say=None)
-        context, truth = found.held_out(1)
-        report = PageReport(folder, context[0], truth[0])
-        meta = train(config, verbose=0, extra_callbacks=[report])
-    except ValueError as e:                        # the library's sentence for the person
-        _append(folder, {"event": "failed", "message": str(e)})
-        return 1
-    except Exception as e:
-        import traceback
-
-        traceback.print_exc()
-        _append(folder, {"event": "failed", "message": f"{type(e).__name__}: {e}"})
-        return 1
-    _append(folder, {"event": "done", "out": config.out, "metrics": meta.get("metrics")})
-    return 0
-
-
-if __name__ == "__main__":
-    if hasattr(os, "nice"):
-        os.nice(10)            # the server answering predictions comes first
-    sys.exit(run_job(Path(sys.argv[1])))
+    def clean_up(self) -> None:
+        """Remove the job folder and a half-written model (`saving.save`'s `.tmp.keras`)."""
+        cleanup.release(self.dir)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        out = Path(self.config.out)
+        out.with_name(out.stem + ".tmp.keras").unlink(missing_ok=True)
