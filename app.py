@@ -9,6 +9,7 @@ GRADIO_SERVER_NAME / GRADIO_SERVER_PORT choose where it listens (default 127.0.0
 import argparse
 import os
 import sys
+from pathlib import Path
 
 
 def quiet_tensorflow_import() -> None:
@@ -42,14 +43,39 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-training", action="store_true",
                    help='add the "Train on your clips" tab (this machine\'s clips and folders; '
                         "ignored on a Hugging Face Space)")
+    p.add_argument("--allow-training-on-network", action="store_true",
+                   help="offer the training tab even when GRADIO_SERVER_NAME is not a loopback "
+                        "address: anyone who reaches the page can then train on this machine")
+    p.add_argument("--training-root", metavar="DIR",
+                   help="the folder whose clips (sub-folders included) the training tab may "
+                        "read; without it, the tab trains on uploads only")
     return p
 
 
 def training_allowed(args: argparse.Namespace | None) -> bool:
     """`--allow-training`: the page may train on clips and folders of this machine. Off on a
     Hugging Face Space (SPACE_ID is set there), whatever the flag says: a public page must not
-    spend its host's CPU on visitors' training runs or read the host's folders."""
-    return bool(args and args.allow_training) and not os.environ.get("SPACE_ID")
+    spend its host's CPU on visitors' training runs or read the host's folders. Typed folders
+    are read only inside `--training-root` (without it, uploads only)."""
+    allowed = bool(args and args.allow_training) and not os.environ.get("SPACE_ID")
+    if allowed and args.training_root:
+        from frameprophet.demo import training  # Keras: only with the training tab
+
+        training.FOLDER_ROOT = Path(args.training_root).resolve()
+    return allowed
+
+
+def check_training(args: argparse.Namespace) -> None:
+    """The training tab is for the machine's owner: on an address others can reach it needs
+    --allow-training-on-network, and --training-root must be a folder; else exit status 2."""
+    if not args.allow_training or os.environ.get("SPACE_ID"):
+        return
+    if HOST not in ("127.0.0.1", "localhost", "::1") and not args.allow_training_on_network:
+        parser().exit(2, "app.py: error: --allow-training lets anyone who reaches the page train "
+                         "on this machine, and GRADIO_SERVER_NAME is not 127.0.0.1, localhost "
+                         "or ::1; listen on one of those, or add --allow-training-on-network.\n")
+    if args.training_root and not Path(args.training_root).is_dir():
+        parser().exit(2, "app.py: error: --training-root must name an existing folder.\n")
 
 
 def add_models(specs: list[str]) -> None:
@@ -71,6 +97,7 @@ def add_models(specs: list[str]) -> None:
 def configure(argv: list[str]) -> argparse.Namespace:
     """Parse `argv` and add its `--model`s (see `add_models`)."""
     args = parser().parse_args(argv)
+    check_training(args)
     add_models(args.model)
     return args
 
@@ -81,7 +108,9 @@ PORT = int(os.environ.get("GRADIO_SERVER_PORT", 7860))
 if __name__ == "__main__":          # Spaces and `import app` build the page without arguments
     # --help answers before the heavy imports; a bad --model ends it before Gradio is imported
     ARGS = configure(sys.argv[1:])
-    from frameprophet.demo import first_result_in_a_child
+    from frameprophet.demo import cleanup, first_result_in_a_child
+
+    cleanup.at_start()              # before Gradio: its cache goes in this server's folder
     from frameprophet.demo.front_door import FrontDoor
 
     # Made on the second core while this process imports Gradio (on the model's ONNX twin
