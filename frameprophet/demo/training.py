@@ -195,13 +195,13 @@ def _prepare(uploads, folder, minutes, start_from, out_root: Path, config: dict)
     cleanup.hold(job_dir)
     name = None
     try:
-        spec, shown = _clips(uploads, folder, job_dir)
+        spec, hidden = _clips(uploads, folder, job_dir)
         skipped: list[str] = []
         try:
             found = videos.load(spec, (size, size), context, horizon, channels=None,
                                 say=skipped.append)
         except ValueError as e:
-            raise RequestError(_hide(str(e), spec, shown)) from e
+            raise RequestError(_hide(str(e), hidden)) from e
         if init is not None:
             _check_channels(start_from, init, found.channels)
         name = _new_name(out_root)
@@ -214,7 +214,7 @@ def _prepare(uploads, folder, minutes, start_from, out_root: Path, config: dict)
             (out_root / name).rmdir()
         raise
     said = "; ".join([found.summary(), *skipped[:-1]])      # the last line is the summary
-    return TrainingJob(train_config, job_dir, name, _hide(said, spec, shown))
+    return TrainingJob(train_config, job_dir, name, _hide(said, hidden))
 
 
 def starting_model(choice: str | None) -> tuple[str | None, int | None]:
@@ -253,29 +253,30 @@ def _check_channels(choice: str, init: str, channels: int) -> None:
                            .replace("train without --init", f"choose {NONE}")) from e
 
 
-def _clips(uploads, folder, job_dir: Path) -> tuple[str, str | None]:
-    """(what `videos.load` reads, the folder to leave out of sentences): the uploads copied
-    into a fresh folder of this job, or the folder (or glob) typed."""
+def _clips(uploads, folder, job_dir: Path) -> tuple[str, tuple[str, str]]:
+    """(what `videos.load` reads, (the server folder that sentences leave out, what they say
+    instead)): the uploads copied into a fresh folder of this job, or the folder (or glob)
+    typed, inside FOLDER_ROOT."""
     paths = [p for p in (upload_path(u) for u in (uploads or [])) if p]
     folder = (folder or "").strip()
     if paths and folder:
         raise RequestError("Give either uploaded clips or a folder path, not both: clear one "
                            "of them.")
     if not paths and not folder:
-        raise RequestError("No clips: upload a few clips (GIF, MP4, WebM, NPY...) or type the "
-                           "path of a folder of clips inside the training folder.")
+        raise RequestError("No clips: upload a few clips (GIF, MP4, WebM, NPY...), or type a "
+                           "folder of clips where the page offers one.")
     if len(paths) > MAX_UPLOADS:
         raise RequestError(f"{len(paths)} files uploaded; upload at most {MAX_UPLOADS}, or type "
                            "the path of their folder instead.")
     if not paths:
-        return typed_folder(folder), None
+        return typed_folder(folder), (str(Path(FOLDER_ROOT).resolve()), "the training folder")
     dest = job_dir / "clips"
     dest.mkdir()
     for i, path in enumerate(paths):             # numbered: two uploads may share a name
         # copy2 keeps the modification time, part of the decode cache's key: the same uploads
         # started again are read from the cache, not decoded into a new entry.
         shutil.copy2(path, dest / f"{i + 1:02d}-{Path(path).name}")
-    return str(dest), str(dest)
+    return str(dest), (str(dest), "the uploaded clips")
 
 
 def typed_folder(typed: str) -> str:
@@ -304,11 +305,10 @@ def _inside(path: Path, root: Path) -> bool:
     return path.resolve().is_relative_to(root)
 
 
-def _hide(message: str, spec: str, shown: str | None) -> str:
-    """A sentence about uploads without the server's temporary folder."""
-    if shown is None:
-        return message
-    return message.replace(shown + os.sep, "").replace(shown, "the uploaded clips")
+def _hide(message: str, hidden: tuple[str, str]) -> str:
+    """A sentence about the clips without the server's folder: names inside it are relative."""
+    folder, said = hidden
+    return message.replace(folder + os.sep, "").replace(folder, said)
 
 
 def _new_name(out_root: Path) -> str:
