@@ -46,6 +46,9 @@ def _predict(args) -> None:
     from frameprophet.predict import load_predictor
 
     # Refused before any work, not after it.
+    if args.context + args.horizon > io.MAX_FRAMES:
+        raise ValueError(f"--context and --horizon take at most {io.MAX_FRAMES:,} frames together "
+                         f"(the longest clip), not {args.context + args.horizon:,}.")
     write = io.writer_for(args.out, (".gif", ".mp4"), "--out")   # the side-by-side animation
     predictor = load_predictor(args.model)
     clip, notes = load_input(args.input, predictor.frame_size, args.context + args.horizon,
@@ -73,6 +76,10 @@ def _evaluate(args) -> None:
 
     if (args.dataset is None) == (args.data is None):
         raise ValueError("evaluate takes --dataset squares|mnist or --data PATH (your own clips)")
+    frames = args.n * ((args.context or 10) + (args.horizon or 10))
+    if frames > MAX_CLIPS * 20:         # the benchmark's file: 10,000 clips of 20 frames
+        raise ValueError(f"evaluate reads at most {MAX_CLIPS * 20:,} frames (--n clips of "
+                         f"--context + --horizon frames each), not {frames:,}.")
     if args.data is not None:
         if not args.model:
             raise ValueError("evaluate --data needs a --model: the clips are read at its frame "
@@ -133,7 +140,39 @@ def _export(args) -> None:
           f"{spec['max_abs_diff']:.1g} (tolerance {spec['tolerance']:g})")
 
 
+# Sizes a command accepts: a clip has at most MAX_FRAMES frames (context and prediction alike),
+# and an evaluation at most as many clips as the benchmark's own test file holds.
+MAX_CLIPS = 10_000
+
+
+def count(low: int, high: int):
+    """An argparse type for a whole number from `low` to `high`; argparse names the flag."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"takes a whole number from {low:,} to {high:,}, not {text[:20]!r}")
+        return value
+    return parse
+
+
+def frames_per_second(text: str) -> float:
+    """An argparse type for --fps: from 0.1 to 60 frames a second."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.1 <= value <= 60:          # NaN and inf fail this too
+        raise argparse.ArgumentTypeError(f"takes a number from 0.1 to 60, not {text[:20]!r}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
+    from frameprophet.io.limits import MAX_FRAMES
+
     p = argparse.ArgumentParser(prog="python -m frameprophet", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
@@ -153,10 +192,10 @@ def parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("predict", help="predict a clip and write a side-by-side GIF")
     pr.add_argument("input", help="squares:SEED, mnist:SEED, or a GIF/MP4/WebM/NPY/ZIP file")
     pr.add_argument("--model", default="mnist")
-    pr.add_argument("--context", type=int, default=10)
-    pr.add_argument("--horizon", type=int, default=10)
+    pr.add_argument("--context", type=count(1, MAX_FRAMES), default=10)
+    pr.add_argument("--horizon", type=count(1, MAX_FRAMES), default=10)
     pr.add_argument("--mode", choices=["closed_loop", "teacher_forced"], default="closed_loop")
-    pr.add_argument("--fps", type=float, default=4)
+    pr.add_argument("--fps", type=frames_per_second, default=4)
     pr.add_argument("--out", default="prediction.gif", help=".gif or .mp4")
     pr.set_defaults(func=_predict)
 
@@ -167,11 +206,11 @@ def parser() -> argparse.ArgumentParser:
                    "or glob; scores the files training holds out of it (see --every-file)")
     e.add_argument("--every-file", action="store_true",
                    help="--data: score the windows of every file, not only the held-out ones")
-    e.add_argument("--n", type=int, default=1000, help="test clips")
-    e.add_argument("--n-rerun", type=int, default=100,
+    e.add_argument("--n", type=count(1, MAX_CLIPS), default=1000, help="test clips")
+    e.add_argument("--n-rerun", type=count(0, MAX_CLIPS), default=100,
                    help="clips for models that must re-run the sequence (O(T^2))")
-    e.add_argument("--context", type=int, default=None)
-    e.add_argument("--horizon", type=int, default=None)
+    e.add_argument("--context", type=count(1, MAX_FRAMES), default=None)
+    e.add_argument("--horizon", type=count(1, MAX_FRAMES), default=None)
     e.add_argument("--mode", choices=["closed_loop", "teacher_forced"], default="closed_loop")
     e.add_argument("--split", choices=["test", "train"], default="test",
                    help="mnist: the held-out digits (test) or the same clips made from the "

@@ -1,12 +1,15 @@
 """The Keras callbacks of a training run: its clock (`Budget`: learning rate, closed-loop
-feedback, the stop), the closed-loop validation that picks the checkpoint, the run's own counters
-across `--resume` (`RunState`), and a glibc fix for TensorFlow's input pipeline."""
+feedback, the stop), the closed-loop validation that picks the checkpoint, the checkpoint and the
+backup, written so that a kill never leaves them half-written (`BestCheckpoint`, `Backup`), the
+run's own counters across `--resume` (`RunState`), and a glibc fix for TensorFlow's input
+pipeline."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -14,6 +17,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from frameprophet import saving
 from frameprophet.evaluate import goal_gap
 from frameprophet.forecast import forecast
 from frameprophet.predict import Predictor
@@ -139,6 +143,69 @@ class ClosedLoopValidation(keras.callbacks.Callback):
             logs["val_seconds"] = time.monotonic() - start
 
 
+class BestCheckpoint(keras.callbacks.Callback):
+    """`path` (best.keras): the model of the epoch with the lowest `monitor` so far, below `best`
+    (a resumed run's best before the resume), as Keras' ModelCheckpoint(save_best_only=True)
+    keeps it, but written by `saving.save`: aside, then renamed with its sidecar, so a kill
+    while it is written leaves the previous best whole."""
+
+    def __init__(self, path: Path, monitor: str, best: float | None = None):
+        super().__init__()
+        self.path, self.monitor = Path(path), monitor
+        self.best = math.inf if best is None else best
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is not None and value < self.best:
+            self.best = float(value)
+            saving.save(self.model, self.path, epoch=epoch + 1, **{self.monitor: self.best})
+
+
+def check_best(run: Path) -> bool:
+    """True when `run`/best.keras is there and whole. One that a kill cut short (as older
+    versions wrote it, in place) is set aside as best.damaged.keras, and the run says so."""
+    best = run / "best.keras"
+    if not best.exists():
+        return False
+    if saving.whole(best):
+        return True
+    os.replace(best, best.with_name("best.damaged.keras"))
+    print(f"note: {run.name}/best.keras was damaged (cut short by a kill while it was written) "
+          "and is set aside; the best epoch is chosen again from this one on", flush=True)
+    return False
+
+
+class Backup(keras.callbacks.BackupAndRestore):
+    """Keras' BackupAndRestore in `folder` (what `--resume` restores), kept after a clean stop,
+    with its two files each written aside and renamed (the weights first, then the epoch: a kill
+    between them repeats one epoch). A backup damaged all the same (a bad disk, a kill under an
+    older version) gives way to the run's best.keras, with a note; without that, a sentence."""
+
+    def __init__(self, folder: str | os.PathLike):
+        super().__init__(str(folder), delete_checkpoint=False)
+
+    def _save_model(self):     # Keras' own writes the files in place (keras is pinned)
+        folder = Path(self.backup_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        saving.write_atomically(Path(self._weights_path), self.model.save_weights)
+        epoch = json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen})
+        saving.write_atomically(Path(self._training_metadata_path),
+                                lambda aside: aside.write_text(epoch))
+
+    def on_train_begin(self, logs=None):
+        try:
+            super().on_train_begin(logs)
+        except Exception as e:      # h5py, JSON and Keras each raise their own for a bad file
+            run = Path(self.backup_dir).parent
+            if not check_best(run):
+                raise ValueError(f"the backup of run {run.name!r} is damaged and it has no "
+                                 "whole best.keras to go on from, so --resume cannot continue "
+                                 "it; train again without --resume.") from e
+            self.model.load_weights(run / "best.keras")
+            print(f"note: the backup of run {run.name!r} was damaged; it goes on from its "
+                  "best epoch (best.keras)", flush=True)
+
+
 class RunState(keras.callbacks.Callback):
     """Wall time and sequences of this run across `--resume`s (`state.json`); puts the total
     sequences seen by the weights (earlier runs included) into the logs, for the curve.
@@ -149,8 +216,9 @@ class RunState(keras.callbacks.Callback):
     def __init__(self, path: Path, batch_size: int, sequences_before: int = 0):
         super().__init__()
         self.path, self.batch_size, self.sequences_before = path, batch_size, sequences_before
-        self.state = json.loads(path.read_text()) if path.exists() else {
-            "wall_seconds": 0.0, "sequences": 0, "resumes": 0, "epochs": 0}
+        self.state = {"wall_seconds": 0.0, "sequences": 0, "resumes": 0, "epochs": 0}
+        with contextlib.suppress(OSError, ValueError):   # none yet, or an older run's cut file
+            self.state.update(json.loads(path.read_text()))
         self._last, self._batches = None, 0
 
     def on_train_begin(self, logs=None):
@@ -173,7 +241,8 @@ class RunState(keras.callbacks.Callback):
         self.save()
 
     def save(self):
-        self.path.write_text(json.dumps(self.state, indent=2))
+        text = json.dumps(self.state, indent=2)
+        saving.write_atomically(self.path, lambda aside: aside.write_text(text))
 
 
 def read_log(path: Path) -> list[dict]:
@@ -182,6 +251,9 @@ def read_log(path: Path) -> list[dict]:
 
     if not path.exists():
         return []
+    rows = []
     with open(path) as f:
-        return [{k: float(v) for k, v in row.items() if v not in ("", None)}
-                for row in csv.DictReader(f)]
+        for row in csv.DictReader(f):
+            with contextlib.suppress(TypeError, ValueError):   # a row a kill cut short
+                rows.append({k: float(v) for k, v in row.items() if v not in ("", None)})
+    return rows

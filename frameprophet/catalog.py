@@ -155,7 +155,8 @@ def resolve(choice: str | None) -> str:
     try:
         resolved = saving.resolve(name, allow_paths=False)
     except saving.ModelFileError as e:
-        raise saving.ModelFileError(f"Unknown model {name!r}. {accepted}") from e
+        said = e.public or f"Unknown model {saving.shown(name)}."
+        raise saving.ModelFileError(f"{said} {accepted}") from e
     return resolved if resolved.startswith("hf://") else Path(resolved).stem
 
 
@@ -187,8 +188,8 @@ def load(resolved: str) -> LoadedModel:
         predictor = load_predictor(resolved)
     except saving.ModelFileError as e:
         log.warning("shipped model %s failed to load", resolved, exc_info=True)
-        raise saving.ModelFileError(
-            f"The shipped model {resolved!r} could not be loaded: {e}") from e
+        raise saving.ModelFileError(f"The shipped model {resolved!r} could not be loaded: "
+                                    f"{str(e).removeprefix(f'{resolved}: ')}") from e
     return LoadedModel(predictor, resolved, baseline=baseline_note(resolved))
 
 
@@ -201,7 +202,9 @@ def exported_twin(name: str) -> LoadedModel | None:
     keras_file, folder = _weights_file(name), twin_folder(name)
     try:
         spec = json.loads((folder / "predictor.json").read_text())
-        if not keras_file.is_file() or spec.get("sha256") != saving.sha256(keras_file):
+        # The twin of these weights, which their sidecar vouches for as `load` requires.
+        if not keras_file.is_file() or not (spec.get("sha256") == saving.read_sidecar(
+                keras_file).get("sha256") == saving.sha256(keras_file)):
             return None
         from frameprophet.runtime import OnnxPredictor
 

@@ -42,18 +42,11 @@ DATASETS = {"mnist": ("moving-mnist", "Moving MNIST (generated on the fly)"),
 
 # -- names and errors -----------------------------------------------------------------------
 def parse_uri(uri: str) -> tuple[str, str | None]:
-    """Split `hf://owner/repo[/path/file.keras]` into (repo_id, file in the repo or None)."""
-    from frameprophet.saving import ModelFileError
+    """Split `hf://owner/repo[/file.keras]` into (repo_id, file in the repo or None), by the one
+    rule for Hub names (`frameprophet.saving.hub_name`): a valid repo id, one plain file name."""
+    from frameprophet.saving import hub_name
 
-    parts = uri.removeprefix("hf://").strip("/").split("/")
-    if len(parts) < 2 or not all(parts):
-        raise ModelFileError(f"{uri!r} is not a Hub model: expected hf://owner/repo or "
-                             "hf://owner/repo/file.keras")
-    repo_id, filename = "/".join(parts[:2]), "/".join(parts[2:]) or None
-    if filename and not filename.endswith(".keras"):
-        raise ModelFileError(f"{uri}: a file named in a Hub URI must be a .keras file")
-    check_repo_id(repo_id)
-    return repo_id, filename
+    return hub_name(uri)
 
 
 def check_repo_id(repo_id: str) -> str:
@@ -172,20 +165,24 @@ def load(uri: str, allow_savedmodel: bool | None = None) -> tuple[Any, dict]:
     if filename:
         files = [folder / filename]
         if not files[0].is_file():
-            raise saving.ModelFileError(f"{uri}: the repo has no file {filename}")
+            raise saving.ModelFileError(f"{uri}: the repo has no file {filename}.")
     else:
         files = sorted(folder.rglob("*.keras"))
+    for file in files:
+        _check_in_repo(file, folder, uri)
     if len(files) > 1:
         names = ", ".join(str(f.relative_to(folder)) for f in files)
         raise _error(f"hf://{repo_id} holds several model files ({names}); name one: "
                      f"hf://{repo_id}/{files[0].relative_to(folder)}", NO_SINGLE_MODEL)
     if files:
-        model, meta = saving.load(files[0])
+        model, meta = saving.load(files[0], recover=False)
         meta.setdefault("name", uri)
         meta["source"] = uri
         return model, meta
     if saving.is_keras_dir(folder):    # what keras.saving.save_model(model, "hf://...") wrote
-        model, meta = saving.load(folder)
+        for name in saving.KERAS_DIR_FILES:
+            _check_in_repo(folder / name, folder, uri)
+        model, meta = saving.load(folder, recover=False)
         meta.update(name=uri, source=uri, format="Keras folder (config.json + model.weights.h5)")
         return model, meta
     saved = sorted(folder.rglob("saved_model.pb"))
@@ -203,6 +200,14 @@ def load(uri: str, allow_savedmodel: bool | None = None) -> tuple[Any, dict]:
     info = KERAS_IO_INFO if repo_id == KERAS_IO_REPO else {
         "name": f"hf://{repo_id} (TF SavedModel)", "recipe": "TF SavedModel"}
     return load_savedmodel(saved[0].parent, info={**info, "source": uri})
+
+
+def _check_in_repo(file: Path, folder: Path, uri: str) -> None:
+    """Refuse a file of a Hub snapshot whose real path (links followed) lies outside the repo's
+    folder in the cache (`models--owner--repo/`, whose `blobs/` the snapshot's links point to)."""
+    storage = folder.parents[1] if folder.parent.name == "snapshots" else folder
+    if not file.resolve().is_relative_to(storage.resolve()):
+        raise _error(f"{uri}: {file.name} is not a file of the repo.", NO_SINGLE_MODEL)
 
 
 def load_savedmodel(folder: str | os.PathLike, frame_size: tuple[int, int] | None = None,

@@ -48,10 +48,13 @@ import numpy as np
 
 from frameprophet import data, models, saving, videos
 from frameprophet.callbacks import (
+    Backup,
+    BestCheckpoint,
     Budget,
     ClosedLoopValidation,
     RestoreMallocThresholds,
     RunState,
+    check_best,
     read_log,
 )
 from frameprophet.card import write_card
@@ -337,17 +340,17 @@ def _callbacks(c: TrainConfig, model, run: Path, state: RunState, budget: Budget
     epoch closest to the goal, the backup `--resume` restores, the counters and the log."""
     val_context, val_truth = data_.validation(
         c.val_clips or (64 if models.is_stepwise(model) else 16))
-    # A resumed run only replaces best.keras when it beats the best epoch before the resume.
-    before = [row[BEST_BY] for row in read_log(run / "log.csv") if BEST_BY in row]
+    # A resumed run only replaces best.keras when it beats the best epoch before the resume
+    # (any epoch, when a kill left it damaged: `check_best` sets it aside and says so).
+    rows = read_log(run / "log.csv") if check_best(run) else []
+    before = [row[BEST_BY] for row in rows if BEST_BY in row]
     callbacks = [
         RestoreMallocThresholds(),
         budget,
         ClosedLoopValidation(val_context, val_truth, data_.name),
-        keras.callbacks.ModelCheckpoint(run / "best.keras", monitor=BEST_BY, mode="min",
-                                        save_best_only=True,
-                                        initial_value_threshold=min(before, default=None)),
+        BestCheckpoint(run / "best.keras", BEST_BY, min(before, default=None)),
         # Kept after a clean stop too, so `--resume` can extend a finished run later.
-        keras.callbacks.BackupAndRestore(str(run / "backup"), delete_checkpoint=False),
+        Backup(run / "backup"),
         state,
         keras.callbacks.CSVLogger(run / "log.csv", append=True),
     ]

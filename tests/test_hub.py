@@ -202,8 +202,8 @@ def test_bad_repos_and_uris_are_refused(prophet, hub_cache):
     with pytest.raises(saving.ModelFileError, match="no file missing.keras"):
         frameprophet.load_predictor("hf://owner/two/missing.keras")
     assert hub.parse_uri("hf://a/b") == ("a/b", None)
-    assert hub.parse_uri("hf://a/b/dir/m.keras") == ("a/b", "dir/m.keras")
-    for bad in ("hf://a", "hf://a/b/m.h5", "hf://a--b/c"):
+    assert hub.parse_uri("hf://a/b/m.keras") == ("a/b", "m.keras")
+    for bad in ("hf://a", "hf://a/b/m.h5", "hf://a--b/c", "hf://a/b/dir/m.keras"):
         with pytest.raises(ValueError):
             hub.parse_uri(bad)
 

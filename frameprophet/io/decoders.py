@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 import imageio_ffmpeg
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from frameprophet.io.limits import (
     ARRAY_EXTENSIONS,
@@ -168,7 +168,11 @@ def _is_frame_name(name: str) -> bool:
 
 
 def _decode_frame_file(fp: str | Path | BinaryIO, what: str, limits: Limits) -> np.ndarray:
-    with open_image(fp) as image:
+    try:
+        image = open_image(fp)
+    except UnidentifiedImageError as e:
+        raise limits.error(f"{what} is not a PNG or JPG picture (it may be damaged).") from e
+    with image:
         limits.check_frame(*image.size, what=what)
         return _pil_to_array(image)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import struct
 import zipfile
 import zlib
@@ -140,12 +141,23 @@ def damaged_text(kind: str, exc: BaseException, path: Path) -> str:
         return "the image is far too large to read safely."
     if isinstance(exc, MemoryError):
         return "the file is too large to read into memory."
-    # First line of the decoder's message, without the folder (a server's temp dir is private).
-    lines = str(exc).strip().splitlines()
-    detail = lines[0] if lines else type(exc).__name__
-    detail = detail.replace(str(path.parent.absolute()) + os.sep, "")
-    detail = detail.replace(str(path.parent) + os.sep, "")[:160]
+    if isinstance(exc, zipfile.BadZipFile):
+        return "the ZIP file is damaged, cut short, or not a ZIP."
+    detail = plain_detail(str(exc).replace(str(path.parent.absolute()) + os.sep, ""))
     return (
         f"could not be read as {kind}: the file looks damaged, incomplete (cut short), or is "
-        f"not really {kind}. (Details: {detail})"
+        f"not really {kind}." + (f" (Details: {detail})" if detail else "")
     )
+
+
+_REPR = re.compile(r"\s*<[^<>]*\bat 0x[0-9a-fA-F]+>")           # <_io.BytesIO object at 0x...>
+_PATH = re.compile(r"(?<![\w.:/])(?:/[^\s'\"/]+)+/(?=[^\s'\"/])")  # the folders of an absolute path
+
+
+def plain_detail(text: str, limit: int = 200) -> str:
+    """A library's error message said for anyone: its first sentence, without Python's reprs or
+    the folders of absolute paths; "" when that sentence is longer than `limit` (never cut)."""
+    lines = text.strip().splitlines()
+    first = _PATH.sub("", _REPR.sub("", lines[0] if lines else "")).strip()
+    first = re.split(r"(?<=[.!?])\s", first, maxsplit=1)[0].strip()
+    return first if len(first) <= limit else ""
