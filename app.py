@@ -12,23 +12,6 @@ import sys
 from pathlib import Path
 
 
-def quiet_tensorflow_import() -> None:
-    """Load TensorFlow without its C++ start-up lines (an absl warning and a oneDNN notice, each
-    printed twice), which go to stderr before any log level applies. An import error still
-    raises, after stderr is back."""
-    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 def parser() -> argparse.ArgumentParser:
     """The command line of `python app.py`."""
     p = argparse.ArgumentParser(
@@ -81,11 +64,13 @@ def check_training(args: argparse.Namespace) -> None:
 def add_models(specs: list[str]) -> None:
     """Add each `--model` to the catalog before the page is built. A model that cannot be
     offered ends the program with one sentence and exit status 2. Loading them needs Keras:
-    TensorFlow is imported first, quietly."""
+    TensorFlow is imported first, quietly, by the one import that requests also wait for."""
     if not specs:
         return
-    quiet_tensorflow_import()
     from frameprophet import catalog, saving
+    from frameprophet.demo import ensure_backend
+
+    ensure_backend()
 
     for spec in specs:
         try:
@@ -121,22 +106,34 @@ if __name__ == "__main__":          # Spaces and `import app` build the page wit
     DOOR.open()
 
 # The page needs no Keras: frameprophet.ui imports none (models load on first use).
-from frameprophet.demo import first_result, warm_up  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from frameprophet.demo import warm_up  # noqa: E402
+from frameprophet.io.limits import MAX_PIXELS  # noqa: E402
 from frameprophet.ui import CSS, THEME, build_demo  # noqa: E402
+
+# Gradio decodes the page's sketch before the app can check it (`demo.sketch` checks the API's
+# from its header): Pillow here refuses any picture over twice an upload frame's pixels, not
+# its own ~179 M (0.7 GB as RGBA).
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 demo = build_demo(allow_training=training_allowed(ARGS if __name__ == "__main__" else None))
 
 if __name__ == "__main__":
     # The server first, then this process's TensorFlow and model: on two cores importing
     # TensorFlow took seconds that a visitor spent looking at nothing. A visitor arriving
-    # meanwhile gets the child's first result as soon as it is made.
+    # meanwhile gets the child's first result as soon as it is made, and a Predict meanwhile
+    # waits for the warm-up's import (two threads importing TensorFlow at once break it).
+    # Nothing a request or the warm-up raises can end the server.
     DOOR.close()                    # its page polls, and reloads into the app when it answers
-    demo.launch(                    # build_demo has set up its queue (QUEUE_SETTINGS)
-        server_name=HOST, server_port=PORT,
-        theme=THEME, css=CSS, max_file_size="50mb", prevent_thread_lock=True)
-    first_result()                  # the child's (or made here, if the child failed)
-    print("The first result is ready.", flush=True)          # bench/run.py times it
-    quiet_tensorflow_import()
-    warm_up().join()
-    print("Warm-up finished: the model is loaded and traced.", flush=True)
+    try:
+        demo.launch(                # build_demo has set up its queue (QUEUE_SETTINGS)
+            server_name=HOST, server_port=PORT,
+            theme=THEME, css=CSS, max_file_size="50mb", prevent_thread_lock=True)
+    except KeyboardInterrupt:       # Ctrl-C or SIGTERM while Gradio checks its own page
+        demo.close()
+        sys.exit(0)
+    # The main thread only waits, where Gradio closes the server on Ctrl-C (or SIGTERM).
+    # "The first result is ready." is the line bench/run.py times.
+    warm_up(announce=lambda line: print(line, flush=True))
     demo.block_thread()

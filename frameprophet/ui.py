@@ -2,9 +2,10 @@
 
 Every request is answered by `frameprophet.demo` (Gradio-free): this module maps widgets to its
 arguments and its results to widgets, and turns its `RequestError` into a `gr.Error` (one log
-line, no traceback). Every bound is checked by the demo, never by Gradio's input validation: a
-Number here has no `minimum`/`maximum`, and the API reads context, horizon and objects from
-unbounded hidden Numbers, so a refused value is said in words and the page keeps its result.
+line, no traceback). Every value is checked by the demo, never by Gradio's input validation: a
+Number here has no `minimum`/`maximum` and no `precision` (with one, Gradio rounds 10.5 to 10
+and refuses a text with a traceback), and the API reads context, horizon and objects from such
+hidden Numbers, so a refused value is said in words and the page keeps its result.
 `build_demo()` lays out the page from small builders.
 """
 
@@ -128,7 +129,7 @@ def _context_update(source, upload, context, model=None, cut=None) -> tuple:
     try:
         n = demo.clip_length(source, upload, model)
     except ValueError as e:                   # say it now; Predict will refuse it again
-        gr.Warning(demo.without_upload_dir(str(e), upload))
+        gr.Warning(demo.public_message(str(e), upload))
         n = None
     except Exception:
         log.warning("could not count the frames of an upload", exc_info=True)
@@ -197,7 +198,7 @@ def _on_world(world: str):
 def _clip_tab(w: dict) -> None:
     w["source_choice"] = gr.Radio(list(demo.SOURCES), value=demo.SOURCE_MNIST, label="Clip")
     with gr.Row(visible=True) as w["seed_row"]:
-        w["seed"] = gr.Number(value=demo.DEFAULT_SEED, precision=0, label="Seed", scale=2,
+        w["seed"] = gr.Number(value=demo.DEFAULT_SEED, label="Seed", scale=2,
                               min_width=100)
         w["dice"] = gr.Button("New random clip", scale=3, min_width=120)
     w["upload"] = api_example(gr.File(
@@ -224,7 +225,7 @@ def _scene_tab(w: dict) -> None:
     with gr.Row():
         w["digits"] = gr.Textbox(value="", label="Digits (e.g. 37; empty: any)",
                                  placeholder="any")
-        w["scene_seed"] = gr.Number(value=demo.DEFAULT_SEED, precision=0, label="Seed")
+        w["scene_seed"] = gr.Number(value=demo.DEFAULT_SEED, label="Seed")
     with gr.Column(visible=False) as w["sketch_box"]:
         # The caption is Markdown above the pad: the pad's own label sits under its toolbar.
         gr.Markdown("**Draw a shape or a digit**: it moves and bounces like a Moving MNIST "
@@ -256,7 +257,7 @@ def _compare_tab(w: dict, choices, shipped) -> None:
         value=[m for m in ("mnist", "mnist-keras3") if m in shipped],
         label="Models (2 to 4, of one frame size)")
     w["compare_source"] = gr.Radio(list(demo.SOURCES), value=demo.SOURCE_MNIST, label="Clip")
-    w["compare_seed"] = gr.Number(value=demo.DEFAULT_SEED, precision=0, label="Seed")
+    w["compare_seed"] = gr.Number(value=demo.DEFAULT_SEED, label="Seed")
     w["compare_upload"] = gr.File(
         label="Your clip: GIF, MP4, WebM or NPY (also APNG, MOV, NPZ, a ZIP of frames)",
         file_types=demo.upload_types(), type="filepath", visible=False,

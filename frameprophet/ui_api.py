@@ -102,8 +102,9 @@ def api_example(component, value):
 
 
 def hidden_number(label: str, value: int):
-    """An API input without bounds: the demo checks the value and says what is accepted."""
-    return api_example(gr.Number(value=value, precision=0, visible=False, label=label), value)
+    """An API input without bounds or precision, which Gradio passes on unchanged (a text, NaN,
+    10.5): the demo checks the value and says what is accepted."""
+    return api_example(gr.Number(value=value, visible=False, label=label), value)
 
 
 def wire_api(w: dict, shipped: list[str]) -> None:
@@ -113,9 +114,9 @@ def wire_api(w: dict, shipped: list[str]) -> None:
     outputs = [w["animation"], w["strip"], w["plot"], w["info"]]
     gr.Button(visible=False).click(predict, [*common, w["mode"], w["model"]], outputs,
                                    api_name="predict", **ONE_AT_A_TIME)
-    # image_mode=None: the file as sent. Gradio's default "RGB" drops the alpha of a
-    # transparent canvas and the strokes vanish into black.
-    sketch_api = gr.Image(type="filepath", image_mode=None, visible=False, label="sketch")
+    # A file, which Gradio never opens: `demo.sketch` checks its size from the header before
+    # decoding it, and keeps its alpha (a transparent canvas's strokes would vanish into black).
+    sketch_api = api_example(gr.File(type="filepath", visible=False, label="sketch"), None)
     gr.Button(visible=False).click(
         scene, [w["world"], w["objects_api"], w["speed"], w["digits"], w["scene_seed"],
                 w["context_api"], w["horizon_api"], w["mode"], w["model"], sketch_api],

@@ -107,7 +107,7 @@ def test_generated_sources_both_modes(source, mode):
 
 
 def test_sources_and_modes_accept_short_names():
-    *_, info = demo.run_prediction("squares", "5", None, 2.0, 2, "teacher-forced", "squares")
+    *_, info = demo.run_prediction("squares", 5, None, 2.0, 2, "teacher-forced", "squares")
     assert "one-step teacher-forced" in info
 
 
@@ -461,8 +461,8 @@ def test_out_of_distribution_scenes_are_labelled():
 
 
 @pytest.mark.parametrize("args, message", [
-    (("mnist", 0, 3.6, "", 0), "objects must be 1 to 4"),
-    (("mnist", 2, 99, "", 0), "speed must be 0 to 36"),
+    (("mnist", 0, 3.6, "", 0), "Objects must be a whole number from 1 to 4"),
+    (("mnist", 2, 99, "", 0), "Speed must be a number from 0 to 36"),
     (("mnist", 2, 3.6, "3a", 0), "classes 0-9"),
     (("squares", 2, 1.5, "", 0), "whole pixels"),
     (("moon", 2, 3.6, "", 0), "choose mnist, squares or drawing"),
@@ -643,7 +643,7 @@ def test_the_page_keeps_its_result_for_a_negative_seed_and_a_fast_scene(monkeypa
     for result in (clip, fast):
         assert result[:3] == (gr.skip(), gr.skip(), gr.skip()) and result[4] == gr.skip()
     assert "Seed must be a whole number from 0 to" in clip[3]
-    assert "speed must be 0 to 36 px per frame" in fast[3]
+    assert "Speed must be a number from 0 to 36 px per frame" in fast[3]
     assert len(warnings) == 2
 
 
@@ -747,7 +747,7 @@ def test_api_takes_the_context_the_clip_allows_and_names_refused_fields(client, 
     with pytest.raises(Exception, match="Seed must be a whole number from 0 to 2147483647"):
         client.predict(source="mnist", seed=-1, upload=None, context=4, horizon=3,
                        mode="closed_loop", model="mnist", api_name="/predict")
-    with pytest.raises(Exception, match="speed must be 0 to 36"):
+    with pytest.raises(Exception, match="Speed must be a number from 0 to 36"):
         client.predict(world="mnist", objects=2, speed=100, digits="", seed=0, context=5,
                        horizon=3, mode="closed_loop", model="mnist", api_name="/scene")
     *_, info = client.predict(world="squares", objects=6, speed=1, digits="", seed=0,

@@ -1,60 +1,66 @@
 """The demo without Gradio: one request (settings, a clip, a model) in, pictures and words out.
 
-`request` checks a request's settings, reads its clip once and answers `/predict`; `views` answers
-the play views (`/scene`, `/compare`, `/memory`), the page's Predict and its first result.
+`settings` says what a request may ask for and checks each value; `backend` imports Keras and
+loads models, once, for every request; `request` reads a request's clip once and answers
+`/predict`; `sketch` reads the scene's drawing within the upload limits; `views` answers the play
+views (`/scene`, `/compare`, `/memory`), the page's Predict and its first result.
 `frameprophet.ui` lays these out as a Gradio page. Everything public is importable from here:
 
     from frameprophet import demo
     gif, strip, plot, info = demo.run_prediction("mnist", 0, None, 10, 10, "closed_loop", "mnist")
 """
 
+from frameprophet.demo.backend import ensure_backend  # noqa: F401
 from frameprophet.demo.request import (  # noqa: F401
+    FPS,
+    GENERIC_ERROR,
+    GREY_FOR_COLOUR,
+    KEEP_CLIPS,
+    KEEP_RESULTS,
+    RESULTS_ROOT,
+    Clip,
+    RequestFailed,
+    answer,
+    clip_from_spec,
+    clip_name,
+    generated_clip,
+    load_model,
+    make_clip,
+    model_choices,
+    plural,
+    public_message,
+    read_upload,
+    result_dir,
+    run_prediction,
+    upload_path,
+    with_channels,
+)
+from frameprophet.demo.settings import (  # noqa: F401
     CLIP_FRAMES,
     CUSTOM_MODEL,
     DEFAULT_CONTEXT,
     DEFAULT_HORIZON,
     DEFAULT_MODEL,
     DEFAULT_SEED,
-    FPS,
-    GENERIC_ERROR,
-    GREY_FOR_COLOUR,
-    KEEP_CLIPS,
-    KEEP_RESULTS,
     MAX_HORIZON,
     MAX_SEED,
     MAX_UPLOAD_FRAMES,
     MODE_CHOICES,
     MODE_LABELS,
-    RESULTS_ROOT,
     SOURCE_MNIST,
     SOURCE_SQUARES,
     SOURCE_UPLOAD,
     SOURCES,
     WORLD_MODEL,
     WORLDS,
-    Clip,
     RequestError,
-    RequestFailed,
-    answer,
-    clip_from_spec,
-    clip_name,
-    generated_clip,
     lengths,
-    load_model,
-    make_clip,
-    model_choices,
     normalise_mode,
     normalise_seed,
     normalise_source,
     normalise_world,
-    plural,
-    read_upload,
-    result_dir,
-    run_prediction,
-    upload_path,
-    with_channels,
-    without_upload_dir,
 )
+from frameprophet.demo.sketch import sketch_array  # noqa: F401
 from frameprophet.demo.views import (  # noqa: F401
     FIRST_EXAMPLE,
     clip_length,
@@ -66,7 +72,6 @@ from frameprophet.demo.views import (  # noqa: F401
     run_page,
     run_scene,
     scene_clip,
-    sketch_array,
     upload_types,
     warm_up,
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -26,13 +27,24 @@ import numpy as np
 
 from frameprophet import catalog, data, io, plots, render
 from frameprophet.catalog import LoadedModel
-from frameprophet.runtime import MODES
+from frameprophet.demo import backend
+from frameprophet.demo.settings import (
+    CLIP_FRAMES,
+    CUSTOM_MODEL,
+    MAX_UPLOAD_FRAMES,
+    MODE_LABELS,
+    SOURCE_MNIST,
+    SOURCE_SQUARES,
+    SOURCE_UPLOAD,
+    RequestError,
+    lengths,
+    model_name,
+    normalise_mode,
+    normalise_seed,
+    normalise_source,
+)
 
 log = logging.getLogger(__name__)
-
-
-class RequestError(ValueError):
-    """A request a person got wrong; the message is one sentence saying what is accepted."""
 
 
 class RequestFailed(RuntimeError):
@@ -40,37 +52,9 @@ class RequestFailed(RuntimeError):
 
 
 # --------------------------------------------------------------------------------------------
-# Choices and limits
+# Where results go, and the models
 # --------------------------------------------------------------------------------------------
 
-SOURCE_SQUARES = "Moving squares"
-SOURCE_MNIST = "Moving MNIST"
-SOURCE_UPLOAD = "Upload a GIF, MP4, WebM or NPY"
-SOURCES = (SOURCE_SQUARES, SOURCE_MNIST, SOURCE_UPLOAD)
-_SOURCE_ALIASES = {"squares": SOURCE_SQUARES, "moving squares": SOURCE_SQUARES,
-                   "mnist": SOURCE_MNIST, "moving mnist": SOURCE_MNIST,
-                   "upload": SOURCE_UPLOAD, "file": SOURCE_UPLOAD}
-
-MODE_CHOICES = [("closed-loop (feeds its own predictions back)", "closed_loop"),
-                ("one-step, teacher-forced (reads the true frames)", "teacher_forced")]
-_MODE_ALIASES = {"closed-loop": "closed_loop", "closed loop": "closed_loop", **{
-    alias: "teacher_forced" for alias in ("teacher-forced", "teacher forced", "one-step",
-                                          "one-step teacher-forced")}, **dict(MODE_CHOICES)}
-MODE_LABELS = {"closed_loop": "closed-loop", "teacher_forced": "one-step teacher-forced"}
-
-CUSTOM_MODEL = "Custom (Hub repo id)"
-DEFAULT_MODEL = {SOURCE_SQUARES: "squares", SOURCE_MNIST: "mnist", SOURCE_UPLOAD: "mnist"}
-WORLDS = ("mnist", "squares", "drawing")
-_WORLD_ALIASES = {"moving mnist": "mnist", "moving squares": "squares", "my drawing": "drawing"}
-WORLD_MODEL = {"mnist": "mnist", "squares": "squares", "drawing": "mnist"}
-
-CLIP_FRAMES = 20            # generated clips (the Moving MNIST benchmark length)
-MAX_UPLOAD_FRAMES = 60      # uploads are cut to this many frames
-MAX_HORIZON = 30
-DEFAULT_CONTEXT = 10
-DEFAULT_HORIZON = 10
-DEFAULT_SEED = 0
-MAX_SEED = 2**31 - 1
 FPS = 5
 KEEP_RESULTS = 16           # result dirs kept on disk (Gradio copies outputs into its cache)
 KEEP_CLIPS = 4              # decoded uploads kept, so one upload is decoded once per request
@@ -104,80 +88,15 @@ def model_choices(shipped: list[str] | None = None) -> list[tuple[str, str]]:
     return [*choices, (CUSTOM_MODEL, CUSTOM_MODEL)]
 
 
-# --------------------------------------------------------------------------------------------
-# Checking a request's settings
-# --------------------------------------------------------------------------------------------
-
-def normalise_source(source: str | None) -> str:
-    """One of SOURCES, from itself or a short name (squares, mnist, upload)."""
-    if source in SOURCES:
-        return source
-    key = (source or "").strip().lower()
-    if key in _SOURCE_ALIASES:
-        return _SOURCE_ALIASES[key]
-    if key.startswith("upload"):
-        return SOURCE_UPLOAD
-    raise RequestError(f"Unknown source {source!r}; choose one of: {', '.join(SOURCES)} (or "
-                       "squares, mnist, upload).")
-
-
-def normalise_mode(mode: str | None) -> str:
-    """One of MODES, from itself, its label or an alias (closed-loop, one-step, ...)."""
-    mode = (mode or "closed_loop").strip()
-    if mode in MODES:
-        return mode
-    if mode in _MODE_ALIASES or mode.lower() in _MODE_ALIASES:
-        return _MODE_ALIASES.get(mode) or _MODE_ALIASES[mode.lower()]
-    raise RequestError(f"Unknown mode {mode!r}; use closed_loop (or closed-loop) or "
-                       "teacher_forced (or teacher-forced, one-step).")
-
-
-def normalise_seed(seed, field: str = "Seed") -> int:
-    """A seed from 0 to MAX_SEED (empty: DEFAULT_SEED); anything else is refused by name."""
-    if seed in (None, ""):
-        return DEFAULT_SEED
-    try:
-        value = float(seed)
-    except (TypeError, ValueError) as e:
-        raise RequestError(f"{field} must be a whole number from 0 to {MAX_SEED}, got "
-                           f"{seed!r}.") from e
-    if not (value.is_integer() and 0 <= value <= MAX_SEED):
-        shown = seed if isinstance(seed, str) else f"{value:.15g}"
-        raise RequestError(f"{field} must be a whole number from 0 to {MAX_SEED}, got "
-                           f"{shown}.")
-    return int(value)
-
-
-def normalise_world(world: str | None) -> str:
-    key = str(world or "").strip().lower()
-    key = _WORLD_ALIASES.get(key, key)
-    if key not in WORLDS:
-        raise RequestError(f"Unknown world {world!r}; choose mnist, squares or drawing.")
-    return key
-
-
-def lengths(context, horizon) -> tuple[int, int]:
-    """Context (>= 1; the forecast cuts it to the clip) and frames to predict (1..MAX_HORIZON)."""
-    try:
-        c, h = float(context), float(horizon)
-    except (TypeError, ValueError) as e:
-        raise RequestError("Context and frames to predict must be whole numbers.") from e
-    if not c.is_integer() or c < 1:
-        raise RequestError(f"Context frames: use at least one context frame (a whole number "
-                           f"from 1 to the clip's length minus one), got {c:g}.")
-    if not h.is_integer() or not 1 <= h <= MAX_HORIZON:
-        raise RequestError(f"Frames to predict must be between 1 and {MAX_HORIZON}, got {h:g}.")
-    return int(c), int(h)
-
-
 def load_model(model, hub_repo=None, progress=None) -> LoadedModel:
-    """The chosen model (loaded once, see `frameprophet.catalog`); CUSTOM_MODEL reads `hub_repo`."""
+    """The chosen model (`backend.model`: loaded once, after Keras); CUSTOM_MODEL reads
+    `hub_repo`."""
     if model == CUSTOM_MODEL or (not model and hub_repo):
-        model = hub_repo
-        if not (model or "").strip():
+        model = model_name(hub_repo, "The Hub repo id")
+        if not model:
             raise RequestError("Type a Hugging Face Hub repo id (owner/name): the custom model.")
     report(progress, 0.05, "Loading the model")
-    return catalog.get(model)
+    return backend.model(model_name(model))
 
 
 # --------------------------------------------------------------------------------------------
@@ -291,13 +210,22 @@ def clip_name(source: str, seed, upload) -> str:
     return f"{normalise_source(source)} seed {normalise_seed(seed)}"
 
 
-def without_upload_dir(message: str, upload) -> str:
-    """Drop the server's temp folder from a message about an uploaded file."""
+# A folder in an absolute path (`/srv/app/weights/` of `/srv/app/weights/x.keras`), not in a
+# URL (`https://host/a/b`), a Hub id (`owner/name`) or a unit (`px/frame`).
+_FOLDERS = re.compile(r"(?<![\w.:/~-])/(?:[^\s/'\"<>:]+/)+")
+_OBJECT = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
+
+
+def public_message(message: str, upload=None) -> str:
+    """A message as a visitor may read it: on one line, without the server's folders (the
+    upload's temp folder, any absolute path's folders: a file keeps its own name) and without
+    an object's repr."""
     path = upload_path(upload)
     if path:
         folder = str(Path(path).parent)
         message = message.replace(folder + os.sep, "").replace(folder, "")
-    return message
+    message = _OBJECT.sub("the file", _FOLDERS.sub("", message))
+    return " ".join(message.split())
 
 
 # --------------------------------------------------------------------------------------------
@@ -329,7 +257,7 @@ def answer(run, upload=None):
     except RequestError:
         raise
     except ValueError as e:
-        raise RequestError(without_upload_dir(str(e), upload)) from e
+        raise RequestError(public_message(str(e), upload)) from e
     except Exception as e:
         log.exception("prediction failed")
         raise RequestFailed(GENERIC_ERROR) from e

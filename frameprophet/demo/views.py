@@ -18,30 +18,17 @@ import numpy as np
 from frameprophet import catalog, data, io, render
 from frameprophet.card import training_budget
 from frameprophet.catalog import LoadedModel
+from frameprophet.demo import backend
 from frameprophet.demo.request import (
-    CLIP_FRAMES,
-    DEFAULT_CONTEXT,
-    DEFAULT_HORIZON,
-    DEFAULT_MODEL,
-    DEFAULT_SEED,
     FPS,
-    MODE_LABELS,
     RESULTS_ROOT,
-    SOURCE_MNIST,
-    SOURCE_UPLOAD,
     Clip,
-    RequestError,
     answer,
     clip_and_model,
     clip_name,
     draw_forecast,
-    lengths,
     load_model,
     make_clip,
-    normalise_mode,
-    normalise_seed,
-    normalise_source,
-    normalise_world,
     plural,
     read_upload,
     report,
@@ -51,6 +38,24 @@ from frameprophet.demo.request import (
     with_channels,
     with_notes,
 )
+from frameprophet.demo.settings import (
+    CLIP_FRAMES,
+    DEFAULT_CONTEXT,
+    DEFAULT_HORIZON,
+    DEFAULT_MODEL,
+    DEFAULT_SEED,
+    MODE_LABELS,
+    SOURCE_MNIST,
+    SOURCE_UPLOAD,
+    RequestError,
+    lengths,
+    model_name,
+    normalise_mode,
+    normalise_seed,
+    normalise_source,
+    scene_settings,
+)
+from frameprophet.demo.sketch import sketch_array
 from frameprophet.plots import quality_plot
 
 log = logging.getLogger(__name__)
@@ -61,26 +66,16 @@ DRAWING_NOTE = ("your drawing: the model learnt MNIST digits, so expect it to tu
 
 def scene_clip(world, objects, speed, digits, seed, sketch=None) -> Clip:
     """The clip of a scene (`frameprophet.data.scene`, or a sprite of `sketch` for "drawing")."""
-    kind = normalise_world(world)
-    try:
-        count = int(float(objects)) if objects not in (None, "") else None
-        pace = float(speed) if speed not in (None, "") else None
-    except (TypeError, ValueError) as e:
-        raise RequestError("Objects and speed must be numbers.") from e
+    kind, count, pace, classes = scene_settings(world, objects, speed, digits)
     seed = normalise_seed(seed)
     if kind != "drawing":
-        frames, notes = data.scene(kind, count, pace, (digits or "").strip() or None, seed,
-                                   frames=CLIP_FRAMES)
+        frames, notes = data.scene(kind, count, pace, classes, seed, frames=CLIP_FRAMES)
         name = f"{kind} scene seed {seed}" + (" (out of distribution)" if notes else "")
         return Clip(frames, notes, name, kind)
     picture = sketch_array(sketch)
     if picture is None:
         raise RequestError("Draw a shape or a digit first (world 'drawing' moves your drawing).")
-    free = data.MNIST_SIZE - data.DIGIT_SIZE
     pace = data.SCENE_DEFAULTS["mnist"]["speed"] if pace is None else pace
-    if not 0 <= pace <= free:
-        raise RequestError(f"speed must be 0 to {free} px per frame (the free width of the "
-                           f"frame), got {pace:g}.")
     frames = data.sprite_clip(data.sprite_from_drawing(picture), frames=CLIP_FRAMES,
                               speed=pace, seed=seed)
     return Clip(frames, [DRAWING_NOTE], f"drawing scene seed {seed}")
@@ -104,33 +99,12 @@ def run_scene(world, objects, speed, digits, seed, context, horizon, mode, model
     return answer(run)
 
 
-def sketch_array(sketch) -> np.ndarray | None:
-    """The picture in a Sketchpad value (a dict with 'composite'), an image array, or an image
-    file (the API); None when there is none."""
-    if sketch is None:
-        return None
-    if isinstance(sketch, dict):
-        if sketch.get("path"):                      # a file sent through the API
-            sketch = sketch["path"]
-        else:
-            sketch = sketch.get("composite")
-            if sketch is None:
-                return None
-    if isinstance(sketch, str | Path):
-        from PIL import Image
-
-        try:
-            with Image.open(sketch) as im:
-                im.thumbnail((1024, 1024))
-                return np.asarray(im.convert("RGBA"))
-        except (OSError, ValueError) as e:
-            raise RequestError("The sketch is not a picture (PNG, JPG or WebP).") from e
-    return np.asarray(sketch)
-
-
 def _compare_names(models) -> list[str]:
-    names = ([m.strip() for m in models.split(",")] if isinstance(models, str)
-             else [str(m).strip() for m in models or []])
+    names = models.split(",") if isinstance(models, str) else models or []
+    if not isinstance(names, list | tuple):
+        raise RequestError("Models must be a list of 2 to 4 model names, e.g. mnist and "
+                           "mnist-keras3.")
+    names = [model_name(name) for name in names]
     names = list(dict.fromkeys(n for n in names if n))
     if not 2 <= len(names) <= 4:
         raise RequestError(f"Compare 2 to 4 models, e.g. mnist and mnist-keras3; got "
@@ -149,7 +123,7 @@ def run_compare(source, seed, upload, context, horizon, mode, models,
         src, how = normalise_source(source), normalise_mode(mode)
         c, h = lengths(context, horizon)
         names = _compare_names(models)
-        loaded = [catalog.get(name) for name in names]
+        loaded = [backend.model(name) for name in names]
         if len({m.predictor.frame_size for m in loaded}) > 1:
             raise RequestError("These models predict frames of different sizes; compare models "
                                "of one dataset (e.g. mnist with mnist-keras3).")
@@ -343,7 +317,7 @@ def write_first_result(folder: str | Path) -> None:
     """The child's work: FIRST_EXAMPLE's files into `folder`, its info text (info.txt) last. The
     model's ONNX twin predicts when it has a current one (`catalog.exported_twin`): the child
     then never imports TensorFlow and is done in ~2 s instead of ~9."""
-    catalog.use_exported_twin(FIRST_EXAMPLE[-1])
+    backend.use_exported_twin(FIRST_EXAMPLE[-1])
     *_, info = run_prediction(*FIRST_EXAMPLE, out_dir=folder)
     (Path(folder) / "info.txt").write_text(info)
 
@@ -368,15 +342,23 @@ def _from_child(key: str) -> tuple | None:
     return (*(str(f) for f in files[:3]), files[3].read_text())
 
 
-def warm_up() -> threading.Thread:
-    """Make the first result and this process's model ready in the background: loaded, and
-    traced by one prediction (also when the first result came from the child)."""
+def warm_up(announce=None) -> threading.Thread:
+    """Make the first result and this process's model ready in a background thread: Keras
+    imported (`backend.ensure_backend`, which requests arriving meanwhile wait for), the model
+    loaded and traced by one prediction (also when the first result came from the child).
+    `announce(line)` is told when the first result is ready and when the model is. A failure
+    is logged, never raised: the page load retries and reports it."""
     def work():
         try:
             first_result()
+            if announce:
+                announce("The first result is ready.")
+            backend.ensure_backend()
             if _CHILD.pop("used", False):
                 run_prediction(*FIRST_EXAMPLE, out_dir=result_dir())
-        except Exception:               # the page load retries and reports it
+            if announce:
+                announce("Warm-up finished: the model is loaded and traced.")
+        except Exception:
             log.warning("warm-up failed", exc_info=True)
 
     thread = threading.Thread(target=work, name="frameprophet-warm-up", daemon=True)
