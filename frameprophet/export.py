@@ -120,10 +120,20 @@ def step_graph(model):
     norm, dec1, dec2 = model.decoder
     y = g.conv(g.conv(g.layer_norm(z, norm), dec1, "gelu"), dec2)
     # Depth-to-space as Prophet.decode does it, then its float32 sigmoid.
-    y = g.op("Reshape", y, g.const("shape", np.array([-1, p, p, c, gh, gw], np.int64)))
+    d = c + bool(getattr(model, "blend", False))          # a blend model's gate channel
+    y = g.op("Reshape", y, g.const("shape", np.array([-1, p, p, d, gh, gw], np.int64)))
     y = g.op("Transpose", y, perm=[0, 4, 1, 5, 2, 3])
-    y = g.op("Reshape", y, g.const("shape", np.array([-1, height, width, c], np.int64)))
-    g.op("Sigmoid", y, out="next_frame")
+    y = g.op("Reshape", y, g.const("shape", np.array([-1, height, width, d], np.int64)))
+    if d == c:
+        g.op("Sigmoid", y, out="next_frame")
+    else:                        # gate * frame + (1 - gate) * new, as Prophet.decode blends
+        y = g.op("Sigmoid", y)
+        axis = g.const("axis", np.array([3], np.int64))
+        new = g.op("Slice", y, g.const("start", np.array([0], np.int64)),
+                   g.const("end", np.array([c], np.int64)), axis)
+        gate = g.op("Slice", y, g.const("start", np.array([c], np.int64)),
+                    g.const("end", np.array([c + 1], np.int64)), axis)
+        g.op("Add", new, g.op("Mul", gate, g.op("Sub", "frame", new)), out="next_frame")
 
     def tensor(name, shape):
         return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)

@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SIZE = (16, 16)
 
 
-def _tiny(tmp_path_factory, channels: int) -> tuple[Path, Predictor]:
+def _tiny(tmp_path_factory, channels: int, blend: bool = False) -> tuple[Path, Predictor]:
     """A tiny untrained prophet of `channels` saved as a .keras file, and its Keras predictor."""
-    options = {} if channels == 1 else {"channels": channels}
+    options = ({} if channels == 1 else {"channels": channels}) | ({"blend": True} if blend else {})
     try:
         model = models.build("prophet", SIZE, hidden=8, depth=2, **options)
     except ValueError as e:                           # colour support lands in another branch
@@ -36,11 +36,14 @@ def _tiny(tmp_path_factory, channels: int) -> tuple[Path, Predictor]:
     return path, Predictor(model)
 
 
-@pytest.fixture(scope="module", params=[("onnx", 1), ("onnx", 3), ("tflite", 1), ("tflite", 3)],
-                ids=["onnx-grey", "onnx-colour", "tflite-grey", "tflite-colour"])
+@pytest.fixture(scope="module", params=[("onnx", 1), ("onnx", 3), ("onnx", -3), ("tflite", 1),
+                                        ("tflite", 3)],
+                ids=["onnx-grey", "onnx-colour", "onnx-colour-blend", "tflite-grey",
+                     "tflite-colour"])
 def exported(request, tmp_path_factory):
     fmt, channels = request.param
-    path, predictor = _tiny(tmp_path_factory, channels)
+    channels, blend = abs(channels), channels < 0       # -3: colour, blending with the last frame
+    path, predictor = _tiny(tmp_path_factory, channels, blend)
     folder = path.parent / fmt
     export(str(path), folder, fmt=fmt)
     return folder, predictor, channels
