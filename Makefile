@@ -63,10 +63,14 @@ evaluate: $(VENV)/.installed
 	  $(if $(wildcard bench/ablation/squares-closedloop.keras),--model bench/ablation/squares-closedloop.keras) \
 	  --dataset squares \
 	  --n 1000 --json bench/eval_squares.json --plot bench/eval_squares.png
+	$(BIN)/python -m frameprophet evaluate --model natural --dataset natural \
+	  --n 1000 --json bench/eval_natural.json --plot bench/eval_natural.png
 
-# Every shipped Moving MNIST model and copy-last on worlds they never saw (bench/robustness.json).
+# Every shipped model and copy-last on worlds they never saw: Moving MNIST
+# (bench/robustness.json) and pictures in motion (bench/robustness_natural.json).
 robustness: $(VENV)/.installed
 	$(BIN)/python bench/robustness.py --n 200
+	$(BIN)/python bench/robustness.py --n 200 --dataset natural
 
 scoreboard: $(VENV)/.installed-dev
 	$(BIN)/python bench/scoreboard.py

@@ -1,10 +1,12 @@
-"""The robustness table: every shipped Moving MNIST model and copy-last on worlds it never saw.
+"""The robustness tables: every shipped model of a world and copy-last on worlds it never saw.
 
-`make robustness` (or `python bench/robustness.py --n 200`) scores each model of `weights/` made
-for Moving MNIST on the standard held-out test clips and on one change at a time
-(`frameprophet.evaluate.ROBUSTNESS`: the old reflecting bounce, 1.5x and 2x speed, 3 digits, the
-training classes in new movies), writes bench/robustness.json and each model's rows into its
-sidecar and card, and `make scoreboard` puts the table in the README.
+`make robustness` (or `python bench/robustness.py --n 200 [--dataset natural]`) scores each model
+of `weights/` made for that dataset on its held-out test clips and on one change at a time
+(`frameprophet.evaluate.ROBUSTNESS`: for Moving MNIST the old reflecting bounce, 1.5x and 2x
+speed, 3 digits, the training classes in new movies; for pictures in motion a still camera with
+cut-outs, a pan alone, nothing moving, the training pictures), writes bench/robustness.json
+(bench/robustness_natural.json) and each model's rows into its sidecar and card, and
+`make scoreboard` puts the tables in the README.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ sys.path.insert(0, str(ROOT))
 from frameprophet import card, catalog, evaluate, saving  # noqa: E402
 
 
-def mnist_models() -> list[str]:
-    """The shipped models trained on Moving MNIST, ours first."""
-    names = [n for n in catalog.shipped()
-             if saving.read_sidecar(saving.resolve(n)).get("dataset") == "mnist"]
+def models_of(dataset: str) -> list[str]:
+    """The shipped models trained on `dataset`, ours first."""
+    names = [n for n in saving.shipped_names()      # files in weights/, not stand-ins
+             if saving.read_sidecar(saving.resolve(n)).get("dataset") == dataset]
     return sorted(names, key=lambda n: (catalog.baseline_note(n) is not None, n))
 
 
@@ -53,12 +55,16 @@ def merged(report: dict, path: Path) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", action="append", default=None, help="default: shipped mnist ones")
+    p.add_argument("--dataset", default="mnist", choices=sorted(evaluate.ROBUSTNESS))
+    p.add_argument("--model", action="append", default=None,
+                   help="default: the shipped models of --dataset")
     p.add_argument("--n", type=int, default=200, help="clips per world")
-    p.add_argument("--json", default=str(ROOT / "bench" / "robustness.json"))
+    p.add_argument("--json", default=None, help="default: bench/robustness[_DATASET].json")
     args = p.parse_args()
-    names = args.model or mnist_models()
-    report = evaluate.robustness(names, n=args.n, verbose=True)
+    suffix = "" if args.dataset == "mnist" else f"_{args.dataset}"
+    args.json = args.json or str(ROOT / "bench" / f"robustness{suffix}.json")
+    names = args.model or models_of(args.dataset)
+    report = evaluate.robustness(names, n=args.n, verbose=True, dataset=args.dataset)
     write_cards(report, names)
     report = merged(report, Path(args.json))
     Path(args.json).write_text(json.dumps(report, indent=2) + "\n")

@@ -10,6 +10,8 @@ import argparse
 import os
 import sys
 
+from frameprophet.data import PROTOCOL
+
 
 def _train(args) -> None:
     from frameprophet.train import config_from_args, train
@@ -75,7 +77,8 @@ def _evaluate(args) -> None:
     from frameprophet.metrics import NAMES
 
     if (args.dataset is None) == (args.data is None):
-        raise ValueError("evaluate takes --dataset squares|mnist or --data PATH (your own clips)")
+        raise ValueError("evaluate takes --dataset squares|mnist|natural or --data PATH (your "
+                         "own clips)")
     frames = args.n * ((args.context or 10) + (args.horizon or 10))
     if frames > MAX_CLIPS * 20:         # the benchmark's file: 10,000 clips of 20 frames
         raise ValueError(f"evaluate reads at most {MAX_CLIPS * 20:,} frames (--n clips of "
@@ -190,7 +193,8 @@ def parser() -> argparse.ArgumentParser:
     a.set_defaults(func=_average)
 
     pr = sub.add_parser("predict", help="predict a clip and write a side-by-side GIF")
-    pr.add_argument("input", help="squares:SEED, mnist:SEED, or a GIF/MP4/WebM/NPY/ZIP file")
+    pr.add_argument("input", help="squares:SEED, mnist:SEED, natural:SEED, or a "
+                    "GIF/MP4/WebM/NPY/ZIP file")
     pr.add_argument("--model", default="mnist")
     pr.add_argument("--context", type=count(1, MAX_FRAMES), default=10)
     pr.add_argument("--horizon", type=count(1, MAX_FRAMES), default=10)
@@ -201,7 +205,7 @@ def parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="metrics per horizon step on the held-out test split")
     e.add_argument("--model", action="append", default=[], help="repeat for several models")
-    e.add_argument("--dataset", choices=["squares", "mnist"], default=None)
+    e.add_argument("--dataset", choices=sorted(PROTOCOL), default=None)
     e.add_argument("--data", default=None, help="your own clips instead of --dataset: a folder "
                    "or glob; scores the files training holds out of it (see --every-file)")
     e.add_argument("--every-file", action="store_true",

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from frameprophet import metrics
+from frameprophet import metrics, natural
 from frameprophet.data import DIGIT_SPLIT
 
 if TYPE_CHECKING:    # matplotlib is imported only when a curve is drawn
@@ -114,10 +114,12 @@ def card_text(meta: dict, name: str, curve_dir: Path | None = None) -> str:
     if curve_dir is not None and any(r.get("curve") for r in runs):
         png = plot_curve(runs, Path(curve_dir) / f"{name}_curve.png")
         curve = f"\n![validation MSE against sequences seen]({png.name})\n"
-    split = DIGIT_SPLIT["test"] if meta.get("dataset") == "mnist" else "an unseen seed"
+    split = {"mnist": DIGIT_SPLIT["test"], "natural": NATURAL_TEST}.get(meta.get("dataset"),
+                                                                       "an unseen seed")
     data = meta.get("data")
     source = (_data_text(data) if data else "Data generated on the fly, train split only"
-              + (f" ({DIGIT_SPLIT['train']})" if meta.get("dataset") == "mnist" else "") + ". ")
+              + (f" ({DIGIT_SPLIT['train']})" if meta.get("dataset") == "mnist" else "") + ". "
+              + (NATURAL_TEXT if meta.get("dataset") == "natural" else ""))
     if data:
         split = (f"windows of the {len(data['held_out_files'])} held-out files, which also "
                  "chose the checkpoint")
@@ -153,9 +155,29 @@ horizon).
 {chr(10).join(rows)}
 
 MSE per predicted frame: {per_step}
-{_robustness_text(meta.get("robustness"))}
+{_limits_text(meta.get("limits"))}{_robustness_text(meta.get("robustness"))}
 File sha256 `{meta.get('sha256')}`. Regenerate the full scoreboard with `make scoreboard`.
 """
+
+
+NATURAL_TEST = f"pictures never seen in training: {', '.join(natural.TEST_PICTURES)}"
+NATURAL_TEXT = (
+    "Pictures in motion (`frameprophet.natural`): colour clips made on the fly from "
+    f"{len(natural.pictures('train'))} still pictures ({', '.join(natural.pictures('train'))}), "
+    "seen through a camera that is still, pans, zooms or turns with smooth acceleration, with "
+    "0-3 soft-edged cut-outs of other pictures moving in front, entering and leaving; near-still "
+    "scenes, lighting drift, sensor noise, blur, colour casts and letterbox bars. The pictures "
+    "ship with scikit-image, scikit-learn and matplotlib; sources and licences are in "
+    "`frameprophet/pictures/SOURCES.md`. **No video file was used in training**: real footage "
+    f"is an honest test. The test pictures ({', '.join(natural.TEST_PICTURES)}) are never in a "
+    "training clip. ")
+
+
+def _limits_text(limits: list[str] | None) -> str:
+    """The card's "Limits" section: where the model fails, as measured at shipping."""
+    if not limits:
+        return ""
+    return "\n## Limits\n" + "".join(f"- {line}\n" for line in limits)
 
 
 def _robustness_text(robust: dict | None) -> str:
@@ -168,8 +190,8 @@ def _robustness_text(robust: dict | None) -> str:
     return f"""
 ## Robustness
 Closed loop, {robust['context']} -> {robust['horizon']} frames, {robust['clips']} clips per world
-(held-out digits unless the row says otherwise, seed {robust['seed']}), MSE / SSIM; one change
-from the standard test clips per row. Regenerate with `make robustness`.
+(held-out digits or pictures unless the row says otherwise, seed {robust['seed']}), MSE / SSIM;
+one change from the test clips per row. Regenerate with `make robustness`.
 
 | world | this model | copy last frame |
 |---|---|---|

@@ -24,6 +24,7 @@ from frameprophet.data import (
     load_moving_mnist_file,
 )
 from frameprophet.forecast import BASELINES, baseline, forecast
+from frameprophet.natural import MAX_SPEED, TEST_PICTURES
 from frameprophet.predict import Predictor
 
 #: The goal on the standard generator's held-out clips, closed loop (issue #52; #12's was 60 and
@@ -34,18 +35,31 @@ GOALS = {"mnist": {"mse": 55.0, "ssim": 0.86}}
 
 #: What each split of a dataset's clips holds, as the report says it.
 SPLITS = {"mnist": {"test": DIGIT_SPLIT["test"], "train": DIGIT_SPLIT["train"]},
-          "squares": {"test": "unseen seed"}}
+          "squares": {"test": "unseen seed"},
+          "natural": {"test": f"pictures never trained on ({', '.join(TEST_PICTURES)})",
+                      "train": "the training pictures in new movies"}}
 
 
-#: The robustness table's worlds (Moving MNIST, held-out digits unless said): the standard test
-#: clips, then one change each. Values are `run` arguments.
+#: The robustness table's worlds per dataset, values `run` arguments. Moving MNIST (held-out
+#: digits unless said): the standard test clips, then one change each. Pictures in motion
+#: (held-out pictures unless said): the test clips, then one kind of motion alone.
 ROBUSTNESS = {
-    "standard test clips": {},
-    "reflecting bounce (the old generator)": {"world": {"bounce": "reflect"}},
-    **{f"{k:g}x speed ({k * MNIST_SPEED:g} px a frame)": {"world": {"speed": k * MNIST_SPEED}}
-       for k in (1.5, 2)},
-    "3 digits": {"world": {"digits": 3}},
-    "training classes 0-7 in new movies": {"split": "train"},
+    "mnist": {
+        "standard test clips": {},
+        "reflecting bounce (the old generator)": {"world": {"bounce": "reflect"}},
+        **{f"{k:g}x speed ({k * MNIST_SPEED:g} px a frame)": {"world": {"speed": k * MNIST_SPEED}}
+           for k in (1.5, 2)},
+        "3 digits": {"world": {"digits": 3}},
+        "training classes 0-7 in new movies": {"split": "train"},
+    },
+    "natural": {
+        "held-out pictures in motion": {},
+        "still camera, 2 cut-outs moving": {"world": {"speed": 0, "cutouts": 2}},
+        f"camera pan only ({MAX_SPEED:g} px a frame)": {"world": {"speed": MAX_SPEED,
+                                                                 "cutouts": 0}},
+        "nothing moves (noise and light only)": {"world": {"speed": 0, "cutouts": 0}},
+        "training pictures in new movies": {"split": "train"},
+    },
 }
 
 
@@ -196,12 +210,13 @@ def _score(report: dict, predictors: list[Predictor], names: list[str], ctx: np.
         report["results"][label] = entry
 
 
-def robustness(models: list[str], n: int = 200, verbose: bool = False) -> dict:
-    """Every model and copy-last on each world of `ROBUSTNESS` (n clips each, closed loop,
-    10 -> 10): `{"clips": n, "worlds": {world: {label: {"mse": .., "ssim": ..}}}}`."""
+def robustness(models: list[str], n: int = 200, verbose: bool = False, dataset: str = "mnist"
+               ) -> dict:
+    """Every model and copy-last on each world of `ROBUSTNESS[dataset]` (n clips each, closed
+    loop, 10 -> 10): `{"clips": n, "worlds": {world: {label: {"mse": .., "ssim": ..}}}}`."""
     worlds = {}
-    for world, settings in ROBUSTNESS.items():
-        report = run(models, "mnist", n=n, verbose=verbose, **settings)
+    for world, settings in ROBUSTNESS[dataset].items():
+        report = run(models, dataset, n=n, verbose=verbose, **settings)
         worlds[world] = {label: {"mse": e["mse"]["mean"], "ssim": e["ssim"]["mean"]}
                          for label, e in report["results"].items() if label != "zeros"}
     return {"clips": n, "context": report["context"], "horizon": report["horizon"],

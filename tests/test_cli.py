@@ -117,7 +117,7 @@ def test_robustness_scores_each_world_for_model_and_copy_last(tiny_mnist):
     from frameprophet import evaluate
 
     report = evaluate.robustness([tiny_mnist], n=2)
-    assert list(report["worlds"]) == list(evaluate.ROBUSTNESS)
+    assert list(report["worlds"]) == list(evaluate.ROBUSTNESS["mnist"])
     for row in report["worlds"].values():
         assert set(row) == {"copy last frame", "tiny-mnist"}
         # An untrained tiny model's SSIM can sit just below 0; copy-last's is a real score.
@@ -125,10 +125,10 @@ def test_robustness_scores_each_world_for_model_and_copy_last(tiny_mnist):
         assert row["tiny-mnist"]["mse"] > 0 and -1 <= row["tiny-mnist"]["ssim"] <= 1
     # Each world really is another world: copy-last scores differ between them.
     scores = {round(row["copy last frame"]["mse"], 3) for row in report["worlds"].values()}
-    assert len(scores) == len(evaluate.ROBUSTNESS)
+    assert len(scores) == len(evaluate.ROBUSTNESS["mnist"])
     table = evaluate.robustness_table(report)
     assert table[0].startswith("| world | copy last frame MSE / SSIM | tiny-mnist MSE / SSIM")
-    assert len(table) == 2 + len(evaluate.ROBUSTNESS)
+    assert len(table) == 2 + len(evaluate.ROBUSTNESS["mnist"])
 
     # `make robustness` also puts each model's rows into its sidecar and its card
     import importlib.util
