@@ -3,7 +3,7 @@
 A choice is a shipped short name (`weights/NAME.keras`) or a Hugging Face Hub repo id
 (`owner/name`, `hf://owner/name`), or a model the person who launched the app added with
 `app.py --model PATH_OR_HUB_ID` (`add`, trusted, checked once at start-up). Paths typed into the
-page are never accepted: choices come from the web. The two default models stand in untrained,
+page are never accepted: choices come from the web. The default models stand in untrained,
 and say so, when their file is missing, so a clone without weights still runs. Every refusal is
 a `saving.ModelFileError` whose message is one sentence for the person, without the server's
 paths; the app shows it as it is.
@@ -28,8 +28,9 @@ if TYPE_CHECKING:   # Keras loads with the first model, not with the page (see s
 
 log = logging.getLogger(__name__)
 
-#: The default models, always offered, and the frame size of their untrained stand-in.
-DEFAULTS = {name: data.PROTOCOL[name]["frame_size"] for name in ("mnist", "squares")}
+#: The default models, always offered, and the frame size of their untrained stand-in (its
+#: channels are the dataset's, `data.PROTOCOL`).
+DEFAULTS = {name: data.PROTOCOL[name]["frame_size"] for name in ("mnist", "squares", "natural")}
 MAX_CACHED = 4                  # models kept in memory, least recently used dropped first
 
 
@@ -182,7 +183,8 @@ def load(resolved: str) -> LoadedModel:
     if not _weights_file(resolved).exists():
         if resolved not in DEFAULTS:
             raise saving.ModelFileError(f"The model file for {resolved!r} is missing.")
-        return LoadedModel(untrained_predictor(DEFAULTS[resolved]),     # labelled as such
+        return LoadedModel(untrained_predictor(DEFAULTS[resolved],       # labelled as such
+                                               data.PROTOCOL[resolved]["channels"]),
                            f"{resolved} – untrained (weights not found)", untrained=True)
     try:
         predictor = load_predictor(resolved)

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from frameprophet import natural
+
 # The one protocol: per dataset, frames per training clip, context frames, frames to predict,
 # frame size, channels. Training, evaluation, the app and the CLI all read it from here.
 PROTOCOL = {
@@ -338,9 +340,7 @@ def example_clip(dataset: str, seed: int = 0, frames: int = 20) -> np.ndarray:
 def _generate(dataset: str, n: int, frames: int, seed: int | None, split: str, **world
               ) -> np.ndarray:
     if dataset == "natural":
-        from frameprophet.natural import natural_clips
-
-        return natural_clips(n, frames=frames, seed=seed, split=split, **world)
+        return natural.natural_clips(n, frames=frames, seed=seed, split=split, **world)
     return moving_mnist(n, frames=frames, seed=seed, split=split, **world)
 
 
@@ -349,6 +349,9 @@ def _generate(dataset: str, n: int, frames: int, seed: int | None, split: str, *
 SCENE_DEFAULTS = {
     "mnist": {"objects": 2, "speed": MNIST_SPEED, "learnt_objects": (2, 2), "max_objects": 4},
     "squares": {"objects": None, "speed": 1, "learnt_objects": (3, 7), "max_objects": 7},
+    "natural": {"objects": 1, "speed": 2.0, "learnt_objects": (0, natural.MAX_CUTOUTS),
+                "max_objects": natural.MAX_CUTOUTS, "min_objects": 0,
+                "max_speed": 2 * natural.MAX_SPEED, "learnt_speed": natural.MAX_SPEED},
 }
 
 
@@ -359,17 +362,21 @@ def scene(world: str, objects: int | None = None, speed: float | None = None,
     models never saw in training. `mnist`: `objects` digits (1-4) moving at `speed` px per frame,
     of the classes in `digits` (e.g. "37"; test-split digits where the split has them);
     `squares`: `objects` squares (1-7; None: 3 to 7 at random, as in training) at `speed` px per
-    frame per axis (whole numbers). With the defaults (`SCENE_DEFAULTS`) the clip is
-    `example_clip`'s."""
+    frame per axis (whole numbers); `natural` (colour): `objects` cut-outs (0-3) before a camera
+    panning at `speed`, held-out pictures. With the defaults (`SCENE_DEFAULTS`) the clip of
+    `mnist` or `squares` is `example_clip`'s."""
     if world not in SCENE_DEFAULTS:
-        raise ValueError(f"world must be 'mnist' or 'squares', got {world!r}")
+        raise ValueError(f"world must be one of {', '.join(SCENE_DEFAULTS)}, got {world!r}")
     default = SCENE_DEFAULTS[world]
     objects = default["objects"] if objects is None else int(objects)
     speed = default["speed"] if speed is None else speed
     most = default["max_objects"]
-    if objects is not None and not 1 <= objects <= most:
+    if objects is not None and not default.get("min_objects", 1) <= objects <= most:
         raise ValueError(f"objects must be 1 to {most} for {world}, got {objects}")
     notes = _scene_notes(world, objects, speed)
+    if world == "natural":
+        clip = natural.natural_clips(1, frames, seed, split="test", speed=speed, cutouts=objects)
+        return clip[0], notes
     if world == "squares":
         if float(speed) != int(speed) or not 0 <= speed <= 10:
             raise ValueError(f"squares move by whole pixels: speed must be 0 to 10, got {speed}")
@@ -394,7 +401,7 @@ def _scene_notes(world: str, objects: int | None, speed: float) -> list[str]:
     """What in a scene's settings the shipped model of its world never saw."""
     default = SCENE_DEFAULTS[world]
     low, high = default["learnt_objects"]
-    noun = "digit" if world == "mnist" else "square"
+    noun = {"mnist": "digit", "squares": "square"}.get(world, "cut-out")
     learnt = f"{low}" if low == high else f"{low} to {high}"
     notes = []
     if objects is not None and not low <= objects <= high:
@@ -404,6 +411,9 @@ def _scene_notes(world: str, objects: int | None, speed: float) -> list[str]:
         notes.append(f"speed {int(speed)} px per frame: the model learnt {default['speed']}"
                      + (" (squares do not bounce: fast ones soon leave the frame)"
                         if int(speed) > default["speed"] else ""))
+    elif world == "natural" and speed > default["learnt_speed"]:
+        notes.append(f"speed {speed:g} px per frame: the model learnt up to "
+                     f"{default['learnt_speed']:g}")
     elif world == "mnist" and abs(speed - default["speed"]) > 0.05:
         notes.append(f"speed {speed:g} px per frame: the model learnt {default['speed']}")
     return notes

@@ -16,13 +16,15 @@ import gradio as gr
 from frameprophet import catalog, demo, videos
 from frameprophet.demo import training
 from frameprophet.ui_api import PRIVATE, gradio_errors
+from frameprophet.ui_controls import compare_choices
 
 POLL_SECONDS = 2.0
 DEFAULT_MINUTES = 10
 #: What every other tab shows and this one hides: the prediction settings, Predict, its examples.
-SETTINGS = ("context", "horizon", "mode_choice", "button")
-#: What some other tabs show (`frameprophet.ui._show_tab` decides which) and this one hides.
-SHOWN_BY_TAB = ("model_choice", "hub_repo", "clip_results", "compare_results")
+SETTINGS = ("context", "horizon", "mode_choice", "buttons")
+#: What some other tabs show (`frameprophet.ui_controls.show_tab` decides which) and this one
+#: hides.
+SHOWN_BY_TAB = ("model_choice", "hub_repo", "clip_results", "scene_results", "compare_results")
 
 
 def training_tab(w: dict) -> None:
@@ -103,8 +105,7 @@ def _poll(seen: int, listed: str, models: list[str] | None):
         shipped = catalog.offered()
         choices = demo.model_choices(shipped)
         menus = (gr.update(choices=choices),
-                 gr.update(choices=[(label, v) for label, v in choices if v in shipped],
-                           value=models),
+                 gr.update(choices=compare_choices(shipped), value=models),
                  gr.update(choices=_starting_choices()))
     return (status.message, progress_html(status.fraction, status.state), *pictures,
             len(status.epochs), status.model or listed, *menus)

@@ -243,8 +243,7 @@ def test_compare_names_and_the_hub_box_are_bounded():
 def test_a_refused_number_on_the_page_keeps_the_result_and_logs_one_line(caplog, monkeypatch):
     caplog.set_level("INFO")
     monkeypatch.setattr(ui.gr, "Warning", lambda message: None)
-    result = ui.predict_on_page("clip", demo.SOURCE_MNIST, 0, None, 10.5, 3, "closed_loop",
-                                "mnist", "mnist", 2, 3.6, "", 0, None, demo.SOURCE_MNIST, 0, [])
+    result = ui.predict_clip(demo.SOURCE_MNIST, 0, None, 10.5, 3, "closed_loop", "mnist")
     assert result[:3] == (gr.skip(), gr.skip(), gr.skip())
     assert result[3].startswith("Not predicted: Context frames")
     refused = [r for r in caplog.records if r.getMessage().startswith("refused:")]

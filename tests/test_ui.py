@@ -14,28 +14,31 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from frameprophet import catalog, data, demo, io, models, saving, ui, ui_api
+from frameprophet import catalog, data, demo, io, models, saving, ui, ui_api, ui_controls
 from frameprophet.predict import Predictor
 
 # --------------------------------------------------------------------------------------------
 # fixtures
 # --------------------------------------------------------------------------------------------
 
-_PREDICTORS: dict[tuple[int, int], Predictor] = {}
+_PREDICTORS: dict[tuple, Predictor] = {}
 
 
-def tiny_predictor(size: tuple[int, int]) -> Predictor:
-    """A small untrained prophet model, one per frame size for the whole session."""
-    if size not in _PREDICTORS:
-        dataset = "squares" if size == (40, 40) else "mnist"
-        _PREDICTORS[size] = Predictor(models.build("prophet", size, hidden=8, depth=1),
-                                      {"dataset": dataset})
-    return _PREDICTORS[size]
+def tiny_predictor(size: tuple[int, int], channels: int = 1) -> Predictor:
+    """A small untrained prophet model, one per frame size and channels for the session."""
+    if (size, channels) not in _PREDICTORS:
+        dataset = "natural" if channels == 3 else "squares" if size == (40, 40) else "mnist"
+        _PREDICTORS[size, channels] = Predictor(
+            models.build("prophet", size, hidden=8, depth=1, channels=channels),
+            {"dataset": dataset})
+    return _PREDICTORS[size, channels]
 
 
 def fake_load_model(resolved: str) -> catalog.LoadedModel:
     size = catalog.DEFAULTS.get(resolved, (64, 64))
-    return catalog.LoadedModel(tiny_predictor(size), f"test-{resolved}", untrained=True)
+    channels = data.PROTOCOL[resolved]["channels"] if resolved in catalog.DEFAULTS else 1
+    return catalog.LoadedModel(tiny_predictor(size, channels), f"test-{resolved}",
+                               untrained=True)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -233,12 +236,17 @@ def test_real_loader_falls_back_to_an_untrained_model(monkeypatch, tmp_path):
     from frameprophet import predict  # catalog reads it there at load time (Keras loads late)
 
     monkeypatch.setattr(saving, "WEIGHTS_DIR", tmp_path)        # no weights files at all
-    monkeypatch.setattr(predict, "untrained_predictor", lambda size: tiny_predictor(tuple(size)))
+    monkeypatch.setattr(predict, "untrained_predictor",
+                        lambda size, channels=1: tiny_predictor(tuple(size), channels))
     loaded = _ORIGINAL_LOAD_MODEL("squares")
     assert loaded.untrained and "untrained (weights not found)" in loaded.label
     assert loaded.predictor.frame_size == (40, 40)
-    assert [value for _, value in demo.model_choices()] == [
-        "mnist", "squares", "keras-io/conv-lstm", demo.CUSTOM_MODEL]
+    colour = _ORIGINAL_LOAD_MODEL("natural")              # the colour default, untrained too
+    assert colour.untrained and colour.predictor.channels == 3
+    choices = dict((value, label) for label, value in demo.model_choices())
+    assert list(choices)[:3] == ["mnist", "squares", "natural"]
+    assert choices["natural"] == "natural (untrained here: its weights are not installed)"
+    assert list(choices)[-1] == demo.CUSTOM_MODEL
 
 
 def test_hub_errors_are_friendly_and_offline():
@@ -312,9 +320,22 @@ def test_api_bad_upload_reports_the_clip_error(client, clips):
     assert "/tmp" not in str(info.value) and "gradio" not in str(info.value)
 
 
-def test_the_original_keras_io_model_is_offered_and_fails_clearly_offline(monkeypatch):
+def test_the_original_keras_io_model_is_offered_and_fails_clearly_offline(monkeypatch,
+                                                                            tmp_path):
+    from huggingface_hub import constants
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert "keras-io/conv-lstm" in [value for _, value in demo.model_choices()]
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    labels = {value: label for label, value in demo.model_choices()}
+    assert "keras-io/conv-lstm" not in labels        # offline and not cached: not offered
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    labels = {value: label for label, value in demo.model_choices()}
+    assert labels["keras-io/conv-lstm"].endswith("from the Hugging Face Hub when chosen: needs "
+                                                 "internet)")       # said beforehand
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    (tmp_path / "models--keras-io--conv-lstm" / "snapshots" / "abc").mkdir(parents=True)
+    labels = {value: label for label, value in demo.model_choices()}
+    assert labels["keras-io/conv-lstm"].endswith("cached here)")
     assert catalog.resolve("keras-io/conv-lstm") == "hf://keras-io/conv-lstm"
     with pytest.raises(saving.ModelFileError) as info:
         _ORIGINAL_LOAD_MODEL("hf://keras-io/conv-lstm")
@@ -338,11 +359,12 @@ def test_an_upload_updates_the_context_slider_with_one_update(clips):
     # One update per output (the slider, its cut): a 1-tuple for one output once became the
     # slider's value in the browser. The value is left alone when it fits: the person may have
     # moved it while the file decoded.
-    update, cut = ui._on_upload(demo.SOURCE_UPLOAD, str(clips["gif"]), 10)
+    update, cut = ui_controls.on_upload(demo.SOURCE_UPLOAD, str(clips["gif"]), 10)
     assert isinstance(update, dict) and update["maximum"] == 11 and "value" not in update
     assert cut is None
-    assert ui._on_upload(demo.SOURCE_UPLOAD, None, 10) == (gr.update(), None)
-    hidden, shown, slider, cut = ui._on_source(demo.SOURCE_UPLOAD, str(clips["npy"]), 20)
+    assert ui_controls.on_upload(demo.SOURCE_UPLOAD, None, 10) == (gr.update(), None)
+    hidden, shown, slider, cut = ui_controls.on_source(demo.SOURCE_UPLOAD, str(clips["npy"]),
+                                                       20)
     assert slider["maximum"] == 13 and slider["value"] == 13 and cut == [20, 13]
 
 
@@ -382,12 +404,16 @@ def test_uploads_that_do_not_suit_the_model_get_notes(tmp_path):
 def test_a_refused_request_keeps_the_previous_result_on_the_page(monkeypatch):
     warnings = []
     monkeypatch.setattr(ui.gr, "Warning", warnings.append)
-    result = ui.predict_on_page("clip", demo.SOURCE_MNIST, 0, None, 0, 3, "closed_loop", "mnist",
-                                "mnist", 2, 3.6, "", 0, None, demo.SOURCE_MNIST, 0, ["mnist"])
+    result = ui.predict_clip(demo.SOURCE_MNIST, 0, None, 0, 3, "closed_loop", "mnist")
     assert result[:3] == (gr.skip(), gr.skip(), gr.skip())     # the pictures stay
     assert result[4] == gr.skip() and result[-1] == gr.skip()
     assert result[3].startswith("Not predicted: Context frames: use at least one context frame")
     assert len(warnings) == 1 and warnings[0].startswith("Context frames: use at least one")
+    for refused in (ui.predict_scene("mnist", 2, 100, "", 0, None, 5, 3, "closed_loop", "mnist"),
+                    ui.predict_compare(demo.SOURCE_MNIST, 0, None, ["mnist"], 5, 3,
+                                       "closed_loop")):
+        assert all(kept == gr.skip() for kept in refused[:-1])      # each tab's own pictures
+        assert refused[-1].startswith("Not predicted: ")            # and its own info
 
 
 def test_expected_errors_log_one_line_and_bugs_a_traceback(caplog, monkeypatch, clips):
@@ -465,7 +491,7 @@ def test_out_of_distribution_scenes_are_labelled():
     (("mnist", 2, 99, "", 0), "Speed must be a number from 0 to 36"),
     (("mnist", 2, 3.6, "3a", 0), "classes 0-9"),
     (("squares", 2, 1.5, "", 0), "whole pixels"),
-    (("moon", 2, 3.6, "", 0), "choose mnist, squares or drawing"),
+    (("moon", 2, 3.6, "", 0), "choose mnist, squares, natural or drawing"),
 ])
 def test_bad_scenes_get_one_line(args, message):
     with pytest.raises(demo.RequestError, match=message) as info:
@@ -590,8 +616,8 @@ def test_memory_view_on_the_page_reuses_the_forecasts_rollout(monkeypatch):
         original = getattr(predictor, name)
         monkeypatch.setattr(predictor, name, lambda *a, _f=original, _n=name, **k:
                             calls.append(_n) or _f(*a, **k))
-    result = ui.predict_on_page("clip", demo.SOURCE_MNIST, 2, None, 6, 4, "closed_loop", "mnist",
-                                "mnist", 2, 3.6, "", 0, None, demo.SOURCE_MNIST, 0, [], True)
+    result = ui.predict_clip(demo.SOURCE_MNIST, 2, None, 6, 4, "closed_loop", "mnist",
+                             show_memory=True)
     assert calls == ["memory"]                         # one rollout: the forecast's
     assert result[4]["visible"] is True                # the memory box is shown
     with Image.open(result[5]) as im:
@@ -599,9 +625,8 @@ def test_memory_view_on_the_page_reuses_the_forecasts_rollout(monkeypatch):
     alone, _ = demo.run_memory(demo.SOURCE_MNIST, 2, None, 6, 4, "mnist")
     assert np.array_equal(np.asarray(Image.open(alone)), np.asarray(Image.open(result[5])))
     calls.clear()
-    _, _, _, info, shown, png, *_ = ui.predict_on_page(
-        "clip", demo.SOURCE_MNIST, 2, None, 6, 4, "teacher_forced", "mnist", "mnist", 2, 3.6,
-        "", 0, None, demo.SOURCE_MNIST, 0, [], True)
+    _, _, _, info, shown, png = ui.predict_clip(demo.SOURCE_MNIST, 2, None, 6, 4,
+                                                "teacher_forced", "mnist", show_memory=True)
     assert calls == ["rollout", "memory"] and shown["visible"] is True   # memory is closed loop
 
 
@@ -636,12 +661,10 @@ def test_seeds_out_of_range_are_refused_by_name(seed):
 def test_the_page_keeps_its_result_for_a_negative_seed_and_a_fast_scene(monkeypatch):
     warnings = []
     monkeypatch.setattr(ui.gr, "Warning", warnings.append)
-    clip = ui.predict_on_page("clip", demo.SOURCE_MNIST, -1, None, 5, 3, "closed_loop", "mnist",
-                              "mnist", 2, 3.6, "", 0, None, demo.SOURCE_MNIST, 0, [])
-    fast = ui.predict_on_page("scene", demo.SOURCE_MNIST, 0, None, 5, 3, "closed_loop", "mnist",
-                              "mnist", 2, 100, "", 0, None, demo.SOURCE_MNIST, 0, [])
+    clip = ui.predict_clip(demo.SOURCE_MNIST, -1, None, 5, 3, "closed_loop", "mnist")
+    fast = ui.predict_scene("mnist", 2, 100, "", 0, None, 5, 3, "closed_loop", "mnist")
     for result in (clip, fast):
-        assert result[:3] == (gr.skip(), gr.skip(), gr.skip()) and result[4] == gr.skip()
+        assert result[:3] == (gr.skip(), gr.skip(), gr.skip())
     assert "Seed must be a whole number from 0 to" in clip[3]
     assert "Speed must be a number from 0 to 36 px per frame" in fast[3]
     assert len(warnings) == 2
@@ -671,14 +694,14 @@ def test_a_two_frame_upload_keeps_a_valid_context_slider(tmp_path, monkeypatch):
     said = []
     monkeypatch.setattr(ui.gr, "Info", said.append)
     two = write_gif_file(tmp_path / "two.gif", 2)
-    update, cut = ui._on_upload(demo.SOURCE_UPLOAD, str(two), 10)
+    update, cut = ui_controls.on_upload(demo.SOURCE_UPLOAD, str(two), 10)
     assert update["maximum"] > 1 and update["value"] == 1         # min 1 < max: a valid slider
     assert said and "2 frames" in said[0] and cut == [10, 1]
     # back to Moving MNIST: the person's 10 again, not the 2-frame clip's 1
-    *_, slider, cut = ui._on_source(demo.SOURCE_MNIST, None, 1, "mnist", [10, 1])
+    *_, slider, cut = ui_controls.on_source(demo.SOURCE_MNIST, None, 1, "mnist", [10, 1])
     assert slider["maximum"] == demo.CLIP_FRAMES - 1 and slider["value"] == 10 and cut is None
     # the slider moved since the cut (by the person, or an example's 7): their value stays
-    *_, slider, cut = ui._on_source(demo.SOURCE_SQUARES, None, 7, "squares", [10, 1])
+    *_, slider, cut = ui_controls.on_source(demo.SOURCE_SQUARES, None, 7, "squares", [10, 1])
     assert "value" not in slider and cut is None
     *_, info = demo.run_prediction(demo.SOURCE_UPLOAD, 0, str(two), 2, 3, "closed_loop", "mnist")
     assert "1 context frame + 3 predicted frames" in info and "context cut to 1 frame (" in info
@@ -691,10 +714,11 @@ def test_an_upload_is_decoded_once_per_request(clips, monkeypatch):
                         original(*a, **k))
     fresh = clips["gif"].with_name("fresh.gif")
     fresh.write_bytes(clips["gif"].read_bytes())
-    ui._on_upload(demo.SOURCE_UPLOAD, str(fresh), 10, "mnist")     # counts its frames
-    ui.predict_on_page("clip", demo.SOURCE_UPLOAD, 0, str(fresh), 5, 3, "closed_loop", "mnist",
-                       "mnist", 2, 3.6, "", 0, None, demo.SOURCE_MNIST, 0, [], True)
-    assert len(reads) == 1
+    for model in ("mnist", "natural"):                  # a grey model and a colour one
+        ui_controls.on_upload(demo.SOURCE_UPLOAD, str(fresh), 10, model)  # counts its frames
+        ui.predict_clip(demo.SOURCE_UPLOAD, 0, str(fresh), 5, 3, "closed_loop", model,
+                        show_memory=True)
+    assert len(reads) == 2
 
 
 # --------------------------------------------------------------------------------------------
@@ -719,12 +743,16 @@ def test_squares_scenes_take_1_to_7_squares_and_mnist_1_to_4_digits():
 
 
 def test_picking_a_world_sets_its_model_speed_and_controls():
-    objects, speed, model, sketch, digits = ui._on_world("squares")
+    objects, speed, model, sketch, digits = ui_controls.on_world("squares")
     assert objects["maximum"] == 7 and speed["value"] == 1 and speed["step"] == 1
     assert model["value"] == "squares" and sketch["visible"] is False
-    objects, speed, model, sketch, digits = ui._on_world("mnist")
+    assert digits["visible"] is False                    # digits are MNIST's
+    objects, speed, model, sketch, digits = ui_controls.on_world("mnist")
     assert objects["maximum"] == 4 and speed["value"] == 3.6 and model["value"] == "mnist"
-    objects, *_, sketch, digits = ui._on_world("drawing")
+    objects, speed, model, _, digits = ui_controls.on_world("natural")
+    assert (objects["minimum"], objects["maximum"], objects["value"]) == (0, 3, 1)
+    assert model["value"] == "natural" and digits["visible"] is False
+    objects, *_, sketch, digits = ui_controls.on_world("drawing")
     assert sketch["visible"] is True and digits["visible"] is False
     assert objects["visible"] is False                   # a drawing is one object
 
@@ -797,27 +825,32 @@ def test_an_upload_of_another_frame_size_says_how_it_was_fitted(tmp_path):
 # --------------------------------------------------------------------------------------------
 
 def test_the_compare_tab_has_its_own_pictures_and_keeps_the_clips(clips):
-    result = ui.predict_on_page("compare", demo.SOURCE_MNIST, 0, None, 4, 3, "closed_loop",
-                                "mnist", "mnist", 2, 3.6, "", 0, None, demo.SOURCE_UPLOAD, 0,
-                                ["mnist", "mnist-keras3"], False, str(clips["gif"]))
-    names = ui.PAGE_OUTPUTS
-    shown = dict(zip(names, result, strict=True))
-    for kept in ("animation", "strip", "plot", "memory_box", "memory_image"):
-        assert shown[kept] == gr.skip()                  # the clip tab keeps its result
-    assert shown["info"] == gr.skip() and shown["compare_animation"]["visible"] is True
+    result = ui.predict_compare(demo.SOURCE_UPLOAD, 0, str(clips["gif"]),
+                                ["mnist", "mnist-keras3"], 4, 3, "closed_loop")
+    handler, _, names = ui.PREDICT["compare"]
+    assert handler is ui.predict_compare and not set(names) & set(ui.PREDICT["clip"][2])
+    shown = dict(zip(names, result, strict=True))       # its own outputs: the clip's stay
+    assert shown["compare_animation"]["visible"] is True
     assert gif_frames(shown["compare_animation"]["value"]) == 4 + 3
     assert Image.open(shown["compare_plot"]["value"]).format == "PNG"
     assert f"upload {clips['gif'].name}" in shown["compare_info"]   # the tab's own upload
 
 
 def test_the_compare_tab_hides_the_clip_tabs_model_menu_and_examples():
-    what, model, hub, clip_results, compare_results, examples = ui._show_tab("compare", "mnist")
-    assert what == "compare" and model["visible"] is False and hub["visible"] is False
-    assert clip_results["visible"] is False and compare_results["visible"] is True
-    assert examples["visible"] is False                 # the clip tab's, not the comparison's
-    what, model, hub, clip_results, _, examples = ui._show_tab("scene", demo.CUSTOM_MODEL)
-    assert model["visible"] is True and hub["visible"] is True and clip_results["visible"]
-    assert examples["visible"] is False and ui._show_tab("clip", "mnist")[-1]["visible"]
+    def shown(tab, choice):
+        what, *updates = ui_controls.show_tab(tab, choice)
+        assert what == tab
+        return {k: u["visible"] for k, u in zip(ui_controls.TAB_WIDGETS, updates, strict=True)}
+
+    compare = shown("compare", "mnist")
+    assert not compare["model_choice"] and not compare["hub_repo"]
+    assert compare["compare_results"] and compare["compare_button"]
+    assert not compare["clip_results"] and not compare["scene_results"]
+    assert not compare["clip_examples"]                 # the clip tab's, not the comparison's
+    scene = shown("scene", demo.CUSTOM_MODEL)
+    assert scene["model_choice"] and scene["hub_repo"] and scene["scene_results"]
+    assert not scene["clip_results"] and scene["scene_button"] and not scene["clip_button"]
+    assert not scene["clip_examples"] and shown("clip", "mnist")["clip_examples"]
 
 
 def test_compared_models_have_one_colour_each_and_the_baseline_is_grey():

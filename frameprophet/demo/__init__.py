@@ -3,7 +3,7 @@
 `settings` says what a request may ask for and checks each value; `backend` imports Keras and
 loads models, once, for every request; `request` reads a request's clip once and answers
 `/predict`; `sketch` reads the scene's drawing within the upload limits; `views` answers the play
-views (`/scene`, `/compare`, `/memory`), the page's Predict and its first result.
+views (`/scene`, `/compare`, `/memory`), the clip tab's Predict and the first result.
 `frameprophet.ui` lays these out as a Gradio page. Everything public is importable from here:
 
     from frameprophet import demo
@@ -27,6 +27,7 @@ from frameprophet.demo.request import (  # noqa: F401
     load_model,
     make_clip,
     model_choices,
+    model_frames,
     plural,
     public_message,
     read_upload,
@@ -47,7 +48,9 @@ from frameprophet.demo.settings import (  # noqa: F401
     MAX_UPLOAD_FRAMES,
     MODE_CHOICES,
     MODE_LABELS,
+    SOURCE_DATASET,
     SOURCE_MNIST,
+    SOURCE_NATURAL,
     SOURCE_SQUARES,
     SOURCE_UPLOAD,
     SOURCES,
@@ -67,9 +70,9 @@ from frameprophet.demo.views import (  # noqa: F401
     first_result,
     first_result_in_a_child,
     memory_picture,
+    run_clip,
     run_compare,
     run_memory,
-    run_page,
     run_scene,
     scene_clip,
     upload_types,

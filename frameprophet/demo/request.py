@@ -2,10 +2,11 @@
 
 `run_prediction` (the Predict button and `/predict`), `run_scene` (`/scene`), `run_compare`
 (`/compare`) and `run_memory` (`/memory`) each turn one request into files and an info text with
-`frameprophet.forecast` and `frameprophet.render`. `run_page` is the page's Predict for the tab in
-use. A request a person got wrong raises `RequestError` (one sentence: what was wrong and what is
-accepted); our own bug is logged with its traceback and raises `RequestFailed` with a generic
-message. `frameprophet.ui` lays these out as a Gradio page and turns both into `gr.Error`.
+`frameprophet.forecast` and `frameprophet.render` (`views.run_clip` adds the memory view for the
+page's clip tab). A request a person got wrong raises `RequestError` (one sentence: what was
+wrong and what is accepted); our own bug is logged with its traceback and raises `RequestFailed`
+with a generic message. `frameprophet.ui` lays these out as a Gradio page and turns both into
+`gr.Error`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from frameprophet import catalog, data, io, plots, render
+from frameprophet import catalog, data, io, plots, render, saving
 from frameprophet.catalog import LoadedModel
 from frameprophet.demo import backend
 from frameprophet.demo.settings import (
@@ -33,8 +34,7 @@ from frameprophet.demo.settings import (
     CUSTOM_MODEL,
     MAX_UPLOAD_FRAMES,
     MODE_LABELS,
-    SOURCE_MNIST,
-    SOURCE_SQUARES,
+    SOURCE_DATASET,
     SOURCE_UPLOAD,
     RequestError,
     lengths,
@@ -73,19 +73,52 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 
 
 def model_choices(shipped: list[str] | None = None) -> list[tuple[str, str]]:
-    """(label, name) of the shipped models (baselines marked) and those added with `app.py
-    --model`, the original keras-io model (fetched from the Hub only when chosen), and a free
-    Hub repo id. `shipped` is `catalog.offered()` when the caller has already read it."""
+    """(label, name) of the shipped models (baselines marked, a default without weights said
+    untrained) and those added with `app.py --model`, the original keras-io model (fetched from
+    the Hub when chosen, said beforehand; left out when the Hub is off and it is not cached),
+    and a free Hub repo id. `shipped` is `catalog.offered()` when the caller has read it."""
     from frameprophet.hub import KERAS_IO_REPO
 
     choices = []
     for name in catalog.offered() if shipped is None else shipped:
-        note = catalog.baseline_note(name)
-        choices.append((f"{name} (Keras example recipe, for comparison)" if note else name, name))
-    if KERAS_IO_REPO not in {name for _, name in choices}:
-        choices.append((f"{KERAS_IO_REPO} (the original Keras model, from the Hub)",
-                        KERAS_IO_REPO))
+        if catalog.baseline_note(name):
+            name_label = f"{name} (Keras example recipe, for comparison)"
+        elif name in catalog.DEFAULTS and catalog.model_file(name) is None:
+            name_label = f"{name} (untrained here: its weights are not installed)"
+        else:
+            name_label = name
+        choices.append((name_label, name))
+    hub = _hub_label(KERAS_IO_REPO)
+    if hub and KERAS_IO_REPO not in {name for _, name in choices}:
+        choices.append((f"{KERAS_IO_REPO} (the original Keras model, {hub})", KERAS_IO_REPO))
     return [*choices, (CUSTOM_MODEL, CUSTOM_MODEL)]
+
+
+def model_frames(name: str) -> tuple[int, int, int] | None:
+    """(height, width, channels) of a menu model's frames, read from its sidecar or its
+    dataset's protocol without loading it; None when not known beforehand (a Hub model)."""
+    try:
+        path = catalog.model_file(name)
+        info = saving.read_sidecar(path) if path is not None else {}
+    except ValueError:              # not a menu name, or a damaged sidecar: not known
+        return None
+    protocol = data.PROTOCOL.get(info.get("dataset", name), {})
+    size = info.get("frame_size") or protocol.get("frame_size")
+    channels = info.get("channels") or protocol.get("channels", 1)
+    return (int(size[0]), int(size[1]), int(channels)) if size else None
+
+
+def _hub_label(repo_id: str) -> str | None:
+    """How a Hub model reaches this server, as its menu label says it: from the cache, or
+    downloaded when chosen; None when the Hub is off (HF_HUB_OFFLINE) and it is not cached."""
+    from huggingface_hub import constants
+
+    folder = Path(constants.HF_HUB_CACHE) / f"models--{repo_id.replace('/', '--')}" / "snapshots"
+    if folder.is_dir() and any(folder.iterdir()):
+        return "from the Hugging Face Hub, cached here"
+    if constants.HF_HUB_OFFLINE:
+        return None
+    return "downloaded from the Hugging Face Hub when chosen: needs internet"
 
 
 def load_model(model, hub_repo=None, progress=None) -> LoadedModel:
@@ -166,24 +199,24 @@ def make_clip(source: str, seed, upload, frame_size: tuple[int, int], channels: 
             raise RequestError("Upload a GIF, MP4, WebM or NPY clip first (or pick another "
                                "source).")
         return read_upload(path, frame_size, channels)
-    dataset = "squares" if source == SOURCE_SQUARES else "mnist"
-    return generated_clip(dataset, normalise_seed(seed), frame_size, channels)
+    return generated_clip(SOURCE_DATASET[source], normalise_seed(seed), frame_size, channels)
 
 
 def generated_clip(dataset: str, seed: int, frame_size: tuple[int, int], channels: int = 1,
                    frames: int = CLIP_FRAMES) -> tuple[np.ndarray, list[str]]:
-    """`data.example_clip` ("mnist" or "squares": the page's clip of that seed) at the model's
-    frame size and channels, and notes."""
+    """`data.example_clip` ("mnist", "squares" or "natural": the page's clip of that seed) at
+    the model's frame size and channels, and notes."""
     clip = data.example_clip(dataset, seed, frames=frames)
     return with_channels(io.resize_clip(clip, frame_size), channels)
 
 
 def clip_from_spec(spec: str, frame_size: tuple[int, int], frames: int = CLIP_FRAMES,
                    channels: int = 1) -> tuple[np.ndarray, list[str]]:
-    """The one clip-from-a-spec path (the CLI's `predict` too): `squares:SEED` or `mnist:SEED`
-    (`frames` long, as the page shows it) or any file `io.read_clip` reads, and notes."""
+    """The one clip-from-a-spec path (the CLI's `predict` too): `squares:SEED`, `mnist:SEED` or
+    `natural:SEED` (`frames` long, as the page shows it) or any file `io.read_clip` reads, and
+    notes."""
     kind, _, seed = spec.partition(":")
-    if kind in ("squares", "mnist") and (seed.isdigit() or seed == ""):
+    if kind in SOURCE_DATASET.values() and (seed.isdigit() or seed == ""):
         return generated_clip(kind, int(seed or 0), frame_size, channels, frames)
     return io.read_clip_with_notes(spec, frame_size=frame_size, channels=channels)
 
@@ -270,11 +303,12 @@ class Clip:
     frames: np.ndarray
     notes: list[str]
     name: str
-    dataset: str | None = None          # "mnist" or "squares" for generated clips
+    dataset: str | None = None          # "mnist", "squares" or "natural" for generated clips
 
 
 #: What each dataset's clips show, as the notes say it.
-SHOWS = {"mnist": "Moving MNIST digits", "squares": "moving squares"}
+SHOWS = {"mnist": "Moving MNIST digits", "squares": "moving squares",
+         "natural": "pictures in motion"}
 
 
 def run_prediction(source, seed, upload, context, horizon, mode, model, hub_repo=None,
@@ -303,8 +337,7 @@ def clip_and_model(source, seed, upload, model, hub_repo, progress) -> tuple[Cli
     report(progress, 0.2, "Reading the clip")
     frames, notes = make_clip(src, seed, upload, loaded.predictor.frame_size,
                               loaded.predictor.channels)
-    dataset = {SOURCE_MNIST: "mnist", SOURCE_SQUARES: "squares"}.get(src)
-    return Clip(frames, notes, name, dataset), loaded
+    return Clip(frames, notes, name, SOURCE_DATASET.get(src)), loaded
 
 
 class _Remembering:
@@ -401,10 +434,21 @@ def disagreements(loaded: LoadedModel, clip: Clip, result) -> list[str]:
     if result.scored and not loaded.untrained:
         model, baseline = result.mean("model"), result.mean(result.baseline)
         if model > baseline:
+            why = ("the model does worse than copying the last frame on its own held-out clips "
+                   "too: it has not learnt enough yet" if weak(loaded.predictor.info) else
+                   "this clip is unlike what the model learnt")
             notes.append(f"the prediction is worse than simply using {result.baseline} "
-                         f"(mean MSE {model:.1f} vs {baseline:.1f}): this clip is unlike what "
-                         "the model learnt")
+                         f"(mean MSE {model:.1f} vs {baseline:.1f}): {why}")
     return notes
+
+
+def weak(info: dict) -> bool:
+    """Whether a model's sidecar says it scored worse than copying the last frame on its own
+    held-out clips (closed loop, mean MSE)."""
+    scores = info.get("metrics") or {}
+    model, copy = ((scores.get(who) or {}).get("mse", {}).get("mean")
+                   for who in ("model", "copy_last"))
+    return model is not None and copy is not None and model > copy
 
 
 def with_notes(info: str, notes: list[str]) -> str:

@@ -26,10 +26,14 @@ class RequestError(ValueError):
 
 SOURCE_SQUARES = "Moving squares"
 SOURCE_MNIST = "Moving MNIST"
+SOURCE_NATURAL = "Pictures in motion"
 SOURCE_UPLOAD = "Upload a GIF, MP4, WebM or NPY"
-SOURCES = (SOURCE_SQUARES, SOURCE_MNIST, SOURCE_UPLOAD)
+SOURCES = (SOURCE_SQUARES, SOURCE_MNIST, SOURCE_NATURAL, SOURCE_UPLOAD)
+#: The generated sources' datasets (`data.example_clip`'s names).
+SOURCE_DATASET = {SOURCE_SQUARES: "squares", SOURCE_MNIST: "mnist", SOURCE_NATURAL: "natural"}
 _SOURCE_ALIASES = {"squares": SOURCE_SQUARES, "moving squares": SOURCE_SQUARES,
                    "mnist": SOURCE_MNIST, "moving mnist": SOURCE_MNIST,
+                   "natural": SOURCE_NATURAL, "pictures in motion": SOURCE_NATURAL,
                    "upload": SOURCE_UPLOAD, "file": SOURCE_UPLOAD}
 
 MODE_CHOICES = [("closed-loop (feeds its own predictions back)", "closed_loop"),
@@ -40,10 +44,14 @@ _MODE_ALIASES = {"closed-loop": "closed_loop", "closed loop": "closed_loop", **{
 MODE_LABELS = {"closed_loop": "closed-loop", "teacher_forced": "one-step teacher-forced"}
 
 CUSTOM_MODEL = "Custom (Hub repo id)"
-DEFAULT_MODEL = {SOURCE_SQUARES: "squares", SOURCE_MNIST: "mnist", SOURCE_UPLOAD: "mnist"}
-WORLDS = ("mnist", "squares", "drawing")
-_WORLD_ALIASES = {"moving mnist": "mnist", "moving squares": "squares", "my drawing": "drawing"}
-WORLD_MODEL = {"mnist": "mnist", "squares": "squares", "drawing": "mnist"}
+#: The model a clip gets unless the person picked one: a world's own, and for a person's own
+#: clip (most are colour footage) the model of pictures in motion.
+DEFAULT_MODEL = {SOURCE_SQUARES: "squares", SOURCE_MNIST: "mnist", SOURCE_NATURAL: "natural",
+                 SOURCE_UPLOAD: "natural"}
+WORLDS = ("mnist", "squares", "natural", "drawing")
+_WORLD_ALIASES = {"moving mnist": "mnist", "moving squares": "squares", "my drawing": "drawing",
+                  "pictures in motion": "natural"}
+WORLD_MODEL = {"mnist": "mnist", "squares": "squares", "natural": "natural", "drawing": "mnist"}
 
 CLIP_FRAMES = 20            # generated clips (the Moving MNIST benchmark length)
 MAX_UPLOAD_FRAMES = 60      # uploads are cut to this many frames
@@ -118,7 +126,7 @@ def normalise_source(source: str | None) -> str:
     """One of SOURCES, from itself or a short name (squares, mnist, upload)."""
     if source in SOURCES:
         return source
-    accepted = f"one of: {', '.join(SOURCES)} (or squares, mnist, upload)"
+    accepted = f"one of: {', '.join(SOURCES)} (or squares, mnist, natural, upload)"
     key = text(source, "Source", accepted).lower()
     if key in _SOURCE_ALIASES:
         return _SOURCE_ALIASES[key]
@@ -147,7 +155,7 @@ def normalise_seed(seed, field: str = "Seed") -> int:
 
 
 def normalise_world(world: str | None) -> str:
-    accepted = "mnist, squares or drawing"
+    accepted = "mnist, squares, natural or drawing"
     key = text(world, "World", accepted).lower()
     key = _WORLD_ALIASES.get(key, key)
     if key not in WORLDS:
@@ -183,16 +191,17 @@ def scene_settings(world, objects, speed, digits) -> tuple[str, int | None, floa
     """A scene's world, its number of objects and its speed (None: the world's own) and its
     digit classes (None: any). A drawing is one object: `objects` is not read for it."""
     kind = normalise_world(world)
-    defaults = data.SCENE_DEFAULTS["squares" if kind == "squares" else "mnist"]
+    defaults = data.SCENE_DEFAULTS["mnist" if kind == "drawing" else kind]
     count = pace = None
     if kind != "drawing" and objects is not None and objects != "":
-        count = in_range(objects, "Objects", 1, defaults["max_objects"], unit=f" for {kind}")
+        count = in_range(objects, "Objects", defaults.get("min_objects", 1),
+                         defaults["max_objects"], unit=f" for {kind}")
     if speed is not None and speed != "":
-        free = data.MNIST_SIZE - data.DIGIT_SIZE
+        fastest = defaults.get("max_speed", data.MNIST_SIZE - data.DIGIT_SIZE)
         pace = (in_range(speed, "Speed", 0, 10, unit=" (squares move by whole pixels)")
                 if kind == "squares" else
-                in_range(speed, "Speed", 0, free, whole=False,
-                         unit=" px per frame (the free width of the frame)"))
+                in_range(speed, "Speed", 0, fastest, whole=False, unit=" px per frame"
+                         + ("" if kind == "natural" else " (the free width of the frame)")))
     accepted = "classes 0-9 like 37 (empty: any)"
     classes = text(digits, "Digits", accepted)
     if kind == "mnist" and not set(classes) <= set("0123456789"):

@@ -1,5 +1,6 @@
-"""The demo's play views and the page's Predict: a scene, a comparison of models, what a model
-remembers, and the first result a visitor sees. Gradio-free, like `frameprophet.demo.request`."""
+"""The demo's play views and the clip tab's Predict: a scene, a comparison of models, what a
+model remembers, and the first result a visitor sees. Gradio-free, like
+`frameprophet.demo.request`."""
 
 from __future__ import annotations
 
@@ -69,7 +70,8 @@ def scene_clip(world, objects, speed, digits, seed, sketch=None) -> Clip:
     kind, count, pace, classes = scene_settings(world, objects, speed, digits)
     seed = normalise_seed(seed)
     if kind != "drawing":
-        frames, notes = data.scene(kind, count, pace, classes, seed, frames=CLIP_FRAMES)
+        frames, notes = data.scene(kind, count, pace, classes if kind == "mnist" else None,
+                                   seed, frames=CLIP_FRAMES)
         name = f"{kind} scene seed {seed}" + (" (out of distribution)" if notes else "")
         return Clip(frames, notes, name, kind)
     picture = sketch_array(sketch)
@@ -82,7 +84,7 @@ def scene_clip(world, objects, speed, digits, seed, sketch=None) -> Clip:
 
 
 def run_scene(world, objects, speed, digits, seed, context, horizon, mode, model, sketch=None,
-              progress=None, out_dir: str | Path | None = None):
+              progress=None, out_dir: str | Path | None = None, hub_repo=None):
     """Build a scene with `frameprophet.data.scene` (or, for world "drawing", a sprite made of
     `sketch`) and forecast it like `run_prediction`."""
     def run():
@@ -90,7 +92,7 @@ def run_scene(world, objects, speed, digits, seed, context, horizon, mode, model
         how = normalise_mode(mode)
         c, h = lengths(context, horizon)
         clip = scene_clip(world, objects, speed, digits, seed, sketch)
-        loaded = load_model(model, None, progress)
+        loaded = load_model(model, hub_repo, progress)
         clip.frames, notes = with_channels(io.resize_clip(clip.frames, loaded.predictor.frame_size),
                                            loaded.predictor.channels)
         clip.notes += notes
@@ -226,34 +228,25 @@ def clip_length(source: str, upload, model: str | None = None) -> int | None:
     path = upload_path(upload)
     if not path:
         return None
-    size = catalog.DEFAULTS.get(model or "", catalog.DEFAULTS[DEFAULT_MODEL[SOURCE_UPLOAD]])
-    return int(read_upload(path, size)[0].shape[0])
+    name = model if model in catalog.DEFAULTS else DEFAULT_MODEL[SOURCE_UPLOAD]
+    size, channels = catalog.DEFAULTS[name], data.PROTOCOL[name]["channels"]
+    return int(read_upload(path, size, channels)[0].shape[0])
 
 
-def run_page(what, source, seed, upload, context, horizon, mode, model, world, objects, speed,
-             digits, scene_seed, sketch, compare_source, compare_seed, compare_models,
-             show_memory=False, progress=None, compare_upload=None):
-    """The page's Predict for the tab in use ("clip", "scene" or "compare"; the compare tab
-    has its own clip: `compare_source`, `compare_seed`, `compare_upload`). Returns
-    `(gif, strip, plot, info, memory_png)`: no strip for a comparison; `memory_png` only with
-    `show_memory` on the clip tab, drawn from the forecast's own rollout in closed loop (a
-    memory that cannot be shown is said in the info, not refused)."""
-    if what == "compare":
-        gif, plot, info = run_compare(compare_source, compare_seed, compare_upload, context,
-                                      horizon, mode, compare_models, progress=progress)
-        return gif, None, plot, info, None
-    if what == "scene":
-        return (*run_scene(world, objects, speed, digits, scene_seed, context, horizon, mode,
-                           model, sketch=sketch, progress=progress), None)
+def run_clip(source, seed, upload, context, horizon, mode, model, show_memory=False,
+             hub_repo=None, progress=None):
+    """The clip tab's Predict: `run_prediction`, and with `show_memory` also what the model
+    remembers, drawn from the forecast's own rollout in closed loop (a memory that cannot be
+    shown is said in the info, not refused). Returns `(gif, strip, plot, info, memory_png)`."""
     if not show_memory:
-        return (*run_prediction(source, seed, upload, context, horizon, mode, model,
+        return (*run_prediction(source, seed, upload, context, horizon, mode, model, hub_repo,
                                 progress=progress), None)
 
     def run():
         started = time.perf_counter()
         how = normalise_mode(mode)
         c, h = lengths(context, horizon)
-        clip, loaded = clip_and_model(source, seed, upload, model, None, progress)
+        clip, loaded = clip_and_model(source, seed, upload, model, hub_repo, progress)
         remember = how == "closed_loop" and loaded.predictor.stepwise
         files, result, carried = draw_forecast(loaded, clip, c, h, how, progress, None,
                                                started, remember=remember)
