@@ -61,6 +61,7 @@ def training_results(w: dict, picture, caption) -> None:
     w["train_seen"] = gr.State(-1)             # epochs shown on this page
     w["train_token"] = gr.State("")            # the job this page started: only it may stop it
     w["train_listed"] = gr.State("")           # the last trained model added to its menus
+    w["train_said"] = gr.State("")             # the job's last message shown on this page
     w["train_timer"] = gr.Timer(POLL_SECONDS)
     with gr.Column(visible=False, elem_id="fp-train-results") as w["train_results"]:
         w["train_info"] = gr.Textbox("No training yet: give clips and press Start training.",
@@ -90,25 +91,30 @@ def _start(uploads, folder, minutes, start_from):
     return status.message, progress_html(status.fraction, status.state), -1, job.token
 
 
-def _poll(seen: int, listed: str, models: list[str] | None):
-    """The job's progress; pictures only when an epoch is new, menus only when a model is."""
+def _poll(seen: int, listed: str, said: str, token: str, models: list[str] | None):
+    """The job's progress: a running job on every page (one runs per machine), an ended one
+    only on the page that started it; its message only when new (so Stop's answer stays),
+    pictures only when an epoch is new, menus (on every page) only when a model is."""
     job = training.current()
     if job is None:
-        return (gr.skip(),) * 9
+        return (gr.skip(),) * 10
     status = job.status()
+    menus = (gr.skip(),) * 3
+    if status.model and status.model != listed:
+        shipped = catalog.offered()
+        menus = (gr.update(choices=demo.model_choices(shipped)),
+                 gr.update(choices=compare_choices(shipped), value=models),
+                 gr.update(choices=_starting_choices()))
+    if status.done and token != job.token:          # another page's run, over: not ours to show
+        return (*(gr.skip(),) * 6, status.model or listed, *menus)
     fresh = len(status.epochs) != seen
     pictures = ((str(status.curve) if status.curve else None,
                  str(status.preview) if status.preview else None) if fresh
                 else (gr.skip(), gr.skip()))
-    menus = (gr.skip(),) * 3
-    if status.model and status.model != listed:
-        shipped = catalog.offered()
-        choices = demo.model_choices(shipped)
-        menus = (gr.update(choices=choices),
-                 gr.update(choices=compare_choices(shipped), value=models),
-                 gr.update(choices=_starting_choices()))
-    return (status.message, progress_html(status.fraction, status.state), *pictures,
-            len(status.epochs), status.model or listed, *menus)
+    new = status.message != said
+    return (status.message if new else gr.skip(), status.message,
+            progress_html(status.fraction, status.state), *pictures, len(status.epochs),
+            status.model or listed, *menus)
 
 
 def _settings(w: dict) -> list:
@@ -126,10 +132,11 @@ def wire_training(w: dict) -> None:
     w["train_stop"].click(training.stop, [w["train_token"]], [w["train_info"]], queue=False,
                           **PRIVATE)
     w["train_timer"].tick(
-        _poll, [w["train_seen"], w["train_listed"], w["compare_models"]],
-        [w["train_info"], w["train_progress"], w["train_curve"], w["train_preview"],
-         w["train_seen"], w["train_listed"], w["model_choice"], w["compare_models"],
-         w["train_from"]], queue=False, show_progress="hidden", **PRIVATE)
+        _poll, [w["train_seen"], w["train_listed"], w["train_said"], w["train_token"],
+                w["compare_models"]],
+        [w["train_info"], w["train_said"], w["train_progress"], w["train_curve"],
+         w["train_preview"], w["train_seen"], w["train_listed"], w["model_choice"],
+         w["compare_models"], w["train_from"]], queue=False, show_progress="hidden", **PRIVATE)
     hide = [*_settings(w), *(w[k] for k in SHOWN_BY_TAB)]
     w["train_tab"].select(lambda: [gr.update(visible=False)] * len(hide)
                           + [gr.update(visible=True)], None, [*hide, w["train_results"]],

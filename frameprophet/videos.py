@@ -264,7 +264,7 @@ def load(spec: str | os.PathLike, frame_size: tuple[int, int] = (FRAME_SIZE, FRA
     for entry in index["files"]:
         if entry["frames"] < context + horizon:
             skipped.append([entry["name"], f"has {entry['frames']} frames; a window needs "
-                            f"--context + --horizon = {context + horizon}"])
+                            f"{context + horizon} ({context} read + {horizon} predicted)"])
         else:
             files.append(dict(entry))
     for name, reason in skipped:

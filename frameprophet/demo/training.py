@@ -44,8 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from frameprophet import catalog, models, saving, videos
-from frameprophet.demo import cleanup
-from frameprophet.demo.request import RESULTS_ROOT, RequestError, plural, upload_path
+from frameprophet.demo import cleanup, training_clips
+from frameprophet.demo.request import RESULTS_ROOT, RequestError, plural
 from frameprophet.demo.training_child import EVENTS, JOB, STOP
 
 try:
@@ -56,8 +56,8 @@ except ImportError:          # Windows: no advisory locks; one job per server on
 log = logging.getLogger(__name__)
 
 MAX_MINUTES = 240.0          # a page's budget: up to four hours
-MAX_UPLOADS = 64
 STEPS_PER_EPOCH = 20         # short epochs, so the curve and the preview move every minute or so
+STEPS_PER_MINUTE = 4         # shorter still in a short budget: a minute has several epochs
 NONE = "none"                # the starting-model choice for a new model
 OUT_ROOT = Path("runs") / "page"
 #: The folder (and its sub-folders) whose clips a typed folder may name; None: uploads only.
@@ -68,10 +68,6 @@ LOCK_FILE = Path(tempfile.gettempdir()) / "frameprophet-training.lock"
 FINAL_PICTURES = RESULTS_ROOT / "training"
 BUSY = ("A training is already running: one at a time on this machine. Press Stop on the page "
         "that started it, or wait for it to finish.")
-FOLDERS_OFF = ("Folders are off on this page: upload the clips instead (the owner can offer a "
-               "folder by starting the app with --training-root DIR).")
-OUTSIDE_ROOT = ("Folder: this page reads only folders inside the one its owner named with "
-                "--training-root; type a folder inside it, or upload the clips.")
 NOTHING_RUNNING = "No training is running on this server, so there is nothing to stop."
 NOT_YOURS = ("This page did not start the training that is running, so it cannot stop it: only "
              "the page that pressed Start can, or wait for its budget to end.")
@@ -187,6 +183,9 @@ def check_minutes(minutes) -> float:
 
 def _prepare(uploads, folder, minutes, start_from, out_root: Path, config: dict) -> TrainingJob:
     minutes = check_minutes(minutes)
+    # epochs that end within a short budget, so its curve and preview show while it trains
+    config["steps_per_epoch"] = min(config["steps_per_epoch"],
+                                    max(2, round(STEPS_PER_MINUTE * minutes)))
     init, size = starting_model(start_from)
     size = size or config.pop("frame_size", None) or videos.FRAME_SIZE
     context = config.pop("context", None) or videos.CONTEXT
@@ -201,7 +200,7 @@ def _prepare(uploads, folder, minutes, start_from, out_root: Path, config: dict)
             found = videos.load(spec, (size, size), context, horizon, channels=None,
                                 say=skipped.append)
         except ValueError as e:
-            raise RequestError(_hide(str(e), hidden)) from e
+            raise RequestError(training_clips.hide(str(e), hidden)) from e
         if init is not None:
             _check_channels(start_from, init, found.channels)
         name = _new_name(out_root)
@@ -214,7 +213,7 @@ def _prepare(uploads, folder, minutes, start_from, out_root: Path, config: dict)
             (out_root / name).rmdir()
         raise
     said = "; ".join([found.summary(), *skipped[:-1]])      # the last line is the summary
-    return TrainingJob(train_config, job_dir, name, _hide(said, hidden))
+    return TrainingJob(train_config, job_dir, name, training_clips.hide(said, hidden))
 
 
 def starting_model(choice: str | None) -> tuple[str | None, int | None]:
@@ -254,61 +253,8 @@ def _check_channels(choice: str, init: str, channels: int) -> None:
 
 
 def _clips(uploads, folder, job_dir: Path) -> tuple[str, tuple[str, str]]:
-    """(what `videos.load` reads, (the server folder that sentences leave out, what they say
-    instead)): the uploads copied into a fresh folder of this job, or the folder (or glob)
-    typed, inside FOLDER_ROOT."""
-    paths = [p for p in (upload_path(u) for u in (uploads or [])) if p]
-    folder = (folder or "").strip()
-    if paths and folder:
-        raise RequestError("Give either uploaded clips or a folder path, not both: clear one "
-                           "of them.")
-    if not paths and not folder:
-        raise RequestError("No clips: upload a few clips (GIF, MP4, WebM, NPY...), or type a "
-                           "folder of clips where the page offers one.")
-    if len(paths) > MAX_UPLOADS:
-        raise RequestError(f"{len(paths)} files uploaded; upload at most {MAX_UPLOADS}, or type "
-                           "the path of their folder instead.")
-    if not paths:
-        return typed_folder(folder), (str(Path(FOLDER_ROOT).resolve()), "the training folder")
-    dest = job_dir / "clips"
-    dest.mkdir()
-    for i, path in enumerate(paths):             # numbered: two uploads may share a name
-        # copy2 keeps the modification time, part of the decode cache's key: the same uploads
-        # started again are read from the cache, not decoded into a new entry.
-        shutil.copy2(path, dest / f"{i + 1:02d}-{Path(path).name}")
-    return str(dest), (str(dest), "the uploaded clips")
-
-
-def typed_folder(typed: str) -> str:
-    """A typed folder or glob as `videos.load` reads it (relative to FOLDER_ROOT), when it and
-    every clip it finds lie inside FOLDER_ROOT once symlinks and `..` are resolved. Anything
-    else gets one sentence, the same whether or not the folder exists."""
-    if FOLDER_ROOT is None:
-        raise RequestError(FOLDERS_OFF)
-    root = Path(FOLDER_ROOT).resolve()
-    spec = str(root / Path(typed).expanduser())     # an absolute path stays itself
-    cut = next((i for i, c in enumerate(spec) if c in "*?["), len(spec))
-    if not _inside(Path(spec[:cut] or os.sep), root) or ".." in Path(spec[cut:]).parts:
-        raise RequestError(OUTSIDE_ROOT)
-    try:
-        _, found = videos.find_clips(spec)
-    except ValueError:
-        return spec                                 # inside: `videos.load` says what is wrong
-    for path in found:                              # a link or a glob's `..` may lead out
-        inner = list(path.iterdir()) if path.is_dir() else []    # a folder of frames
-        if not all(_inside(p, root) for p in (path, *inner)):
-            raise RequestError(OUTSIDE_ROOT)
-    return spec
-
-
-def _inside(path: Path, root: Path) -> bool:
-    return path.resolve().is_relative_to(root)
-
-
-def _hide(message: str, hidden: tuple[str, str]) -> str:
-    """A sentence about the clips without the server's folder: names inside it are relative."""
-    folder, said = hidden
-    return message.replace(folder + os.sep, "").replace(folder, said)
+    """`training_clips.gather` with this server's FOLDER_ROOT."""
+    return training_clips.gather(uploads, folder, job_dir, FOLDER_ROOT)
 
 
 def _new_name(out_root: Path) -> str:
@@ -410,7 +356,8 @@ class TrainingJob:
         files = dict(curve=self._file(last.get("curve")), preview=self._file(last.get("preview")))
         budget = self.config.minutes * 60
         if end is not None:
-            return self._ended(end, epochs, files)
+            spent = ((end["time"] - begun) / budget if "time" in end else 1.0) if begun else 0.0
+            return self._ended(end, epochs, files, min(1.0, spent))
         if begun is None:
             return Status("preparing", 0.0, f"Starting: {self.summary}", epochs, **files)
         fraction = min(0.99, (time.time() - begun) / budget)
@@ -427,9 +374,11 @@ class TrainingJob:
         return Status("training", fraction, f"Training {self.name}: {said}; {left:.1f} of "
                       f"{self.config.minutes:g} min left.", epochs, **files)
 
-    def _ended(self, end: dict, epochs: list[dict], files: dict) -> Status:
+    def _ended(self, end: dict, epochs: list[dict], files: dict, spent: float) -> Status:
+        """The status of an ended job; `spent` is the share of the budget it used."""
         if end["event"] == "failed":
-            return Status("failed", 1.0, f"Training failed: {end['message']}", epochs, **files)
+            return Status("failed", spent, f"Training failed: {end['message']}", epochs,
+                          **files)
         if not self.registered:
             catalog.register(self.name, end["out"])
             self.registered = True
@@ -439,8 +388,12 @@ class TrainingJob:
                      for who in ("model", "copy_last"))
         scored = (f" Held-out clips, closed loop: MSE {mse:.4g} (copying the last frame: "
                   f"{copy:.4g})." if mse is not None and copy is not None else "")
+        if scored and mse > copy:
+            scored += (" It predicts worse than simply copying the last frame: train it longer "
+                       "or on more clips before trusting it.")
         how = "Stopped: the best epoch was kept." if state == "stopped" else "Finished."
-        return Status(state, 1.0, f"{how} The model is in the model menus as {self.name} "
+        return Status(state, spent if state == "stopped" else 1.0,
+                      f"{how} The model is in the model menus as {self.name} "
                       f"(saved as {end['out']}, its card beside it; "
                       f"{plural(len(epochs), 'epoch')}).{scored}", epochs, model=self.name,
                       **files)

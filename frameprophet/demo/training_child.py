@@ -91,16 +91,23 @@ def curve_picture(curve: list[list[float]], path: Path) -> Path:
     fig = Figure(figsize=(9, 3), dpi=100)
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.17, top=0.88, wspace=0.25)
     epochs = np.arange(1, len(curve) + 1)
-    for ax, values, title in zip(fig.subplots(1, 2), np.asarray(curve).T,
-                                 ("validation MSE (lower is better)",
-                                  "validation SSIM (higher is better)"), strict=True):
+    for ax, values, title, top in zip(fig.subplots(1, 2), np.asarray(curve).T,
+                                      ("validation MSE (lower is better)",
+                                       "validation SSIM (higher is better)"), (None, 1.0),
+                                      strict=True):
         ax.plot(epochs, values, "o-", markersize=4,
                 color=render.hex_colour(render.PREDICTED_COLOUR))
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
-        ax.set_xlim(0.5, len(curve) + 0.5)
-        ax.set_xticks(epochs[::-(-len(curve) // 10)])
+        # From zero (SSIM to one), so one epoch is a point on a scale, not on a hair's width
+        finite = values[np.isfinite(values)]
+        ax.set_ylim(0, top or (1.15 * finite.max() if finite.size else 1))
+        ax.set_xlim(0.5, max(len(curve), 5) + 0.5)     # room for the epochs to come
+        ax.set_xticks(np.arange(1, max(len(curve), 5) + 1)[::-(-max(len(curve), 5) // 10)])
+        if finite.size:
+            ax.annotate(f"{values[-1]:.4g}", (epochs[-1], values[-1]), fontsize=8,
+                        xytext=(5, 5), textcoords="offset points")
     fig.savefig(path, format="png")
     return path
 
@@ -118,15 +125,17 @@ def run_job(folder: Path) -> int:
         report = PageReport(folder, context[0], truth[0])
         meta = train(config, verbose=0, extra_callbacks=[report])
     except ValueError as e:                        # the library's sentence for the person
-        _append(folder, {"event": "failed", "message": str(e)})
+        _append(folder, {"event": "failed", "message": str(e), "time": time.time()})
         return 1
     except Exception as e:
         import traceback
 
         traceback.print_exc()
-        _append(folder, {"event": "failed", "message": f"{type(e).__name__}: {e}"})
+        _append(folder, {"event": "failed", "message": f"{type(e).__name__}: {e}",
+                         "time": time.time()})
         return 1
-    _append(folder, {"event": "done", "out": config.out, "metrics": meta.get("metrics")})
+    _append(folder, {"event": "done", "out": config.out, "metrics": meta.get("metrics"),
+                     "time": time.time()})
     return 0
 
 
