@@ -1,5 +1,9 @@
 """FrameProphet demo: `python app.py` (also the Hugging Face Spaces entry point).
 
+It answers on its port within a second: a start page with the shipped first prediction while
+Gradio is imported, then the app, in one server (`frameprophet/demo/server.py` says which path
+answers what; `GET /healthz` is 200 once requests are served).
+
 GRADIO_SERVER_NAME / GRADIO_SERVER_PORT choose where it listens (default 127.0.0.1:7860).
 `python app.py --model my.keras --model owner/name` adds your own models to the page's menus;
 `python app.py --allow-training` adds the "Train on your clips" tab (never on a Space)
@@ -90,50 +94,75 @@ def configure(argv: list[str]) -> argparse.Namespace:
 HOST = os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1")
 PORT = int(os.environ.get("GRADIO_SERVER_PORT", 7860))
 
-if __name__ == "__main__":          # Spaces and `import app` build the page without arguments
-    # --help answers before the heavy imports; a bad --model ends it before Gradio is imported
-    ARGS = configure(sys.argv[1:])
-    from frameprophet.demo import cleanup, first_result_in_a_child
+
+def build(args: argparse.Namespace | None):
+    """The Gradio page (Gradio imported here: ~4 s). It needs no Keras: frameprophet.ui
+    imports none (models load on first use)."""
+    from PIL import Image
+
+    from frameprophet.io.limits import MAX_PIXELS
+    from frameprophet.ui import build_demo
+
+    # Gradio decodes the page's sketch before the app can check it (`demo.sketch` checks the
+    # API's from its header): Pillow here refuses any picture over twice an upload frame's
+    # pixels, not its own ~179 M (0.7 GB as RGBA).
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    return build_demo(allow_training=training_allowed(args))
+
+
+def serve(server, page) -> None:
+    """Mount `page` on the running `server` and serve it until Ctrl-C or SIGTERM. Gradio runs
+    inside the server that answered from the first second (`frameprophet.demo.server`): the
+    same socket throughout, so a client never meets a refusal or a port changing hands."""
+    import fastapi
+    import gradio as gr
+
+    from frameprophet.demo import backend, warm_up
+    from frameprophet.ui import CSS, THEME
+
+    # Until TensorFlow is in (~6.5 s after this), a default model answers from its ONNX twin.
+    backend.twins_until_keras()
+    app = gr.mount_gradio_app(fastapi.FastAPI(), page, path="/", server_name=HOST,
+                              server_port=PORT, theme=THEME, css=CSS, max_file_size="50mb")
+    server.mount(app)               # build_demo has set up its queue (QUEUE_SETTINGS)
+    # "The first result is ready." is the line bench/run.py times; nothing a request or the
+    # warm-up raises can end the server.
+    # TensorFlow's import holds the interpreter for seconds at a time: it waits until the
+    # requests of the first seconds (a page's assets, an API client's call) are answered.
+    warm_up(announce=lambda line: print(line, flush=True), until=server.quiet)
+    server.wait()
+
+
+def main() -> None:
+    """`python app.py`: the server first (it answers within a second, with the shipped first
+    result), then Gradio and the page, mounted on that same server."""
+    global demo
+    # --help answers before the heavy imports; a bad --model ends it before the server starts
+    args = configure(sys.argv[1:])
+    from frameprophet.demo import cleanup, first
+    from frameprophet.demo.server import Server
 
     cleanup.at_start()              # before Gradio: its cache goes in this server's folder
-    from frameprophet.demo.front_door import FrontDoor
-
-    # Made on the second core while this process imports Gradio (on the model's ONNX twin
-    # when it has one: ~2 s; else TensorFlow import and all: ~9 s) ...
-    FIRST = first_result_in_a_child()
-    # ... and shown meanwhile by a small server on the app's port, which answers at once
-    DOOR = FrontDoor(HOST, PORT, FIRST)
-    DOOR.open()
-
-# The page needs no Keras: frameprophet.ui imports none (models load on first use).
-from PIL import Image  # noqa: E402
-
-from frameprophet.demo import warm_up  # noqa: E402
-from frameprophet.io.limits import MAX_PIXELS  # noqa: E402
-from frameprophet.ui import CSS, THEME, build_demo  # noqa: E402
-
-# Gradio decodes the page's sketch before the app can check it (`demo.sketch` checks the API's
-# from its header): Pillow here refuses any picture over twice an upload frame's pixels, not
-# its own ~179 M (0.7 GB as RGBA).
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-
-demo = build_demo(allow_training=training_allowed(ARGS if __name__ == "__main__" else None))
-
-if __name__ == "__main__":
-    # The server first, then this process's TensorFlow and model: on two cores importing
-    # TensorFlow took seconds that a visitor spent looking at nothing. A visitor arriving
-    # meanwhile gets the child's first result as soon as it is made, and a Predict meanwhile
-    # waits for the warm-up's import (two threads importing TensorFlow at once break it).
-    # Nothing a request or the warm-up raises can end the server.
-    DOOR.close()                    # its page polls, and reloads into the app when it answers
+    server = Server(HOST, PORT, first.current())
     try:
-        demo.launch(                # build_demo has set up its queue (QUEUE_SETTINGS)
-            server_name=HOST, server_port=PORT,
-            theme=THEME, css=CSS, max_file_size="50mb", prevent_thread_lock=True)
-    except KeyboardInterrupt:       # Ctrl-C or SIGTERM while Gradio checks its own page
-        demo.close()
-        sys.exit(0)
-    # The main thread only waits, where Gradio closes the server on Ctrl-C (or SIGTERM).
-    # "The first result is ready." is the line bench/run.py times.
-    warm_up(announce=lambda line: print(line, flush=True))
-    demo.block_thread()
+        server.start()
+    except OSError as e:
+        parser().exit(1, f"app.py: error: {e}.\n")
+    print(f"* Running on local URL:  http://{HOST}:{PORT} (the page opens as it starts)",
+          flush=True)
+    try:
+        demo = build(args)
+        serve(server, demo)
+    except KeyboardInterrupt:       # Ctrl-C, or SIGTERM (cleanup.at_start), at any moment
+        pass
+    finally:
+        if demo is not None:
+            demo.close(verbose=False)
+        server.close()
+
+
+demo = None
+if __name__ == "__main__":
+    main()
+else:                               # Spaces' reload mode and `import app` build the page
+    demo = build(None)

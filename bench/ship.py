@@ -12,6 +12,10 @@ bench/eval_DATASET.json and .png; the card's held-out metrics are that test eval
 other models in that report (the Keras example's baseline, ablations) are kept as they were: same
 clips, not re-run. `make ship` then regenerates the README scoreboard. A candidate that is not
 better leaves every file untouched and exits with status 1.
+
+Shipping the app's first model (`mnist`) also draws the app's first result again
+(`weights/first_result/`, see `frameprophet.demo.first`); `python bench/ship.py --first-result`
+(`make first-result`) redraws it alone, when it is stale.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from frameprophet import card, catalog, evaluate, export, saving  # noqa: E402
 from frameprophet.data import SELECT_SEED  # noqa: E402
+from frameprophet.demo import first  # noqa: E402
 from frameprophet.evaluate import goal_gap  # noqa: E402
 
 # The report keys that make two reports' rows comparable: the same clips measured the same way
@@ -73,6 +78,8 @@ def ship(candidate: str | Path, root: str | Path = ROOT, n: int = 1000) -> dict 
     twin = catalog.twin_folder(name)        # an ONNX twin (the app's first result) kept current
     if twin.is_dir():
         export.export(str(shipped), twin, "onnx")
+    if shipped.parent.resolve() == saving.WEIGHTS_DIR.resolve():
+        first_result()                      # the app's first result, if it shows this model
 
     report["results"][name] = {**new, "model": name}
     path = root / "bench" / f"eval_{dataset}.json"
@@ -91,6 +98,19 @@ def ship(candidate: str | Path, root: str | Path = ROOT, n: int = 1000) -> dict 
     return report
 
 
+def first_result() -> Path | None:
+    """Draw the app's first result again (weights/first_result/) unless it is current; the
+    folder, or None when its model has no weights file."""
+    if first.current() is not None:
+        return first.folder()
+    if catalog.model_file(first.FIRST_EXAMPLE[-1]) is None:
+        return None
+    catalog.clear()                         # the model as it is on disk now
+    where = first.write()
+    print(f"drew the app's first result into {where.relative_to(ROOT)}")
+    return where
+
+
 def _label(report: dict, path: Path) -> str:
     """The row of `report` that evaluated the model file at `path`."""
     return next(key for key, entry in report["results"].items() if entry.get("model") == str(path))
@@ -107,9 +127,19 @@ def _said(report: dict, label: str, clips: str) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("candidate", help="a .keras file written by `python -m frameprophet train`")
+    p.add_argument("candidate", nargs="?",
+                   help="a .keras file written by `python -m frameprophet train`")
     p.add_argument("--n", type=int, default=1000, help="selection clips and test clips")
+    p.add_argument("--first-result", action="store_true",
+                   help="only draw the app's first result again (weights/first_result/), if "
+                        "it is stale")
     args = p.parse_args()
+    if args.first_result:
+        if first_result() is None:
+            sys.exit(f"error: no weights file for {first.FIRST_EXAMPLE[-1]!r}")
+        return
+    if not args.candidate:
+        p.error("give a candidate .keras file, or --first-result")
     try:
         shipped = ship(args.candidate, n=args.n)
     except (ValueError, OSError) as e:               # ModelFileError is a ValueError

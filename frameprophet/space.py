@@ -82,8 +82,10 @@ def build_space(out_dir: str | os.PathLike, repo_root: str | os.PathLike = REPO_
         if not (SKIP_DIRS & set(rel.parts) or _secret(src.name)):
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, out / rel)
-    # the models, their sidecars and cards, and their ONNX twins (the app's fast first result)
-    patterns = ("*.keras", "*.json", "*.md", "*-onnx/model.onnx", "*-onnx/predictor.json")
+    # the models, their sidecars and cards, their ONNX twins (the app's first seconds) and the
+    # first result a visitor sees
+    patterns = ("*.keras", "*.json", "*.md", "*-onnx/model.onnx", "*-onnx/predictor.json",
+                "first_result/*")
     weights = [p for pattern in patterns for p in (root / "weights").glob(pattern)
                if p.is_file() and not _secret(p.name) and ".tmp." not in p.name]
     for src in sorted(weights):

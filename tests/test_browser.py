@@ -49,7 +49,7 @@ def app_url(serve):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(catalog, "load", fake_load_model)
         catalog.clear()
-        mp.setattr(demo.views, "_FIRST", {})
+        mp.setattr(demo.first, "_FIRST", {})
         page = ui.build_demo()
         url = serve(page, theme=ui.THEME, css=ui.CSS)
         try:

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from frameprophet import demo, ui, ui_api
-from frameprophet.demo.front_door import HEADER
+from frameprophet.demo.server import STARTING as HEADER
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,7 +66,7 @@ def test_the_backend_is_imported_once_and_requests_meanwhile_wait(monkeypatch):
 
 
 def _get(port: int) -> tuple[int, bool]:
-    """(status, answered by the front door); status 0 while nothing listens."""
+    """(status, answered by the start page); status 0 while nothing listens."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
             return r.status, r.headers.get(HEADER) is not None

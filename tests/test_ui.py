@@ -1015,30 +1015,3 @@ def test_one_clip_from_a_spec_for_the_page_and_the_cli():
     assert page.shape == (demo.CLIP_FRAMES, 40, 40, 3) and notes == [demo.GREY_FOR_COLOUR]
     grey, notes = demo.clip_from_spec("mnist:2", (64, 64), frames=6)
     assert grey.shape == (6, 64, 64, 1) and notes == []
-
-
-@pytest.mark.slow
-def test_the_first_result_comes_from_a_child_process_or_is_made_here(monkeypatch, tmp_path):
-    """`app.py` has a second process make the first result while it imports Gradio; the server
-    serves the child's files, and makes its own when the child failed."""
-    import subprocess
-    import sys
-
-    from frameprophet.demo import views
-
-    monkeypatch.setattr(views, "_FIRST", {})
-    monkeypatch.setattr(views, "_CHILD", {})
-    views.first_result_in_a_child()                  # the real shipped model, in the child
-    child, folder = views._CHILD["process"], views._CHILD["folder"]
-    gif, strip, plot, info = views.first_result()
-    assert child.returncode == 0 and Path(gif).parent == folder
-    assert all(Path(p).stat().st_size > 0 for p in (gif, strip, plot))
-    assert gif_frames(gif) == 20
-    assert info.startswith("Model: mnist") and "Moving MNIST seed 0" in info
-
-    monkeypatch.setattr(views, "_FIRST", {})         # a child that failed: made here instead
-    monkeypatch.setattr(views, "_CHILD", {"process": subprocess.Popen([sys.executable, "-c",
-                                                                       "raise SystemExit(1)"]),
-                                          "folder": tmp_path, "key": catalog.key("mnist")})
-    gif, *_, info = views.first_result()
-    assert Path(gif).parent != tmp_path and "test-mnist" in info     # this module's fake model

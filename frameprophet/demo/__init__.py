@@ -3,7 +3,9 @@
 `settings` says what a request may ask for and checks each value; `backend` imports Keras and
 loads models, once, for every request; `request` reads a request's clip once and answers
 `/predict`; `sketch` reads the scene's drawing within the upload limits; `views` answers the play
-views (`/scene`, `/compare`, `/memory`), the clip tab's Predict and the first result.
+views (`/scene`, `/compare`, `/memory`) and the clip tab's Predict; `first` keeps the first
+result (shipped with the weights) and warms the server up; `server` answers on the app's port
+from the first second and serves the app once it is mounted.
 `frameprophet.ui` lays these out as a Gradio page. Everything public is importable from here:
 
     from frameprophet import demo
@@ -11,6 +13,7 @@ views (`/scene`, `/compare`, `/memory`), the clip tab's Predict and the first re
 """
 
 from frameprophet.demo.backend import ensure_backend  # noqa: F401
+from frameprophet.demo.first import FIRST_EXAMPLE, first_result, warm_up  # noqa: F401
 from frameprophet.demo.request import (  # noqa: F401
     FPS,
     GENERIC_ERROR,
@@ -65,10 +68,7 @@ from frameprophet.demo.settings import (  # noqa: F401
 )
 from frameprophet.demo.sketch import sketch_array  # noqa: F401
 from frameprophet.demo.views import (  # noqa: F401
-    FIRST_EXAMPLE,
     clip_length,
-    first_result,
-    first_result_in_a_child,
     memory_picture,
     run_clip,
     run_compare,
@@ -76,5 +76,4 @@ from frameprophet.demo.views import (  # noqa: F401
     run_scene,
     scene_clip,
     upload_types,
-    warm_up,
 )

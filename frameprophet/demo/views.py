@@ -1,17 +1,11 @@
-"""The demo's play views and the clip tab's Predict: a scene, a comparison of models, what a
-model remembers, and the first result a visitor sees. Gradio-free, like
-`frameprophet.demo.request`."""
+"""The demo's play views and the clip tab's Predict: a scene, a comparison of models and what a
+model remembers (the first result a visitor sees is `frameprophet.demo.first`'s). Gradio-free,
+like `frameprophet.demo.request`."""
 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import subprocess
-import sys
-import threading
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +16,6 @@ from frameprophet.catalog import LoadedModel
 from frameprophet.demo import backend
 from frameprophet.demo.request import (
     FPS,
-    RESULTS_ROOT,
     Clip,
     answer,
     clip_and_model,
@@ -41,12 +34,8 @@ from frameprophet.demo.request import (
 )
 from frameprophet.demo.settings import (
     CLIP_FRAMES,
-    DEFAULT_CONTEXT,
-    DEFAULT_HORIZON,
     DEFAULT_MODEL,
-    DEFAULT_SEED,
     MODE_LABELS,
-    SOURCE_MNIST,
     SOURCE_UPLOAD,
     RequestError,
     lengths,
@@ -258,102 +247,3 @@ def run_clip(source, seed, upload, context, horizon, mode, model, show_memory=Fa
         return (*files, png)
 
     return answer(run, upload)
-
-
-# --------------------------------------------------------------------------------------------
-# The first result on the page (computed once, then shared)
-# --------------------------------------------------------------------------------------------
-
-FIRST_EXAMPLE = (SOURCE_MNIST, DEFAULT_SEED, None, DEFAULT_CONTEXT, DEFAULT_HORIZON,
-                 "closed_loop", DEFAULT_MODEL[SOURCE_MNIST])
-_FIRST: dict[str, tuple] = {}
-_FIRST_LOCK = threading.Lock()
-_CHILD: dict = {}           # the process making the first result, its folder and model key
-_FILES = ("rollout.gif", "strip.png", "quality.png", "info.txt")
-
-
-def first_result():
-    """The result of FIRST_EXAMPLE: the child's (`first_result_in_a_child`) when one was
-    started, else computed on the first call; reused afterwards."""
-    with _FIRST_LOCK:
-        key = catalog.key(FIRST_EXAMPLE[-1])
-        if key not in _FIRST:
-            made = _from_child(key)
-            if made is None:
-                for stale in RESULTS_ROOT.glob("first-*"):      # from an older weights file
-                    shutil.rmtree(stale, ignore_errors=True)
-                made = run_prediction(*FIRST_EXAMPLE,
-                                      out_dir=RESULTS_ROOT / f"first-{uuid.uuid4().hex[:8]}")
-            _FIRST.clear()
-            _FIRST[key] = made
-        return _FIRST[key]
-
-
-def first_result_in_a_child() -> Path:
-    """Start making the first result in a second process (`app.py` does, before it imports
-    Gradio): it runs on the other core while this process imports Gradio, on the model's ONNX
-    twin (`write_first_result`), and the front door shows it meanwhile. `first_result` takes
-    its files (the same code and weights make the same result), or makes its own if the child
-    failed. Returns the folder that the child writes (its info.txt last)."""
-    folder = RESULTS_ROOT / f"first-{uuid.uuid4().hex[:8]}"
-    folder.mkdir(parents=True)
-    code = "import sys; from frameprophet.demo import views; views.write_first_result(sys.argv[1])"
-    with open(folder / "log.txt", "wb") as log_file:      # what it said, should it fail
-        process = subprocess.Popen([sys.executable, "-c", code, str(folder)],
-                                   stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
-                                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    _CHILD.update(process=process, folder=folder, key=catalog.key(FIRST_EXAMPLE[-1]))
-    return folder
-
-
-def write_first_result(folder: str | Path) -> None:
-    """The child's work: FIRST_EXAMPLE's files into `folder`, its info text (info.txt) last. The
-    model's ONNX twin predicts when it has a current one (`catalog.exported_twin`): the child
-    then never imports TensorFlow and is done in ~2 s instead of ~9."""
-    backend.use_exported_twin(FIRST_EXAMPLE[-1])
-    *_, info = run_prediction(*FIRST_EXAMPLE, out_dir=folder)
-    (Path(folder) / "info.txt").write_text(info)
-
-
-def _from_child(key: str) -> tuple | None:
-    """The child's first result, once it has ended; None without a child, or when it failed
-    or made it with another weights file."""
-    process = _CHILD.pop("process", None)
-    if process is None:
-        return None
-    try:
-        failed = process.wait(timeout=300) != 0
-    except subprocess.TimeoutExpired:
-        process.kill()
-        failed = True
-    files = [_CHILD["folder"] / name for name in _FILES]
-    if failed or _CHILD["key"] != key or not all(f.exists() for f in files):
-        log.warning("the first result's child process failed (%s): making it here",
-                    _CHILD["folder"] / "log.txt")
-        return None
-    _CHILD["used"] = True
-    return (*(str(f) for f in files[:3]), files[3].read_text())
-
-
-def warm_up(announce=None) -> threading.Thread:
-    """Make the first result and this process's model ready in a background thread: Keras
-    imported (`backend.ensure_backend`, which requests arriving meanwhile wait for), the model
-    loaded and traced by one prediction (also when the first result came from the child).
-    `announce(line)` is told when the first result is ready and when the model is. A failure
-    is logged, never raised: the page load retries and reports it."""
-    def work():
-        try:
-            first_result()
-            if announce:
-                announce("The first result is ready.")
-            backend.ensure_backend()
-            if _CHILD.pop("used", False):
-                run_prediction(*FIRST_EXAMPLE, out_dir=result_dir())
-            if announce:
-                announce("Warm-up finished: the model is loaded and traced.")
-        except Exception:
-            log.warning("warm-up failed", exc_info=True)
-
-    thread = threading.Thread(target=work, name="frameprophet-warm-up", daemon=True)
-    thread.start()
-    return thread
