@@ -379,17 +379,17 @@ def screenshots(page, launched: float, every: float = 0.2, limit: float = 300):
             state = ""
         name = f"{len(shots):03d}-{time.monotonic() - launched:05.2f}s-{state or 'x'}.png"
         (ARTIFACTS / name).write_bytes(png)
-        shots.append((name, painted_share(ARTIFACTS / name), state))
+        shots.append((name, state))
         after += state == "app"
         tick += every
         time.sleep(max(0.0, tick - time.monotonic()))
-    return shots
+    return [(name, painted_share(ARTIFACTS / name), state) for name, state in shots]
 
 
 def painted_share(path: Path) -> float:
     """The share of pixels that differ from the picture's commonest colour: ~0 for a blank
     page, 0.0003 for Gradio's "Loading...", ~0.3 for the start page."""
     rgb = np.asarray(Image.open(path).convert("RGB")).reshape(-1, 3).astype(int)
-    colours, counts = np.unique(rgb // 4, axis=0, return_counts=True)
-    main = colours[counts.argmax()] * 4
+    code = int(np.bincount((rgb // 4) @ np.array([4096, 64, 1])).argmax())   # 6 bits a channel
+    main = np.array([code // 4096, code // 64 % 64, code % 64]) * 4
     return float((np.abs(rgb - main).max(axis=1) > 24).mean())

@@ -41,7 +41,7 @@ _STYLE = """
 #fp-start main { margin: 2rem auto; max-width: 60rem; padding: 0 1rem; }
 #fp-start h1 { font-size: 1.6rem; margin: 0 0 .3rem; }
 #fp-start p { margin: .5rem 0 1rem; }
-#fp-start img { display: block; width: 100%; max-width: 854px; image-rendering: pixelated; }
+#fp-start img { display: block; width: 100%; max-width: 854px; }
 #fp-start pre { white-space: pre-wrap; font-size: .85rem; color: #4b5563; }
 """
 
