@@ -122,13 +122,14 @@ def serve(server, page) -> None:
 
     # Until TensorFlow is in (~6.5 s after this), a default model answers from its ONNX twin.
     backend.twins_until_keras()
+    # As `launch` would: errors reach a visitor only as the app words them (show_error off)
     app = gr.mount_gradio_app(fastapi.FastAPI(), page, path="/", server_name=HOST,
-                              server_port=PORT, theme=THEME, css=CSS, max_file_size="50mb")
+                              server_port=PORT, theme=THEME, css=CSS, max_file_size="50mb",
+                              show_error=False)
     server.mount(app)               # build_demo has set up its queue (QUEUE_SETTINGS)
-    # "The first result is ready." is the line bench/run.py times; nothing a request or the
-    # warm-up raises can end the server.
     # TensorFlow's import holds the interpreter for seconds at a time: it waits until the
     # requests of the first seconds (a page's assets, an API client's call) are answered.
+    # Nothing a request or the warm-up raises can end the server.
     warm_up(announce=lambda line: print(line, flush=True), until=server.quiet)
     server.wait()
 
