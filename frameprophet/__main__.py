@@ -11,6 +11,7 @@ import os
 import sys
 
 from frameprophet.data import PROTOCOL
+from frameprophet.rollout import MODES
 
 
 def _train(args) -> None:
@@ -88,11 +89,10 @@ def _evaluate(args) -> None:
             raise ValueError("evaluate --data needs a --model: the clips are read at its frame "
                              "size and colour")
         report = evaluate.run_videos(args.model, args.data, every_file=args.every_file, n=args.n,
-                                     context=args.context, horizon=args.horizon, mode=args.mode,
-                                     n_rerun=args.n_rerun)
+                                     context=args.context, horizon=args.horizon, mode=args.mode)
     else:
         report = evaluate.run(args.model, args.dataset, n=args.n, context=args.context,
-                              horizon=args.horizon, mode=args.mode, n_rerun=args.n_rerun,
+                              horizon=args.horizon, mode=args.mode,
                               split=args.split, file=args.file)
     width = max(len(name) for name in report["results"])
     keys = [k for k in NAMES if k in next(iter(report["results"].values()))]
@@ -134,12 +134,12 @@ def _space(args) -> None:
 
 
 def _export(args) -> None:
-    from frameprophet.export import export
+    from frameprophet.export import SPEC_FILE, export
 
     spec = export(args.model, args.out, fmt=args.format)
     print(f"wrote {args.out}: one step of {spec['name']} ({spec['frame_size'][0]}x"
           f"{spec['frame_size'][1]}x{spec['channels']}, any batch) as {spec['graph']} + "
-          f"predictor.json; 10 -> 10 closed-loop rollout max |diff| to Keras "
+          f"{SPEC_FILE}; 10 -> 10 closed-loop rollout max |diff| to Keras "
           f"{spec['max_abs_diff']:.1g} (tolerance {spec['tolerance']:g})")
 
 
@@ -198,7 +198,7 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("--model", default="mnist")
     pr.add_argument("--context", type=count(1, MAX_FRAMES), default=10)
     pr.add_argument("--horizon", type=count(1, MAX_FRAMES), default=10)
-    pr.add_argument("--mode", choices=["closed_loop", "teacher_forced"], default="closed_loop")
+    pr.add_argument("--mode", choices=MODES, default="closed_loop")
     pr.add_argument("--fps", type=frames_per_second, default=4)
     pr.add_argument("--out", default="prediction.gif", help=".gif or .mp4")
     pr.set_defaults(func=_predict)
@@ -211,11 +211,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--every-file", action="store_true",
                    help="--data: score the windows of every file, not only the held-out ones")
     e.add_argument("--n", type=count(1, MAX_CLIPS), default=1000, help="test clips")
-    e.add_argument("--n-rerun", type=count(0, MAX_CLIPS), default=100,
-                   help="clips for models that must re-run the sequence (O(T^2))")
     e.add_argument("--context", type=count(1, MAX_FRAMES), default=None)
     e.add_argument("--horizon", type=count(1, MAX_FRAMES), default=None)
-    e.add_argument("--mode", choices=["closed_loop", "teacher_forced"], default="closed_loop")
+    e.add_argument("--mode", choices=MODES, default="closed_loop")
     e.add_argument("--split", choices=["test", "train"], default="test",
                    help="mnist: the held-out digits (test) or the same clips made from the "
                         "training digits (train)")

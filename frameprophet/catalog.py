@@ -203,13 +203,13 @@ def exported_twin(name: str) -> LoadedModel | None:
     cannot load it: then `get` loads the Keras file as always."""
     keras_file, folder = _weights_file(name), twin_folder(name)
     try:
-        spec = json.loads((folder / "predictor.json").read_text())
+        from frameprophet.runtime import SPEC_FILE, OnnxPredictor
+
+        spec = json.loads((folder / SPEC_FILE).read_text())
         # The twin of these weights, which their sidecar vouches for as `load` requires.
         if not keras_file.is_file() or not (spec.get("sha256") == saving.read_sidecar(
                 keras_file).get("sha256") == saving.sha256(keras_file)):
             return None
-        from frameprophet.runtime import OnnxPredictor
-
         predictor = OnnxPredictor(folder)
     except Exception as e:          # no twin, no onnxruntime, a damaged graph: Keras instead
         log.info("no ONNX twin for %s (%s)", name, e)

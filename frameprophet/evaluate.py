@@ -25,12 +25,13 @@ from frameprophet.data import (
 )
 from frameprophet.forecast import BASELINES, baseline, forecast
 from frameprophet.natural import MAX_SPEED, TEST_PICTURES
-from frameprophet.predict import Predictor
+from frameprophet.rollout import RolloutPredictor
 
 #: The goal on the standard generator's held-out clips, closed loop (issue #52; #12's was 60 and
 #: 0.85 on the old reflecting generator). It has two metrics that pull apart (BCE or MSE training
 #: lowers MSE by blurring, which costs SSIM), so "better" is "closer to the goal".
 GOALS = {"mnist": {"mse": 55.0, "ssim": 0.86}}
+RERUN_CLIPS = 100      # clips for a model that re-runs the whole sequence per frame (O(T^2))
 
 
 #: What each split of a dataset's clips holds, as the report says it.
@@ -79,7 +80,7 @@ def summarise(per_step: dict[str, np.ndarray]) -> dict:
             for k, v in per_step.items()}
 
 
-def score(predictor: Predictor, dataset: str, context, truth) -> dict:
+def score(predictor: RolloutPredictor, dataset: str, context, truth) -> dict:
     """Closed-loop metrics of a predictor and of copy-last on (context, truth), for sidecars."""
     predictor.info.setdefault("dataset", dataset)            # squares are also scored by IoU
     result = forecast(predictor, np.concatenate([context, truth], axis=1), context.shape[1],
@@ -104,7 +105,7 @@ def row_metrics(report: dict, label: str) -> dict:
 
 
 def run(models: list[str], dataset: str, n: int = 1000, context: int | None = None,
-        horizon: int | None = None, mode: str = "closed_loop", n_rerun: int = 100,
+        horizon: int | None = None, mode: str = "closed_loop",
         verbose: bool = True, split: str = "test", seed: int = TEST_SEED,
         world: dict | None = None, file: str | None = None) -> dict:
     """Evaluate named models and the baselines; returns the JSON-ready report.
@@ -113,7 +114,7 @@ def run(models: list[str], dataset: str, n: int = 1000, context: int | None = No
     (`make ship` compares models on `SELECT_SEED` clips, so the reported ones stay unbiased).
 
     Models that can only re-run the growing sequence (O(T^2)) are scored on the first
-    `n_rerun` clips of the same split, and the report says so. `split="train"` (Moving MNIST)
+    `RERUN_CLIPS` clips of the same split, and the report says so. `split="train"` (Moving MNIST)
     makes the same clips from the training digits instead: set against the held-out report,
     it tells how much of the held-out error comes from digits never seen in training.
     `world` changes the generator (`data.clips`: `bounce`, `speed`, `digits`) for robustness
@@ -145,14 +146,14 @@ def run(models: list[str], dataset: str, n: int = 1000, context: int | None = No
     report = {"dataset": dataset, "clips": n, "context": int(c), "horizon": horizon,
               "mode": mode, "seed": None if file else seed, "split": source,
               "generator": _generator(dataset, world, file), "results": {}}
-    _score(report, [load_predictor(name) for name in models], models, ctx, truth, n_rerun,
+    _score(report, [load_predictor(name) for name in models], models, ctx, truth,
            verbose, squares)
     return report
 
 
 def run_videos(models: list[str], data: str, every_file: bool = False, n: int = 1000,
                context: int | None = None, horizon: int | None = None,
-               mode: str = "closed_loop", n_rerun: int = 100, verbose: bool = True) -> dict:
+               mode: str = "closed_loop", verbose: bool = True) -> dict:
     """`run` on your own clips (`videos.load`, read at the models' frame size and channels):
     every window (stride context + horizon, default 10 + 10) of the files that training holds
     out of `data` (the same rule: a hash of their names), or with `every_file` of all its files;
@@ -176,12 +177,12 @@ def run_videos(models: list[str], data: str, every_file: bool = False, n: int = 
               "files_digest": found.digest, "results": {}}
     for predictor in predictors:
         predictor.info["dataset"] = videos.DATASET
-    _score(report, predictors, models, ctx, truth, n_rerun, verbose, squares=False)
+    _score(report, predictors, models, ctx, truth, verbose, squares=False)
     return report
 
 
-def _score(report: dict, predictors: list[Predictor], names: list[str], ctx: np.ndarray,
-           truth: np.ndarray, n_rerun: int, verbose: bool, squares: bool) -> None:
+def _score(report: dict, predictors: list[RolloutPredictor], names: list[str], ctx: np.ndarray,
+           truth: np.ndarray, verbose: bool, squares: bool) -> None:
     """Add the baselines' and every model's per-step metrics on (ctx, truth) to `report`."""
     import keras
 
@@ -193,7 +194,7 @@ def _score(report: dict, predictors: list[Predictor], names: list[str], ctx: np.
         report["results"][name] = summarise({**metrics.evaluate(pred, truth, squares=squares),
                                              **_openstl(pred, truth, report["dataset"])})
     for name, predictor in zip(names, predictors, strict=True):
-        count = min(n, n_rerun) if predictor.quadratic else n
+        count = min(n, RERUN_CLIPS) if predictor.quadratic else n
         bar = keras.utils.Progbar(count, unit_name="clip", verbose=1 if verbose else 0)
         if verbose:
             print(f"{name}: {predictor.method}, {count} clips")

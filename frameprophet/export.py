@@ -3,8 +3,9 @@ TensorFlow.
 
 `export("mnist", "out/")` writes `out/model.onnx` (frame + ConvLSTM states in, next frame +
 states out, any batch) and `out/predictor.json` (names, shapes, frame size, channels, context,
-horizon, dtype and the max |diff| to the Keras rollout measured here). `frameprophet.runtime`
-rolls it out with NumPy and ONNX Runtime alone (or LiteRT, for `fmt="tflite"`).
+horizon, dtype and the max |diff| to the Keras rollout measured here; its name is `SPEC_FILE`).
+`frameprophet.runtime` rolls it out with NumPy and ONNX Runtime alone (or LiteRT, for
+`fmt="tflite"`).
 
 The graph is written node by node from the weights with the `onnx` helper API, not converted:
 the step is a few dozen plain operators (Conv, Sigmoid, Tanh, Erf, ReduceMean...), and writing
@@ -25,9 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from frameprophet import models
+from frameprophet.runtime import SPEC_FILE  # predictor.json, which the runtime reads
 
 OPSET = 17                     # LayerNormalization-era runtimes; every operator used is older
-SPEC_FILE = "predictor.json"
 GRAPH_FILES = {"onnx": "model.onnx", "tflite": "model.tflite"}
 TOLERANCE = 2e-3               # what the README promises: max |diff| over 10 closed-loop frames
 
@@ -213,7 +214,7 @@ def export(name: str, out: str | Path, fmt: str = "onnx", frames: int = 10,
            seed: int = 0) -> dict:
     """Export the stepwise model `name` (a path, a short name in weights/ or an `hf://` id) to
     the folder `out` as `fmt` ("onnx" or "tflite"); returns the spec written to
-    `out/predictor.json`.
+    `out/SPEC_FILE`.
 
     The tolerance is measured here: a `frames` -> `frames` closed-loop rollout of a seeded
     random clip by Keras and by the exported graph, whose max |diff| must be within `TOLERANCE`.

@@ -11,7 +11,8 @@ ConvLSTMs are causal; past the last frame the head sees zero padding either way)
 model that has no `step` falls back to re-running the growing sequence for every new frame
 (O(T^2)), and `Predictor.method` says so. `Predictor.stepwise` means the model's own `step`
 (prophet): the memory view and export need it. Models are always called directly with
-`training=False`; never `model.predict` in a loop.
+`training=False`; never `model.predict` in a loop. The loops themselves and the checks on their
+inputs are `frameprophet.rollout`'s, shared with the exported predictors (`frameprophet.runtime`).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from frameprophet import rollout
 from frameprophet.models import is_stepwise
-from frameprophet.runtime import MODES, rollout_inputs  # noqa: F401 (MODES: one definition)
 
 
 class Predictor:
@@ -70,27 +71,21 @@ class Predictor:
         least `horizon - 1` true future frames. Returns `(horizon, H, W, C)` for one clip, or
         `(N, horizon, H, W, C)` for a batch, float32 in [0, 1].
         """
-        batch, future, single = rollout_inputs(context, horizon, mode, truth, self.frame_size,
-                                               self.channels)
-        run = self._rollout_rerun if self.quadratic else self._rollout_stepwise
-        out = run(batch, horizon, future)
+        batch, future, single = rollout.check(context, horizon, mode, truth, self.frame_size,
+                                              self.channels)
+        if self.quadratic:
+            out = rollout.rerun(lambda x: keras.ops.convert_to_numpy(self._full(x))[:, -1],
+                                batch, horizon, future)
+        else:
+            states = (self._window or self.model).initial_state(batch.shape[0])
+            out = rollout.stepped(self._step, states, batch, horizon, future,
+                                  keras.ops.convert_to_numpy)
         return out[0] if single else out
-
-    def _rollout_stepwise(self, batch, horizon, future):
-        states = (self._window or self.model).initial_state(batch.shape[0])
-        for t in range(batch.shape[1]):                       # read the context once
-            prediction, states = self._step(batch[:, t], states)
-        outputs = [prediction]
-        for k in range(1, horizon):
-            frame = prediction if future is None else future[:, k - 1]
-            prediction, states = self._step(frame, states)
-            outputs.append(prediction)
-        return np.stack([keras.ops.convert_to_numpy(o) for o in outputs], axis=1)
 
     def memory(self, context: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
         """A closed-loop rollout of one clip and what the ConvLSTM carried while doing it.
 
-        Returns `(prediction (horizon, H, W, C), memory (C + horizon - 1, layers, h, w))`:
+        Returns `(prediction (horizon, H, W, C), memory (T + horizon - 1, layers, h, w))`:
         memory[t] is the root-mean-square over channels of each layer's hidden state after
         reading input t (the context frames, then the model's own predictions), on the model's
         patch grid. Stepwise models only.
@@ -98,33 +93,11 @@ class Predictor:
         if not self.stepwise:
             raise ValueError(f"{self.name} has no carried state to show: only stepwise models "
                              "(prophet) remember from frame to frame")
-        context = np.asarray(context, dtype=np.float32)
-        if (context.ndim != 4 or tuple(context.shape[1:3]) != self.frame_size
-                or context.shape[-1] != self.channels or horizon < 1):
-            raise ValueError(f"memory takes one clip (T, {self.frame_size[0]}, "
-                             f"{self.frame_size[1]}, {self.channels}) and horizon >= 1")
-        states = self.model.initial_state(1)
-        seen, outputs, prediction = [], [], None
-        for t in range(context.shape[0] + horizon - 1):
-            frame = context[t:t + 1] if t < context.shape[0] else prediction
-            prediction, states = self._step(frame, states)
-            seen.append([np.sqrt((keras.ops.convert_to_numpy(h).astype(np.float32) ** 2)
-                                 .mean(-1))[0] for h, _ in states])
-            if t >= context.shape[0] - 1:
-                outputs.append(keras.ops.convert_to_numpy(prediction)[0])
-        return np.stack(outputs), np.asarray(seen, np.float32)
-
-    def _rollout_rerun(self, batch, horizon, future):
-        sequence = batch
-        outputs = []
-        for k in range(horizon):
-            if future is not None and k > 0:
-                sequence = np.concatenate([batch, future[:, :k]], axis=1)
-            prediction = keras.ops.convert_to_numpy(self._full(sequence))[:, -1]
-            outputs.append(prediction)
-            if future is None:
-                sequence = np.concatenate([sequence, prediction[:, None]], axis=1)
-        return np.stack(outputs, axis=1)
+        context = rollout.one_clip(context, horizon, self.frame_size, self.channels)
+        return rollout.remembered(
+            self._step, self.model.initial_state(1), context, horizon,
+            lambda states: [keras.ops.convert_to_numpy(h) for h, _ in states],
+            keras.ops.convert_to_numpy)
 
 
 class WindowStepper:

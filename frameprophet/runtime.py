@@ -6,8 +6,9 @@ Keras or JAX.
     future = predictor.rollout(clip[:10], horizon=10)   # (10, 64, 64, 1), as Predictor.rollout
 
 The folder holds what `frameprophet.export` writes: the step graph (frame + states in, next
-frame + states out) and `predictor.json`, which names them. This module imports nothing from
-the rest of the library, which would pull Keras in.
+frame + states out) and `predictor.json` (`SPEC_FILE`), which names them. The loops are
+`frameprophet.rollout`'s, the Keras predictor's own; this module imports nothing else from the
+library, which would pull Keras in.
 """
 
 from __future__ import annotations
@@ -18,39 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-MODES = ("closed_loop", "teacher_forced")       # the rollout modes, also predict.MODES
+from frameprophet import rollout
+from frameprophet.rollout import MODES  # noqa: F401 (defined there; read here by older callers)
 
-
-def rollout_inputs(context, horizon: int, mode: str, truth, frame_size: tuple[int, int],
-                   channels: int) -> tuple[np.ndarray, np.ndarray | None, bool]:
-    """The rollout contract's checks, shared by `Predictor.rollout` and the exported predictors
-    (here, because this module must not import Keras): `(batch, true future or None, single)`,
-    or a `ValueError` that says what was wrong."""
-    context = np.asarray(context, dtype=np.float32)
-    single = context.ndim == 4
-    batch = context[None] if single else context
-    if batch.ndim != 5 or batch.shape[-1] != channels:
-        raise ValueError(f"this model reads {'colour' if channels == 3 else 'grey'} clips: "
-                         f"context must be (T, H, W, {channels}) or (N, T, H, W, {channels}), "
-                         f"got {context.shape}")
-    if tuple(batch.shape[2:4]) != tuple(frame_size):
-        raise ValueError(f"this model predicts {frame_size[0]}x{frame_size[1]} frames; the clip "
-                         f"is {batch.shape[2]}x{batch.shape[3]}")
-    if batch.shape[1] < 1 or horizon < 1:
-        raise ValueError("need at least one context frame and horizon >= 1")
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    future = None
-    if mode == "teacher_forced":
-        if truth is None:
-            raise ValueError("teacher_forced mode needs the true future frames (truth=...)")
-        future = np.asarray(truth, dtype=np.float32)
-        future = future[None] if single else future
-        if future.shape[1] < horizon - 1:
-            raise ValueError(f"teacher_forced needs {horizon - 1} true future frames, got "
-                             f"{future.shape[1]}")
-    return batch, future, single
-
+SPEC_FILE = "predictor.json"                    # what `frameprophet.export` writes beside the graph
 
 class _Exported:
     """What both runtimes share: the spec, zero states and `Predictor.rollout`'s semantics.
@@ -61,9 +33,9 @@ class _Exported:
 
     def __init__(self, folder: str | Path):
         folder = Path(folder)
-        spec_path = folder / "predictor.json"
+        spec_path = folder / SPEC_FILE
         if not spec_path.is_file():
-            raise ValueError(f"{folder}: no predictor.json here; give a folder written by "
+            raise ValueError(f"{folder}: no {SPEC_FILE} here; give a folder written by "
                              "python -m frameprophet export")
         self.spec = json.loads(spec_path.read_text())
         self.graph = folder / self.spec["graph"]
@@ -82,6 +54,11 @@ class _Exported:
         """One frame (B, H, W, C) -> (the next frame, the new states)."""
         raise NotImplementedError
 
+    @property
+    def quadratic(self) -> bool:
+        """Never: an exported step carries its states (O(T))."""
+        return False
+
     def rollout(self, context: np.ndarray, horizon: int, mode: str = "closed_loop",
                 truth: np.ndarray | None = None) -> np.ndarray:
         """Predict `horizon` frames after `context`, exactly as `Predictor.rollout` does.
@@ -90,18 +67,23 @@ class _Exported:
         each (`truth` holds at least `horizon - 1` of them). Returns `(horizon, H, W, C)` for
         one clip or `(N, horizon, H, W, C)` for a batch, float32 in [0, 1].
         """
-        batch, future, single = rollout_inputs(context, horizon, mode, truth, self.frame_size,
-                                               self.channels)
-        states = self.initial_state(batch.shape[0])
-        for t in range(batch.shape[1]):                       # read the context once
-            prediction, states = self.step(batch[:, t], states)
-        outputs = [prediction]
-        for k in range(1, horizon):
-            frame = prediction if future is None else future[:, k - 1]
-            prediction, states = self.step(frame, states)
-            outputs.append(prediction)
-        out = np.stack(outputs, axis=1)
+        batch, future, single = rollout.check(context, horizon, mode, truth, self.frame_size,
+                                              self.channels)
+        out = rollout.stepped(self.step, self.initial_state(batch.shape[0]), batch, horizon,
+                              future)
         return out[0] if single else out
+
+    def memory(self, context: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+        """As `Predictor.memory`: a closed-loop rollout of one clip and the RMS over channels of
+        each layer's hidden state after each input, (T + horizon - 1, layers, h, w)."""
+        context = rollout.one_clip(context, horizon, self.frame_size, self.channels)
+        return rollout.remembered(self.step, self.initial_state(1), context, horizon,
+                                  self._hidden)
+
+    def _hidden(self, states: list[np.ndarray]) -> list[np.ndarray]:
+        """Each layer's h (the states are h0, c0, h1, c1, ...), channels last."""
+        nchw = self.spec.get("state_layout") == "NCHW"
+        return [h.transpose(0, 2, 3, 1) if nchw else h for h in states[0::2]]
 
 
 class OnnxPredictor(_Exported):
@@ -162,8 +144,8 @@ class TFLitePredictor(_Exported):
 
 
 def load_exported(folder: str | Path, threads: int | None = None) -> _Exported:
-    """The predictor for an exported folder, by the format its predictor.json names."""
-    spec_path = Path(folder) / "predictor.json"
+    """The predictor for an exported folder, by the format its spec (`SPEC_FILE`) names."""
+    spec_path = Path(folder) / SPEC_FILE
     fmt = json.loads(spec_path.read_text()).get("format") if spec_path.is_file() else "onnx"
     kinds = {"onnx": OnnxPredictor, "tflite": TFLitePredictor}
     if fmt not in kinds:

@@ -16,37 +16,40 @@ pytest.importorskip("onnxruntime")
 
 from frameprophet import models, saving  # noqa: E402
 from frameprophet.__main__ import main  # noqa: E402
-from frameprophet.export import TOLERANCE, export  # noqa: E402
+from frameprophet.export import SPEC_FILE, TOLERANCE, export  # noqa: E402
 from frameprophet.predict import Predictor  # noqa: E402
+from frameprophet.rollout import RolloutPredictor  # noqa: E402
 from frameprophet.runtime import OnnxPredictor, load_exported  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = (16, 16)
 
 
-def _tiny(tmp_path_factory, channels: int, blend: bool = False) -> tuple[Path, Predictor]:
-    """A tiny untrained prophet of `channels` saved as a .keras file, and its Keras predictor."""
-    options = ({} if channels == 1 else {"channels": channels}) | ({"blend": True} if blend else {})
-    try:
-        model = models.build("prophet", SIZE, hidden=8, depth=2, **options)
-    except ValueError as e:                           # colour support lands in another branch
-        pytest.skip(f"models.build makes no {channels}-channel prophet yet: {e}")
-    path = tmp_path_factory.mktemp(f"c{channels}") / "tiny.keras"
+def _tiny(tmp_path_factory, **options) -> tuple[Path, Predictor]:
+    """A tiny untrained prophet (hidden 8, depth 2, and `options`) saved as a .keras file, and
+    its Keras predictor."""
+    model = models.build("prophet", SIZE, hidden=8, depth=2, **options)
+    path = tmp_path_factory.mktemp("tiny") / "tiny.keras"
     saving.save(model, path)
     return path, Predictor(model)
 
 
-@pytest.fixture(scope="module", params=[("onnx", 1), ("onnx", 3), ("onnx", -3), ("tflite", 1),
-                                        ("tflite", 3)],
-                ids=["onnx-grey", "onnx-colour", "onnx-colour-blend", "tflite-grey",
-                     "tflite-colour"])
+# Each format at the default sizes, grey and colour; a colour model that blends with the last
+# frame; and the ONNX graph at a patch and a kernel other than the defaults (4 and 3), whose
+# space-to-depth, convolutions and state shapes the graph writes by hand.
+CASES = {"onnx-grey": ("onnx", {}), "onnx-colour": ("onnx", {"channels": 3}),
+         "onnx-colour-blend": ("onnx", {"channels": 3, "blend": True}),
+         "onnx-patch2-kernel5": ("onnx", {"patch": 2, "kernel": 5}),
+         "tflite-grey": ("tflite", {}), "tflite-colour": ("tflite", {"channels": 3})}
+
+
+@pytest.fixture(scope="module", params=list(CASES.values()), ids=list(CASES))
 def exported(request, tmp_path_factory):
-    fmt, channels = request.param
-    channels, blend = abs(channels), channels < 0       # -3: colour, blending with the last frame
-    path, predictor = _tiny(tmp_path_factory, channels, blend)
+    fmt, options = request.param
+    path, predictor = _tiny(tmp_path_factory, **options)
     folder = path.parent / fmt
     export(str(path), folder, fmt=fmt)
-    return folder, predictor, channels
+    return folder, predictor, predictor.channels
 
 
 def _clips(channels: int, n: int = 2, t: int = 10, seed: int = 1) -> np.ndarray:
@@ -55,10 +58,12 @@ def _clips(channels: int, n: int = 2, t: int = 10, seed: int = 1) -> np.ndarray:
 
 def test_exported_rollout_matches_keras_over_ten_closed_loop_frames(exported):
     folder, predictor, channels = exported
-    spec = json.loads((folder / "predictor.json").read_text())
+    spec = json.loads((folder / SPEC_FILE).read_text())
     assert spec["channels"] == channels and spec["frame_size"] == list(SIZE)
     assert spec["max_abs_diff"] <= TOLERANCE and spec["inputs"][0] == "frame"
-    assert sorted(spec["state_shape"][1:]) == [4, 4, 8] and len(spec["inputs"]) == 1 + 2 * 2
+    grid = [side // predictor.model.patch for side in SIZE]
+    assert sorted(spec["state_shape"][1:]) == sorted([*grid, 8])
+    assert len(spec["inputs"]) == 1 + 2 * 2                 # frame, then h and c of 2 layers
     clips = _clips(channels)                            # a batch of 2: the batch is dynamic
     runtime = load_exported(folder)
     assert isinstance(runtime, OnnxPredictor) == (spec["format"] == "onnx")
@@ -67,6 +72,24 @@ def test_exported_rollout_matches_keras_over_ten_closed_loop_frames(exported):
     assert np.abs(ours - predictor.rollout(clips, 10)).max() <= TOLERANCE
     one = load_exported(folder).rollout(clips[0], 10)   # one clip in, one clip out
     assert one.shape == (10, *SIZE, channels) and 0 <= one.min() and one.max() <= 1
+
+
+def test_exported_memory_is_what_keras_carried(exported):
+    """The memory view's numbers: the same rollout and the same RMS of each layer's hidden
+    state, whichever layout (NCHW in ONNX, NHWC in TFLite) the graph keeps its states in."""
+    folder, predictor, channels = exported
+    clip = _clips(channels, n=1)[0]
+    runtime = load_exported(folder)
+    assert isinstance(runtime, RolloutPredictor) and isinstance(predictor, RolloutPredictor)
+    assert runtime.stepwise and not runtime.quadratic and not predictor.quadratic
+    ours, carried = runtime.memory(clip[:6], 4)
+    keras_frames, keras_carried = predictor.memory(clip[:6], 4)
+    grid = [side // predictor.model.patch for side in SIZE]
+    assert ours.shape == (4, *SIZE, channels) and carried.shape == (6 + 4 - 1, 2, *grid)
+    assert np.abs(ours - keras_frames).max() <= TOLERANCE
+    assert np.abs(carried - keras_carried).max() <= TOLERANCE
+    with pytest.raises(ValueError, match="memory takes one clip"):
+        runtime.memory(clip[None, :6], 4)
 
 
 def test_exported_teacher_forced_and_bad_input_as_predictor(exported):
@@ -93,7 +116,7 @@ assert not heavy, f"frameprophet.runtime loaded {heavy}"
 
 
 def test_runtime_rolls_out_without_tensorflow_or_keras(exported, tmp_path):
-    """The goal of issue 56: the match holds in a process that never loads TF or Keras."""
+    """The match holds in a process that never loads TensorFlow or Keras."""
     folder, predictor, channels = exported
     if folder.name == "tflite" and importlib.util.find_spec("ai_edge_litert") is None:
         pytest.skip("TFLite runs without TensorFlow only on LiteRT (ai-edge-litert)")
@@ -118,11 +141,11 @@ def test_baselines_are_refused_with_a_sentence(tmp_path, capsys):
 
 
 def test_cli_exports_a_path_and_says_the_measured_difference(tmp_path_factory, capsys):
-    path, _ = _tiny(tmp_path_factory, 1)
+    path, _ = _tiny(tmp_path_factory)
     out = path.parent / "cli"
     assert main(["export", str(path), "--format", "onnx", "--out", str(out)]) == 0
     assert "max |diff|" in capsys.readouterr().out
-    assert {p.name for p in out.iterdir()} == {"model.onnx", "predictor.json"}
+    assert {p.name for p in out.iterdir()} == {"model.onnx", SPEC_FILE}
 
 
 @pytest.mark.slow
@@ -134,8 +157,7 @@ def test_shipped_mnist_exports_within_tolerance(tmp_path, fmt):
 
 
 def test_a_keras_cell_model_is_refused_in_one_sentence(tmp_path):
-    """cell="keras" is the bench's comparison; every shipped model is fused (issue 53 retired
-    the conversion of pre-fused files, re-saving the one there was)."""
+    """cell="keras" is the bench's comparison; every shipped model is fused."""
     model = models.build("prophet", SIZE, hidden=8, depth=1, cell="keras")
     saving.save(model, tmp_path / "keras-cell.keras")
     with pytest.raises(ValueError, match="ConvLSTM2D cell.*fused cell") as info:

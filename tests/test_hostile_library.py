@@ -275,7 +275,6 @@ def test_resume_after_a_kill_that_cut_its_files_says_so(tmp_path, train_tiny, ca
     (["predict", "squares:1", "--context", "100000"], "--context"),
     (["predict", "squares:1", "--fps", "inf"], "--fps"),
     (["evaluate", "--dataset", "squares", "--n", "1000000000"], "--n"),
-    (["evaluate", "--dataset", "squares", "--n-rerun", "-1"], "--n-rerun"),
     (["evaluate", "--dataset", "squares", "--horizon", "100000"], "--horizon"),
 ])
 def test_the_cli_caps_sizes_before_any_work(args, flag, capsys):
