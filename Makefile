@@ -8,7 +8,6 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
-export TF_CPP_MIN_LOG_LEVEL ?= 2
 # Two test processes, a test file each at a time (its module fixtures and servers stay in one
 # process): most of the suite is one-core work (graph tracing, servers, subprocesses), so two
 # halve the wall time on two cores. `PARALLEL=` runs it in one process.

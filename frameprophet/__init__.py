@@ -9,7 +9,15 @@ Modules, in the order data flows: data, io -> models -> predict, saving, hub -> 
 render -> ui. Heavy imports (TensorFlow) happen on first use of these names, not at import.
 """
 
+import os
+
 __version__ = "0.1.0"
+
+# TensorFlow's C++ notices (oneDNN and absl lines at import, a malloc setting at the first epoch,
+# an iterator warning at exit) say nothing a user can act on. Set here, before anything can import
+# TensorFlow, for every entry point (the CLI, the app, bench/, the tests) and the processes they
+# start; TF_CPP_MIN_LOG_LEVEL=0 shows them again.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 __all__ = ["Predictor", "build", "load_predictor", "recipes"]
 
 

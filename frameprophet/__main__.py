@@ -7,7 +7,6 @@ weights/ ("mnist", "squares", "mnist-keras3"), or hf://owner/repo.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from frameprophet.data import PROTOCOL
@@ -251,9 +250,6 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # TensorFlow's C++ notices (a malloc setting at the first epoch, an iterator warning at
-    # exit) say nothing a user can act on; TF_CPP_MIN_LOG_LEVEL=0 shows them again.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         import keras  # noqa: F401  (an unknown KERAS_BACKEND fails here, in Keras' own words)
     except ValueError as e:

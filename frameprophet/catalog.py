@@ -223,16 +223,6 @@ def twin_folder(name: str) -> Path:
     return saving.WEIGHTS_DIR / f"{name}-onnx"
 
 
-def use_exported_twin(name: str) -> bool:
-    """Serve `name` from its ONNX twin in this process when it has a current one (the first
-    result's child process does, so that it never imports TensorFlow). True when it does."""
-    loaded = exported_twin(name)
-    if loaded is not None:
-        with _LOCK:
-            _LOADED[_key(resolve(name))] = loaded
-    return loaded is not None
-
-
 def _load_added(name: str) -> LoadedModel:
     """A model added with `add`: a trusted local file (safe-mode loading all the same) or a Hub
     repo, labelled by its name in the menu."""

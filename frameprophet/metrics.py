@@ -21,7 +21,6 @@ import numpy as np
 SSIM_WINDOW = 7
 PSNR_CAP = 100.0
 NAMES = ("mse", "mae", "ssim", "psnr", "iou")        # every metric, in report order
-SUMMED = ("mse", "mae")                              # summed over a frame's pixels
 
 
 def _as_batch(pred, truth) -> tuple[np.ndarray, np.ndarray]:

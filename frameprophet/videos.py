@@ -51,8 +51,6 @@ CACHE_VERSION = 1
 CACHE_MB = 2048                      # the decode cache's size cap; $FRAMEPROPHET_CACHE_MB sets it
 CLIP_EXTENSIONS = (io.PILLOW_EXTENSIONS + io.VIDEO_EXTENSIONS + io.ARRAY_EXTENSIONS
                    + io.ZIP_EXTENSIONS)
-#: ITU-R 601 luminance, as `io.read_clip` makes grey.
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 FITTED = "fitted inside the frame keeping the aspect ratio, padded with black, centred (as uploads)"
 
 
@@ -208,7 +206,7 @@ def as_clip(frames: np.ndarray, channels: int) -> np.ndarray:
     """uint8 RGB frames (..., 3) -> float32 clips in [0, 1] with 1 (luminance) or 3 channels."""
     clips = frames.astype(np.float32) / np.float32(255)
     if channels == 1:
-        return np.clip(clips @ LUMA, 0.0, 1.0)[..., None]
+        return np.clip(clips @ io.LUMA, 0.0, 1.0)[..., None]
     return clips
 
 

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import frameprophet  # noqa: F401  (quiets TensorFlow's C++ notices before any test imports it)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")          # tests never touch the network
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 

@@ -50,7 +50,7 @@ print(json.dumps(out))
 
 
 def run_under(backend: str, folder: Path) -> dict:
-    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = {**os.environ, "KERAS_BACKEND": backend}
     done = subprocess.run([sys.executable, "-c", SCRIPT, str(folder)], capture_output=True,
                           text=True, env=env, timeout=600, cwd=Path(__file__).parent.parent)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -19,7 +19,7 @@ from frameprophet.io.limits import (
     ZIP_EXTENSIONS,
     ClipError,
 )
-from frameprophet.io.read import clip_info, read_clip, read_clip_with_notes, resize_clip
+from frameprophet.io.read import LUMA, clip_info, read_clip, read_clip_with_notes, resize_clip
 from frameprophet.io.write import (
     WRITE_ACCEPTED,
     WRITERS,
@@ -31,9 +31,8 @@ from frameprophet.io.write import (
     writer_for,
 )
 
-__all__ = ["ACCEPTED", "ACCEPTED_FORMATS", "ARRAY_EXTENSIONS", "FLOAT_TOLERANCE", "MAX_FRAMES",
-           "MAX_PIXELS", "MAX_TOTAL_PIXELS", "MIN_FRAMES", "PILLOW_EXTENSIONS", "VIDEO_EXTENSIONS",
-           "WRITERS", "WRITE_ACCEPTED", "ZIP_EXTENSIONS", "ClipError", "clip_info", "read_clip",
-           "read_clip_with_notes",
-           "resize_clip", "save_clip", "to_uint8_rgb", "write_gif", "write_mp4",
-           "write_npy", "writer_for"]
+__all__ = ["ACCEPTED", "ACCEPTED_FORMATS", "ARRAY_EXTENSIONS", "FLOAT_TOLERANCE", "LUMA",
+           "MAX_FRAMES", "MAX_PIXELS", "MAX_TOTAL_PIXELS", "MIN_FRAMES", "PILLOW_EXTENSIONS",
+           "VIDEO_EXTENSIONS", "WRITERS", "WRITE_ACCEPTED", "ZIP_EXTENSIONS", "ClipError",
+           "clip_info", "read_clip", "read_clip_with_notes", "resize_clip", "save_clip",
+           "to_uint8_rgb", "write_gif", "write_mp4", "write_npy", "writer_for"]

@@ -48,19 +48,18 @@ from frameprophet.io.limits import (
 
 log = logging.getLogger(__name__)
 
+#: ITU-R 601 luminance weights of R, G and B: how every grey frame is made from a colour one.
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
-def read_clip(
-    path: str | os.PathLike,
-    frame_size: tuple[int, int] | None = None,
-    max_frames: int = MAX_FRAMES,
-    max_pixels: int = MAX_PIXELS,
-    max_total_pixels: int = MAX_TOTAL_PIXELS,
-    channels: int = 1,
-) -> np.ndarray:
+
+def read_clip(path: str | os.PathLike, frame_size: tuple[int, int] | None = None,
+              **options) -> np.ndarray:
     """Read a clip from a file or folder as float32 (T, H, W, `channels`) in [0, 1].
 
     `read_clip_with_notes` does the same and also says what was changed on the way (cut, colour
-    dropped); this is `read_clip_with_notes(...)[0]`. Everything below applies to both.
+    dropped); this is `read_clip_with_notes(...)[0]`, and `options` are its keywords
+    (`max_frames`, `max_pixels`, `max_total_pixels`, `channels`). Everything below applies to
+    both.
 
     Accepted inputs (chosen by extension; a folder is read as a folder of frames):
 
@@ -74,8 +73,9 @@ def read_clip(
     * .zip or a folder of .png/.jpg/.jpeg frames, in natural file-name order ("f2" before "f10").
       Entries are read into memory one at a time, never extracted to disk.
 
-    With `channels=1` (the default) colour becomes grey with luminance weights 0.299 R + 0.587 G
-    + 0.114 B; with `channels=3` colour is kept and grey files become three equal channels.
+    With `channels=1` (the default) colour becomes grey with the luminance weights `LUMA`
+    (0.299 R + 0.587 G + 0.114 B); with `channels=3` colour is kept and grey files become three
+    equal channels.
     Transparent pixels are composited on black. If `frame_size=(H, W)` is given, each frame is
     resized to fit inside it keeping its aspect ratio (box filter when shrinking, bilinear when
     enlarging) and padded with black, centred, to exactly (H, W).
@@ -94,8 +94,7 @@ def read_clip(
             large, too short, ...); the message names the file and lists what is accepted.
         ValueError: for invalid arguments (e.g. `max_frames=1`).
     """
-    return read_clip_with_notes(path, frame_size, max_frames, max_pixels, max_total_pixels,
-                                channels)[0]
+    return read_clip_with_notes(path, frame_size, **options)[0]
 
 
 def read_clip_with_notes(
@@ -220,9 +219,9 @@ def _to_gray(frame: np.ndarray) -> np.ndarray:
     elif frame.shape[2] == 1:
         gray = frame[..., 0].astype(np.float32) * scale
     else:
-        gray = frame[..., 0] * np.float32(0.299 * scale)
-        gray += frame[..., 1] * np.float32(0.587 * scale)
-        gray += frame[..., 2] * np.float32(0.114 * scale)
+        gray = frame[..., 0] * (LUMA[0] * scale)
+        gray += frame[..., 1] * (LUMA[1] * scale)
+        gray += frame[..., 2] * (LUMA[2] * scale)
         gray = gray.astype(np.float32, copy=False)
     if frame.ndim == 3 and frame.shape[2] == 4:
         gray *= frame[..., -1] * scale  # alpha over black
