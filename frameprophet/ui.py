@@ -320,7 +320,7 @@ def _layout(w: dict, shipped: list[str], allow_training: bool = False) -> None:
                                             value=demo.DEFAULT_MODEL[demo.SOURCE_MNIST],
                                             label="Model", render=False, elem_id="fp-model")
             with gr.Tabs(overflow_behavior="wrap") as w["tabs"]:
-                with gr.Tab("A clip", id="clip") as w["clip_tab"]:
+                with gr.Tab("A clip", id="clip", elem_id="fp-clip-tab") as w["clip_tab"]:
                     _clip_tab(w)
                 with gr.Tab("Build a scene", id="scene", elem_id="fp-scene-tab") as \
                         w["scene_tab"]:

@@ -36,15 +36,18 @@ def chromium_path() -> str | None:
 @pytest.fixture(scope="module")
 def app_url(serve):
     """The demo on a free port, with small untrained models instead of weights files."""
-    predictors: dict[tuple[int, int], Predictor] = {}
+    predictors: dict[tuple, Predictor] = {}
 
     def fake_load_model(resolved: str) -> catalog.LoadedModel:
         size = catalog.DEFAULTS.get(resolved, (64, 64))
-        if size not in predictors:
-            dataset = "squares" if size == (40, 40) else "mnist"
-            predictors[size] = Predictor(models.build("prophet", size, hidden=8, depth=1),
-                                         {"dataset": dataset})
-        return catalog.LoadedModel(predictors[size], f"test-{resolved}", untrained=True)
+        channels = 3 if resolved == "natural" else 1
+        if (size, channels) not in predictors:
+            dataset = "natural" if channels == 3 else "squares" if size == (40, 40) else "mnist"
+            predictors[size, channels] = Predictor(
+                models.build("prophet", size, hidden=8, depth=1, channels=channels),
+                {"dataset": dataset})
+        return catalog.LoadedModel(predictors[size, channels], f"test-{resolved}",
+                                   untrained=True)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(catalog, "load", fake_load_model)
@@ -78,6 +81,11 @@ def page(app_url):
             browser.close()
 
 
+def predict(page, tab: str) -> None:
+    """Press the shown tab's Predict (each tab has its own; clicking waits until it shows)."""
+    page.locator(f"#fp-{tab}-predict").click()
+
+
 def animation_src(page) -> str | None:
     return page.evaluate(
         "() => { const img = document.querySelector('#fp-animation img');"
@@ -97,7 +105,7 @@ def test_first_result_then_predict(page):
     horizon = 6
     page.get_by_label("number input for Frames to predict", exact=False).fill(str(horizon))
     page.get_by_label("number input for Frames to predict", exact=False).press("Enter")
-    page.get_by_role("button", name="Predict", exact=True).click()
+    predict(page, "clip")
     page.wait_for_function(
         "(old) => { const img = document.querySelector('#fp-animation img');"
         " return img && img.src && img.src !== old && img.complete; }", arg=first)
@@ -159,14 +167,14 @@ def upload_files(tmp_path_factory):
     return files
 
 
-def info_text(page) -> str:
-    return page.locator("#fp-info textarea").input_value()
+def info_text(page, box: str = "#fp-info") -> str:
+    return page.locator(f"{box} textarea").input_value()
 
 
 def upload(page, path) -> None:
     """Choose "Upload", clear a file chosen before (the widget then shows it, not a drop zone),
     and give the file to the widget's own file input."""
-    page.get_by_label(demo.SOURCE_UPLOAD).check()
+    page.locator("#fp-clip-tab").get_by_label(demo.SOURCE_UPLOAD).check()
     page.locator("#fp-upload input[type=file], #fp-upload button[aria-label=Clear]").first \
         .wait_for(state="attached")
     clear = page.locator("#fp-upload button[aria-label=Clear]")
@@ -183,7 +191,7 @@ def test_an_uploaded_clip_is_predicted(page, upload_files, kind, frames):
     page.wait_for_function(
         "(n) => { const s = document.querySelector('#fp-context input[type=range]');"
         " return s && Number(s.max) === n; }", arg=frames - 1)
-    page.get_by_role("button", name="Predict", exact=True).click()
+    predict(page, "clip")
     page.wait_for_function(f"() => document.querySelector('#fp-info textarea').value"
                            f".includes('upload digits.{kind}')")
     page.wait_for_function(
@@ -203,32 +211,40 @@ def test_a_bad_upload_is_explained_and_the_last_result_stays(page, upload_files,
     before = animation_src(page)
     assert before
     upload(page, upload_files[kind])
-    page.get_by_role("button", name="Predict", exact=True).click()
+    page.locator(".toast-body").first.wait_for(state="visible")       # said when dropped
+    predict(page, "clip")
     page.wait_for_function(
         "(w) => document.querySelector('#fp-info textarea').value.includes(w)", arg=words,
         timeout=10_000)
     assert info_text(page).startswith("Not predicted:")
     assert "/tmp" not in info_text(page)
+    assert page.locator(".toast-body").count() == 1          # said once more, not twice
     assert animation_src(page) == before                 # the previous result is still shown
     page.get_by_label(demo.SOURCE_MNIST).check()
 
 
 def test_a_scene_is_built_and_forecast_in_the_browser(page):
+    """The scene tab has its own results: none before its first Predict (not the clip tab's),
+    then its own; the clip tab's stay."""
     before = animation_src(page)
     page.get_by_role("tab", name="Build a scene").click()
+    page.locator("#fp-scene-info").wait_for(state="visible")
+    assert not page.locator("#fp-animation").is_visible()           # not the clip's result
+    assert info_text(page, "#fp-scene-info").startswith("No scene yet")
     objects = page.locator("#fp-scene-tab").get_by_label("number input for Objects",
                                                          exact=False)
     objects.fill("3")
     objects.press("Enter")
-    page.get_by_role("button", name="Predict", exact=True).click()
-    page.wait_for_function("() => document.querySelector('#fp-info textarea').value"
+    predict(page, "scene")
+    page.wait_for_function("() => document.querySelector('#fp-scene-info textarea').value"
                            ".includes('mnist scene seed 0 (out of distribution)')")
-    page.wait_for_function(
-        "(old) => { const img = document.querySelector('#fp-animation img');"
-        " return img && img.src && img.src !== old && img.complete; }", arg=before)
-    assert "3 digits: the model learnt 2" in info_text(page)
+    page.wait_for_function("() => { const img = document.querySelector("
+                           "'#fp-scene-animation img'); return img && img.complete; }")
+    assert "3 digits: the model learnt 2" in info_text(page, "#fp-scene-info")
     page.screenshot(path=str(ARTIFACTS / "scene.png"), full_page=True)
     page.get_by_role("tab", name="A clip").click()
+    page.locator("#fp-animation img").wait_for()
+    assert animation_src(page) == before                             # the clip's stayed
 
 
 def test_an_upload_unlike_the_training_data_is_predicted_with_notes(page, tmp_path):
@@ -239,12 +255,13 @@ def test_an_upload_unlike_the_training_data_is_predicted_with_notes(page, tmp_pa
     colour[..., 0] = 255                                  # red-ish, bright, and too long
     np.save(tmp_path / "bright_colour.npy", colour)
     upload(page, tmp_path / "bright_colour.npy")
-    page.get_by_role("button", name="Predict", exact=True).click()
+    predict(page, "clip")
     page.wait_for_function("() => document.querySelector('#fp-info textarea').value"
                            ".includes('upload bright_colour.npy')", timeout=10_000)
     notes = info_text(page)
     assert f"only its first {demo.MAX_UPLOAD_FRAMES} frames are used" in notes
-    assert "colour dropped" in notes and "background is bright" in notes
+    assert "test-natural" in notes and "in colour" in notes    # an upload: the colour model
+    assert "colour dropped" not in notes
     page.get_by_label(demo.SOURCE_MNIST).check()
 
 
@@ -258,7 +275,7 @@ def test_out_of_range_numbers_are_refused_by_the_app_and_the_result_stays(page):
     before = {elem: page.locator(f"{elem} img").get_attribute("src")
               for elem in ("#fp-animation", "#fp-strip", "#fp-plot")}
     page.get_by_label("Seed").first.fill("-1")
-    page.get_by_role("button", name="Predict", exact=True).click()
+    predict(page, "clip")
     page.wait_for_function("() => document.querySelector('#fp-info textarea').value"
                            ".startsWith('Not predicted: Seed must be')", timeout=30_000)
     toast = page.locator(".toast-body").filter(has_text="Seed must be a whole number")
@@ -269,16 +286,20 @@ def test_out_of_range_numbers_are_refused_by_the_app_and_the_result_stays(page):
     assert page.get_by_text("Error", exact=True).count() == 0          # no Gradio badge
 
     page.get_by_role("tab", name="Build a scene").click()
+    scene = page.locator("#fp-scene-animation img").get_attribute("src")  # the last scene's
     speed = page.locator("#fp-scene-tab").get_by_label("Speed (px per frame)")
     speed.fill("100")
-    page.get_by_role("button", name="Predict", exact=True).click()
-    page.wait_for_function("() => document.querySelector('#fp-info textarea').value"
-                           ".includes('speed must be 0 to 36')", timeout=30_000)
-    for elem, src in before.items():
-        assert page.locator(f"{elem} img").get_attribute("src") == src
+    predict(page, "scene")
+    page.wait_for_function("() => document.querySelector('#fp-scene-info textarea').value"
+                           ".includes('Speed must be a number from 0 to 36')", timeout=30_000)
+    assert page.locator("#fp-scene-animation img").get_attribute("src") == scene
     assert page.get_by_text("Error", exact=True).count() == 0
+    assert page.locator(".toast-body").count() == 1     # the seed's warning went with this one
     speed.fill("3.6")
     page.get_by_role("tab", name="A clip").click()
+    page.locator("#fp-animation img").wait_for()
+    for elem, src in before.items():
+        assert page.locator(f"{elem} img").get_attribute("src") == src
     page.get_by_label("Seed").first.fill("0")
 
 
@@ -293,7 +314,7 @@ def test_a_two_frame_gif_keeps_the_context_slider_and_is_predicted(page, tmp_pat
     page.wait_for_function(
         "() => { const s = document.querySelector('#fp-context input[type=range]');"
         " return s && Number(s.max) === 2 && Number(s.value) === 1; }")
-    page.get_by_role("button", name="Predict", exact=True).click()
+    predict(page, "clip")
     page.wait_for_function("() => document.querySelector('#fp-info textarea').value"
                            ".includes('upload two.gif (2 frames)')")
     page.wait_for_function(
@@ -323,7 +344,7 @@ def test_the_compare_tab_compares_an_upload_with_its_own_pictures(page, upload_f
     tab.get_by_label(demo.SOURCE_UPLOAD).check()
     page.locator("#fp-compare-upload input[type=file]").set_input_files(
         str(upload_files["gif"]))
-    page.get_by_role("button", name="Predict", exact=True).click()
+    predict(page, "compare")
     page.wait_for_function("() => document.querySelector('#fp-compare-info textarea').value"
                            ".includes('upload digits.gif')")
     page.wait_for_function("() => { const img = document.querySelector("
@@ -356,13 +377,111 @@ def test_on_a_phone_the_tabs_show_and_predict_brings_the_results_into_view(page)
         assert not page.get_by_role("button", name="More tabs").is_visible()
         before = animation_src(page)
         page.get_by_label("Seed").first.fill("8")
-        page.get_by_role("button", name="Predict", exact=True).click()
+        predict(page, "clip")
         page.wait_for_function("() => { const r = document.querySelector('#fp-results')"
                                ".getBoundingClientRect(); return r.top < window.innerHeight"
                                " && r.bottom > 0; }", timeout=10_000)
         page.wait_for_function(
             "(old) => { const img = document.querySelector('#fp-animation img');"
             " return img && img.src && img.src !== old && img.complete; }", arg=before)
+        for wide in ("#fp-strip", "#fp-plot"):          # whole on the screen, SSIM panel too
+            box = page.locator(f"{wide} img").bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, wide
         page.screenshot(path=str(ARTIFACTS / "phone.png"), full_page=True)
+        # Compare: its pictures appear below the fold when done, and come into view
+        page.get_by_role("tab", name="Compare models").click()
+        page.evaluate("() => window.scrollTo(0, 0)")
+        predict(page, "compare")
+        page.wait_for_function("() => { const i = document.querySelector("
+                               "'#fp-compare-animation img'); if (!i || !i.complete) return "
+                               "false; const r = i.getBoundingClientRect();"
+                               " return r.top < window.innerHeight && r.bottom > 0; }")
+        page.screenshot(path=str(ARTIFACTS / "phone-compare.png"))
     finally:
+        page.get_by_role("tab", name="A clip").click()
         page.set_viewport_size({"width": 1440, "height": 1000})
+
+
+# -- the model follows the clip until the person picks one; the slider follows the tab -------
+
+def chosen_model(page) -> str:
+    return page.locator("#fp-model input").input_value()
+
+
+def test_a_persons_own_clip_gets_the_colour_model_and_their_own_pick_stays(page,
+                                                                          upload_files):
+    page.get_by_role("tab", name="A clip").click()
+    clip_tab = page.locator("#fp-clip-tab")
+    page.get_by_text("MNIST · seed 0 · 10 → 10").click()             # an example's model
+    page.wait_for_function("() => document.querySelector('#fp-model input').value"
+                           " === 'mnist'")
+    clip_tab.get_by_label(demo.SOURCE_NATURAL).check()
+    page.wait_for_function("() => document.querySelector('#fp-model input').value"
+                           ".startsWith('natural')")
+    clip_tab.get_by_label(demo.SOURCE_UPLOAD).check()
+    page.wait_for_timeout(500)
+    assert chosen_model(page).startswith("natural")                 # the menu shows it
+    page.locator("#fp-model input").click()                          # the person picks one
+    page.get_by_role("option", name="squares", exact=True).click()
+    clip_tab.get_by_label(demo.SOURCE_MNIST).check()
+    page.wait_for_timeout(800)
+    assert chosen_model(page) == "squares"                           # never changed silently
+    clip_tab.get_by_label(demo.SOURCE_UPLOAD).check()
+    page.wait_for_timeout(800)
+    assert chosen_model(page) == "squares"
+    page.get_by_role("tab", name="Build a scene").click()
+    page.get_by_label("natural", exact=True).check()
+    page.wait_for_timeout(800)
+    assert chosen_model(page) == "squares"                           # a world does not either
+    page.get_by_label("mnist", exact=True).check()
+    page.get_by_role("tab", name="A clip").click()
+    page.get_by_text("MNIST · seed 0 · 10 → 10").click()             # an example's own again
+    page.wait_for_function("() => document.querySelector('#fp-model input').value"
+                           " === 'mnist'")
+    clip_tab.get_by_label(demo.SOURCE_UPLOAD).check()
+    page.wait_for_function("() => document.querySelector('#fp-model input').value"
+                           ".startsWith('natural')")
+    clip_tab.get_by_label(demo.SOURCE_MNIST).check()
+    page.wait_for_function("() => document.querySelector('#fp-model input').value"
+                           " === 'mnist'")
+
+
+def slider(page) -> tuple[int, int]:
+    return tuple(page.evaluate("() => { const s = document.querySelector("
+                               "'#fp-context input[type=range]'); return [Number(s.max),"
+                               " Number(s.value)]; }"))
+
+
+def test_the_context_slider_follows_the_tab_and_compare_keeps_one_frame_size(page, tmp_path):
+    from frameprophet import data
+    from frameprophet import io as clip_io
+
+    long = clip_io.save_clip(data.example_clip("mnist", 2, frames=60), tmp_path / "long.npy")
+    page.get_by_role("tab", name="Compare models").click()
+    tab = page.locator("#fp-compare-tab")
+    tab.get_by_label(demo.SOURCE_UPLOAD).check()
+    clear = page.locator("#fp-compare-upload button[aria-label=Clear]")
+    if clear.count():
+        clear.first.click()
+    page.locator("#fp-compare-upload input[type=file]").set_input_files(str(long))
+    page.wait_for_function("() => document.querySelector('#fp-context input[type=range]')"
+                           ".max === '59'")
+    box = page.get_by_label("number input for Context frames", exact=False)
+    box.fill("45")
+    box.press("Enter")
+    page.wait_for_timeout(500)
+    page.get_by_role("tab", name="A clip").click()
+    page.wait_for_function("() => document.querySelector('#fp-context input[type=range]')"
+                           ".max === '19'")
+    assert slider(page) == (19, 19)                 # not 45 for a 20-frame clip
+    page.get_by_role("tab", name="Compare models").click()
+    page.wait_for_function("() => document.querySelector('#fp-context input[type=range]')"
+                           ".max === '59'")
+    assert slider(page) == (59, 45)                 # the person's 45 back with its clip
+    tab.get_by_label(demo.SOURCE_MNIST).check()
+    boxes = page.locator("#fp-compare-models")
+    boxes.get_by_label("squares · 40x40", exact=True).click()       # another frame size
+    page.get_by_text("Unticked mnist", exact=False).first.wait_for()
+    assert boxes.get_by_label("squares · 40x40", exact=True).is_checked()
+    assert not boxes.get_by_label("mnist · 64x64", exact=True).is_checked()
+    page.get_by_role("tab", name="A clip").click()
