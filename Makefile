@@ -51,38 +51,41 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/python -m ruff check .
 
 bench: $(VENV)/.installed-dev
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench.run
+
+# The squares ablation (bench/experiments/) is scored beside the shipped models when present.
+ABLATION := bench/experiments/ablation/squares-closedloop.keras
 
 evaluate: $(VENV)/.installed
 	$(BIN)/python -m frameprophet evaluate --model mnist \
 	  $(if $(wildcard weights/mnist-keras3.keras),--model mnist-keras3) --dataset mnist \
-	  --n 1000 --json bench/eval_mnist.json --plot bench/eval_mnist.png
+	  --n 1000 --json bench/results/eval_mnist.json --plot bench/results/eval_mnist.png
 	$(BIN)/python -m frameprophet evaluate --model squares \
 	  $(if $(wildcard weights/squares-keras2.keras),--model squares-keras2) \
-	  $(if $(wildcard bench/ablation/squares-closedloop.keras),--model bench/ablation/squares-closedloop.keras) \
+	  $(if $(wildcard $(ABLATION)),--model $(ABLATION)) \
 	  --dataset squares \
-	  --n 1000 --json bench/eval_squares.json --plot bench/eval_squares.png
+	  --n 1000 --json bench/results/eval_squares.json --plot bench/results/eval_squares.png
 	$(BIN)/python -m frameprophet evaluate --model natural --dataset natural \
-	  --n 1000 --json bench/eval_natural.json --plot bench/eval_natural.png
+	  --n 1000 --json bench/results/eval_natural.json --plot bench/results/eval_natural.png
 
 # Every shipped model and copy-last on worlds they never saw: Moving MNIST
-# (bench/robustness.json) and pictures in motion (bench/robustness_natural.json).
+# (bench/results/robustness.json) and pictures in motion (robustness_natural.json).
 robustness: $(VENV)/.installed
-	$(BIN)/python bench/robustness.py --n 200
-	$(BIN)/python bench/robustness.py --n 200 --dataset natural
+	$(BIN)/python -m bench.release.robustness --n 200
+	$(BIN)/python -m bench.release.robustness --n 200 --dataset natural
 
 scoreboard: $(VENV)/.installed-dev
-	$(BIN)/python bench/scoreboard.py
+	$(BIN)/python -m bench.release.scoreboard
 
 # make ship CANDIDATE=runs/NAME/mnist.keras: into weights/ only if it is closer to the goal.
 ship: $(VENV)/.installed-dev
-	$(BIN)/python bench/ship.py $(CANDIDATE)
-	$(BIN)/python bench/scoreboard.py
+	$(BIN)/python -m bench.release.ship $(CANDIDATE)
+	$(BIN)/python -m bench.release.scoreboard
 
 # The app's first result (weights/first_result/), drawn again if weights/mnist.keras changed
 # since; `make ship` does it too.
 first-result: $(VENV)/.installed
-	$(BIN)/python bench/ship.py --first-result
+	$(BIN)/python -m bench.release.ship --first-result
 
 space: $(VENV)/.installed
 	$(BIN)/python -m frameprophet space --out space_build $(if $(REPO_ID),--repo-id $(REPO_ID))

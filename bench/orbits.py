@@ -1,8 +1,8 @@
-"""A world FrameProphet never trained on, for issue 55's goals: short colour clips of coloured
-discs on circular orbits over a slowly turning colour ground, half GIF (64x64), half MP4 (96x96,
-fitted on read). `bench/own_videos.sh` trains on them; `make bench` times the data path with them.
+"""A world FrameProphet never trained on: short colour clips of coloured discs on circular
+orbits over a slowly turning colour ground, half GIF (64x64), half MP4 (96x96, fitted on read).
+`bench/experiments/own_videos.sh` trains on them; `make bench` times the data path with them.
 
-    python bench/orbits.py FOLDER [N]
+    python -m bench.orbits FOLDER [N]
 """
 
 from __future__ import annotations

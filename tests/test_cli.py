@@ -133,7 +133,8 @@ def test_robustness_scores_each_world_for_model_and_copy_last(tiny_mnist):
     # `make robustness` also puts each model's rows into its sidecar and its card
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("robustness", ROOT / "bench" / "robustness.py")
+    spec = importlib.util.spec_from_file_location(
+        "robustness", ROOT / "bench" / "release" / "robustness.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     script.write_cards(report, [tiny_mnist])

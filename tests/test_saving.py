@@ -77,7 +77,7 @@ def test_safe_mode_refuses_code_in_model_files(tmp_path):
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted([*(ROOT / "weights").glob("*.keras"),
-                  *(ROOT / "bench" / "ablation").glob("*.keras")])
+                  *(ROOT / "bench" / "experiments" / "ablation").glob("*.keras")])
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])

@@ -11,7 +11,7 @@ from frameprophet import evaluate, saving
 from frameprophet.data import SELECT_SEED, TEST_SEED
 
 ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("ship", ROOT / "bench" / "ship.py")
+spec = importlib.util.spec_from_file_location("ship", ROOT / "bench" / "release" / "ship.py")
 ship = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(ship)
 
@@ -28,11 +28,11 @@ def repo(tmp_path, tiny_model):
     run.mkdir(parents=True)
     for suffix in (".keras", ".json"):
         shutil.copy(ROOT / "weights" / f"squares{suffix}", run / f"squares{suffix}")
-    (tmp_path / "bench").mkdir()
-    earlier = json.loads((ROOT / "bench" / "eval_squares.json").read_text())
+    (tmp_path / ship.RESULTS).mkdir(parents=True)
+    earlier = json.loads((ROOT / ship.RESULTS / "eval_squares.json").read_text())
     earlier.update(clips=4, seed=TEST_SEED,
                    results={"squares-keras2": earlier["results"]["squares-keras2"]})
-    (tmp_path / "bench" / "eval_squares.json").write_text(json.dumps(earlier))
+    (tmp_path / ship.RESULTS / "eval_squares.json").write_text(json.dumps(earlier))
     return tmp_path, run / "squares.keras"
 
 
@@ -53,13 +53,13 @@ def test_a_better_candidate_is_shipped_with_card_and_report(repo):
         k: v for k, v in report["results"]["copy last frame"].items() if k != "model"}
     assert "4 test clips" in (root / "weights" / "squares.md").read_text()
     assert (root / "weights" / "squares_curve.png").exists()
-    saved = json.loads((root / "bench" / "eval_squares.json").read_text())
+    saved = json.loads((root / ship.RESULTS / "eval_squares.json").read_text())
     assert saved == report
     # The candidate takes the shipped row under the short name; other rows are kept, not re-run.
     assert list(saved["results"]) == ["copy last frame", "zeros", "squares", "squares-keras2"]
     assert saved["results"]["squares"]["model"] == "squares"
     assert saved["results"]["squares"]["iou"]["mean"] > 0.5
-    assert (root / "bench" / "eval_squares.png").exists()
+    assert (root / ship.RESULTS / "eval_squares.png").exists()
 
 
 def test_a_candidate_that_is_not_better_changes_nothing(repo):

@@ -8,14 +8,15 @@ runs does not flatter the reported numbers. Only when the candidate is closer to
 goal (`evaluate.GOALS`; lower mean MSE where there is none) is it then scored on the scoreboard's
 test clips (`data.TEST_SEED`), copied to weights/NAME.keras (NAME is the file's stem), given its
 sidecar and card (with the validation curve), and put in the shipped model's row of
-bench/eval_DATASET.json and .png; the card's held-out metrics are that test evaluation. Rows of
-other models in that report (the Keras example's baseline, ablations) are kept as they were: same
-clips, not re-run. `make ship` then regenerates the README scoreboard. A candidate that is not
-better leaves every file untouched and exits with status 1.
+bench/results/eval_DATASET.json and .png; the card's held-out metrics are that test evaluation.
+Rows of other models in that report (the Keras example's baseline, ablations) are kept as they
+were: same clips, not re-run. `make ship` then regenerates the README scoreboard. A candidate
+that is not better leaves every file untouched and exits with status 1.
 
 Shipping the app's first model (`mnist`) also draws the app's first result again
-(`weights/first_result/`, see `frameprophet.demo.first`); `python bench/ship.py --first-result`
-(`make first-result`) redraws it alone, when it is stale.
+(`weights/first_result/`, see `frameprophet.demo.first`);
+`python -m bench.release.ship --first-result` (`make first-result`) redraws it alone, when it is
+stale.
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ import shutil
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from frameprophet import card, catalog, evaluate, export, saving
+from frameprophet.data import SELECT_SEED
+from frameprophet.demo import first
+from frameprophet.evaluate import goal_gap
 
-from frameprophet import card, catalog, evaluate, export, saving  # noqa: E402
-from frameprophet.data import SELECT_SEED  # noqa: E402
-from frameprophet.demo import first  # noqa: E402
-from frameprophet.evaluate import goal_gap  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = Path("bench", "results")        # the evaluation reports, under the root
 
 # The report keys that make two reports' rows comparable: the same clips measured the same way
 # (reports from before the standard generator have no "generator").
@@ -82,7 +83,7 @@ def ship(candidate: str | Path, root: str | Path = ROOT, n: int = 1000) -> dict 
         first_result()                      # the app's first result, if it shows this model
 
     report["results"][name] = {**new, "model": name}
-    path = root / "bench" / f"eval_{dataset}.json"
+    path = root / RESULTS / f"eval_{dataset}.json"
     previous = json.loads(path.read_text()) if path.exists() else {}
     kept = {key: entry for key, entry in previous.get("results", {}).items()
             if key not in report["results"]}

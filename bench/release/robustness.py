@@ -1,25 +1,24 @@
 """The robustness tables: every shipped model of a world and copy-last on worlds it never saw.
 
-`make robustness` (or `python bench/robustness.py --n 200 [--dataset natural]`) scores each model
+`make robustness` (or `python -m bench.release.robustness --n 200 [--dataset natural]`) scores
+each model
 of `weights/` made for that dataset on its held-out test clips and on one change at a time
 (`frameprophet.evaluate.ROBUSTNESS`: for Moving MNIST the old reflecting bounce, 1.5x and 2x
 speed, 3 digits, the training classes in new movies; for pictures in motion a still camera with
-cut-outs, a pan alone, nothing moving, the training pictures), writes bench/robustness.json
-(bench/robustness_natural.json) and each model's rows into its sidecar and card, and
-`make scoreboard` puts the tables in the README.
+cut-outs, a pan alone, nothing moving, the training pictures), writes
+bench/results/robustness.json (robustness_natural.json) and each model's rows into its sidecar
+and card, and `make scoreboard` puts the tables in the README.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from frameprophet import card, catalog, evaluate, saving
 
-from frameprophet import card, catalog, evaluate, saving  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def models_of(dataset: str) -> list[str]:
@@ -59,10 +58,10 @@ def main() -> None:
     p.add_argument("--model", action="append", default=None,
                    help="default: the shipped models of --dataset")
     p.add_argument("--n", type=int, default=200, help="clips per world")
-    p.add_argument("--json", default=None, help="default: bench/robustness[_DATASET].json")
+    p.add_argument("--json", default=None, help="default: bench/results/robustness[_DATASET].json")
     args = p.parse_args()
     suffix = "" if args.dataset == "mnist" else f"_{args.dataset}"
-    args.json = args.json or str(ROOT / "bench" / f"robustness{suffix}.json")
+    args.json = args.json or str(ROOT / "bench" / "results" / f"robustness{suffix}.json")
     names = args.model or models_of(args.dataset)
     report = evaluate.robustness(names, n=args.n, verbose=True, dataset=args.dataset)
     write_cards(report, names)

@@ -2,9 +2,9 @@
 # How much SSIM in the loss, for a continued prophet on Moving MNIST: three runs from the shipped
 # weights, same data seed, schedule and budget, differing only in the loss (BCE; BCE + w x
 # (1 - SSIM) for w = 0.25 and 1), then all three scored on the same held-out clips (closed loop
-# 10 -> 10) into bench/ablation/ssim-weight.json.  Usage: MINUTES=8 bash bench/ssim_weight_ablation.sh
+# 10 -> 10) into bench/experiments/ablation/ssim-weight.json.  Usage: MINUTES=8 bash bench/experiments/ssim_weight_ablation.sh
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
 MINUTES=${MINUTES:-8}
 models=()
@@ -15,4 +15,4 @@ for w in 0 0.25 1; do
     --note "ssim-weight ablation, w=$w, ${MINUTES} min"
   models+=(--model "runs/ablation/run-ssim-$w/best.keras")
 done
-$PY -m frameprophet evaluate "${models[@]}" --dataset mnist --n 256 --json bench/ablation/ssim-weight.json
+$PY -m frameprophet evaluate "${models[@]}" --dataset mnist --n 256 --json bench/experiments/ablation/ssim-weight.json

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Train `mnist` on a lent GPU under JAX in mixed_bfloat16, writing weights, sidecar, card and
 # curve to $OUT (the device tool brings $OUT home). Rehearse it on a CPU with
-#   OUT=/tmp/gpu-out MINUTES=0.5 BATCH=4 PY=.venv/bin/python bash bench/gpu/train.sh
+#   OUT=/tmp/gpu-out MINUTES=0.5 BATCH=4 PY=.venv/bin/python bash bench/release/gpu/train.sh
 # Environment: MINUTES (default 7: a session's 15 device minutes hold one such call),
 # BATCH (128: fills an H100 with this model), INIT (a .keras to continue from, default
 # weights/mnist.keras if it exists), LR (peak: 2e-3 for a new model at batch 128; 2e-4 when
@@ -9,7 +9,7 @@
 # throw away the fine-tuned weights' last cycle), PRECISION (auto: mixed_bfloat16 on a GPU),
 # PY (python3).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."
 : "${OUT:?set OUT to the folder that comes back}"
 MINUTES=${MINUTES:-7}
 BATCH=${BATCH:-128}

@@ -1,8 +1,10 @@
 """Regenerate the README scoreboard from measured files (never typed by hand).
 
-Reads bench/eval_mnist.json and bench/eval_squares.json (`make evaluate`), bench/results.json
-(`make bench`) and the weights' sidecars, and rewrites the part of README.md between the
-`<!-- scoreboard:start -->` and `<!-- scoreboard:end -->` markers.
+Reads bench/results/ (eval_mnist.json and eval_squares.json from `make evaluate`, robustness.json
+from `make robustness`, timings.json from `make bench`) and the weights' sidecars, and rewrites the
+part of README.md between the `<!-- scoreboard:start -->` and `<!-- scoreboard:end -->` markers.
+
+    python -m bench.release.scoreboard        # make scoreboard
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.timing import RESULTS_DIR, markdown
+from frameprophet import evaluate, metrics, saving
+from frameprophet.card import training_budget
 
-from bench.run import markdown  # noqa: E402
-from frameprophet import evaluate, metrics, saving  # noqa: E402
-from frameprophet.card import training_budget  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
+ABLATIONS = "bench/experiments/ablation/"     # where ablation models are kept
 START, END = "<!-- scoreboard:start -->", "<!-- scoreboard:end -->"
 
 OPENSTL = [  # Moving MNIST 10->10 as OpenSTL publishes it (protocol: `openstl_section`)
@@ -65,10 +67,10 @@ def eval_table(report: dict) -> list[str]:
                   "and seed), because its O(T^2) prediction is slow; its means are noisier than "
                   "the other rows'."]
     ablations = [name for name, entry in report["results"].items()
-                 if entry.get("model", "").startswith("bench/ablation/")]
+                 if entry.get("model", "").startswith(ABLATIONS)]
     if ablations:
         lines += ["", f"{', '.join(f'`{n}`' for n in ablations)}: ablation kept in "
-                  "`bench/ablation/`, the same recipe and data as the shipped model; the "
+                  f"`{ABLATIONS}`, the same recipe and data as the shipped model; the "
                   "*trained* column shows what differs."]
     return lines
 
@@ -105,7 +107,7 @@ def openstl_section(mnist: dict) -> list[str]:
 
 def build() -> str:
     parts = [START, ""]
-    mnist = load(ROOT / "bench" / "eval_mnist.json")
+    mnist = load(RESULTS_DIR / "eval_mnist.json")
     if mnist:
         parts += [f"**Moving MNIST, {mnist['context']} -> {mnist['horizon']} frames, "
                   f"{mnist['mode'].replace('_', '-')}**, on {mnist['clips']} generated test "
@@ -114,20 +116,20 @@ def build() -> str:
                   "MSE/MAE summed over the 64x64 pixels.", ""]
         parts += eval_table(mnist) + [""]
         parts += openstl_section(mnist)
-    robust = load(ROOT / "bench" / "robustness.json")
+    robust = load(RESULTS_DIR / "robustness.json")
     if robust:
         parts += [f"**Robustness**: closed loop {robust['context']} -> {robust['horizon']}, "
                   f"{robust['clips']} clips per world (held-out digits unless the row says "
                   f"otherwise, seed {robust['seed']}), MSE / SSIM; one change from the standard "
                   "test clips per row. Regenerate: `make robustness scoreboard`.", ""]
         parts += evaluate.robustness_table(robust) + [""]
-    squares = load(ROOT / "bench" / "eval_squares.json")
+    squares = load(RESULTS_DIR / "eval_squares.json")
     if squares:
         parts += [f"**Moving squares, {squares['context']} -> {squares['horizon']} frames from "
                   f"noisy input, {squares['mode'].replace('_', '-')}**, {squares['clips']} test "
                   "clips; IoU of the prediction thresholded at 0.5 against the clean truth.", ""]
         parts += eval_table(squares) + [""]
-    bench = load(ROOT / "bench" / "results.json")
+    bench = load(RESULTS_DIR / "timings.json")
     if bench:
         parts += [markdown(bench), ""]
     parts += ["Regenerate: `make evaluate bench scoreboard`.", "", END]

@@ -1,15 +1,15 @@
 """Real footage: models against copy-last on films the models never saw.
 
-    python bench/real_footage.py FOLDER --model natural --model mnist [--json out.json]
+    python -m bench.release.real_footage FOLDER --model natural --model mnist [--json out.json]
 
-The protocol of issue 62: each film in FOLDER (any clip `io.read_clip` reads) is fitted into
+The protocol: each film in FOLDER (any clip `io.read_clip` reads) is fitted into
 64x64 (aspect kept, black bars, as uploads are), every 3rd frame is kept, and windows of
 10 context + 10 truth frames with stride 10 (at most 12 per film) are rolled out closed loop.
 Per film: each model's mean MSE over copy-last's (the ratio), its SSIM, and whether its SSIM is
 above copy-last's at every step. Grey models read the films as grey (their SSIM and MSE are
 then on grey frames, and so are copy-last's of that row).
 
-No film ships with FrameProphet. Films of the kinds the issue names (pedestrians from a fixed
+No film ships with FrameProphet. Films of these kinds (pedestrians from a fixed
 camera, a tree, an animated film, a hand moving an object) are in Debian's `opencv-doc` package
 (`/usr/share/doc/opencv-doc/examples/data/*.avi`, and `box.mp4.gz`, `cup.mp4.gz` in its html
 folder). Measure with them; never tune to them.
@@ -29,7 +29,6 @@ from frameprophet.metrics import evaluate
 from frameprophet.predict import load_predictor
 
 EVERY, CONTEXT, HORIZON, STRIDE, MOST = 3, 10, 10, 10, 12
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)        # as io.read_clip makes grey
 
 
 def windows(clip: np.ndarray) -> np.ndarray:
@@ -43,7 +42,7 @@ def score(predictor, films: dict[str, np.ndarray]) -> dict:
     """Per film: the model's MSE over copy-last's, SSIM, and SSIM above copy-last's per step."""
     rows = {}
     for name, clip in films.items():
-        clip = clip if predictor.channels == 3 else clip @ LUMA[:, None]
+        clip = clip if predictor.channels == 3 else clip @ io.LUMA[:, None]
         w = windows(clip)
         if not len(w):
             continue
