@@ -54,11 +54,11 @@ def space_front_matter() -> dict:
 def build_space(out_dir: str | os.PathLike, repo_root: str | os.PathLike = REPO_ROOT) -> Path:
     """Assemble a Hugging Face Space in `out_dir` from the repo at `repo_root`; returns it.
 
-    Copies `app.py`, `requirements.txt`, the package's .py files, `weights/` (*.keras, *.json,
-    *.md, and the ONNX twins in NAME-onnx/) and `README.md`, whose front matter gets the Space
-    settings it lacks. Caches, .venv, runs/, tests and anything that looks like a secret are left
-    out. `out_dir` must be empty, new, or an earlier bundle (then it is replaced). Raises
-    `ValueError` listing what is missing.
+    Copies `app.py`, `requirements.txt`, the package's .py files and pictures, `weights/`
+    (*.keras, *.json, *.md, and the ONNX twins in NAME-onnx/) and `README.md`, whose front
+    matter gets the Space settings it lacks. Caches, .venv, runs/, tests and anything that
+    looks like a secret are left out. `out_dir` must be empty, new, or an earlier bundle (then
+    it is replaced). Raises `ValueError` listing what is missing.
     """
     import yaml
 
@@ -77,7 +77,9 @@ def build_space(out_dir: str | os.PathLike, repo_root: str | os.PathLike = REPO_
     out.mkdir(parents=True, exist_ok=True)
     shutil.copy2(root / "app.py", out / "app.py")
     shutil.copy2(root / "requirements.txt", out / "requirements.txt")
-    for src in sorted((root / SPACE_PACKAGE).rglob("*.py")):
+    package = (*(root / SPACE_PACKAGE).rglob("*.py"),        # the code, and the natural
+               *(root / SPACE_PACKAGE / "pictures").glob("*"))   # world's pictures
+    for src in sorted(package):
         rel = src.relative_to(root)
         if not (SKIP_DIRS & set(rel.parts) or _secret(src.name)):
             (out / rel).parent.mkdir(parents=True, exist_ok=True)

@@ -353,7 +353,8 @@ def fake_repo(root: Path, readme: str | None = "# FrameProphet\n\nDemo.\n") -> P
              "weights/mnist-onnx/predictor.json": "{}", "weights/mnist-onnx/notes.txt": "x",
              ".env": "HF_TOKEN=x", "deploy.pem": "key",
              ".venv/lib/site.py": "", "runs/mnist/state.json": "{}",
-             "tests/test_app.py": "", "id_rsa": "key"}
+             "tests/test_app.py": "", "id_rsa": "key",
+             "frameprophet/pictures/chelsea.jpg": "jpeg", "frameprophet/pictures/SOURCES.md": ""}
     if readme is not None:
         files["README.md"] = readme
     for name, text in files.items():
@@ -367,8 +368,9 @@ def test_space_bundle_has_what_a_space_needs_and_no_more(tmp_path):
     out = space.build_space(tmp_path / "space", repo_root=root)
     files = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
     assert files == {"app.py", "requirements.txt", "README.md", "frameprophet/__init__.py",
-                     "frameprophet/models.py", "weights/mnist.keras", "weights/mnist.json",
-                     "weights/mnist.md", "weights/mnist-onnx/model.onnx",
+                     "frameprophet/models.py", "frameprophet/pictures/chelsea.jpg",
+                     "frameprophet/pictures/SOURCES.md", "weights/mnist.keras",
+                     "weights/mnist.json", "weights/mnist.md", "weights/mnist-onnx/model.onnx",
                      "weights/mnist-onnx/predictor.json"}
     text = (out / "README.md").read_text()
     front = yaml.safe_load(text.split("---\n")[1])
