@@ -69,3 +69,32 @@ def test_the_protocol_serves_colour_clips_for_training_and_testing():
 def test_bad_settings_are_refused_with_the_accepted_range(bad):
     with pytest.raises(ValueError, match="must be 0 to"):
         natural.natural_clips(1, frames=2, seed=0, **bad)
+
+
+def test_a_colour_blend_model_goes_through_the_hub_as_mnist_does(tmp_path, monkeypatch):
+    """A `natural`-shaped model (colour, blend) saved, put in a Hub cache and loaded by hf://
+    predicts the same frames; a blend model starts near copying the last frame."""
+    from huggingface_hub import constants
+
+    import frameprophet
+    from frameprophet import models, saving
+    from frameprophet.predict import Predictor
+    from tests.test_hub import cache_repo
+
+    cache = tmp_path / "hub"
+    cache.mkdir()
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    model = models.build("prophet", (16, 16), hidden=8, depth=1, channels=3, blend=True)
+    path = tmp_path / "natural.keras"
+    saving.save(model, path, dataset="natural", context=10, horizon=10)
+    cache_repo(cache, "owner/natural", {"natural.keras": path,
+                                        "natural.json": saving.sidecar_path(path)})
+    loaded = frameprophet.load_predictor("hf://owner/natural")
+    assert loaded.channels == 3 and loaded.model.blend
+    clip = natural.natural_clips(1, frames=4, seed=0, size=16)[0]
+    future = loaded.rollout(clip, 3)
+    np.testing.assert_allclose(future, Predictor(model).rollout(clip, 3), atol=1e-6)
+    # Untrained, the gate (sigmoid 2 = 0.88) keeps most of the last frame.
+    assert np.abs(future[0] - clip[-1]).mean() < 0.15
