@@ -96,13 +96,15 @@ def predict_clip(source, seed, upload, context, horizon, mode, model, hub_repo=N
 
 def predict_scene(world, objects, speed, digits, seed, sketch, context, horizon, mode, model,
                   hub_repo=None, progress=gr.Progress()):  # noqa: B008
-    """The scene tab's Predict: its own animation, strip, plot and info."""
+    """The scene tab's Predict: its own animation, strip, plot (shown from its first result
+    on) and info."""
     try:
-        return gradio_errors(demo.run_scene, world, objects, speed, digits, seed, context,
-                             horizon, mode, model, sketch=sketch, progress=progress,
-                             hub_repo=hub_repo)
+        *pictures, info = gradio_errors(demo.run_scene, world, objects, speed, digits, seed,
+                                        context, horizon, mode, model, sketch=sketch,
+                                        progress=progress, hub_repo=hub_repo)
     except gr.Error as e:
         return (*(gr.skip(),) * 3, _refused(e))
+    return (*(gr.update(value=picture, visible=True) for picture in pictures), info)
 
 
 def predict_compare(source, seed, upload, models, context, horizon, mode,
@@ -260,21 +262,24 @@ def _caption(text: str) -> None:
 
 def _forecast_results(w: dict, tab: str, info: str, visible: bool) -> None:
     """A forecast's results (the clip tab's, the scene tab's): its run info, the animation,
-    the frame strip and the quality plot, under `{tab}_` keys (the clip tab's without)."""
+    the frame strip and the quality plot, under `{tab}_` keys (the clip tab's without). The
+    scene's pictures are hidden until its first result: an empty picture box reads as a
+    broken one."""
     key = "" if tab == "clip" else f"{tab}_"
     elem = "fp" if tab == "clip" else f"fp-{tab}"
+    shown = {"visible": tab == "clip"}
     with gr.Column(visible=visible, elem_id=f"fp-{tab}-results") as w[f"{tab}_results"]:
         w[f"{key}info"] = gr.Textbox(info, label="Run info", lines=2, interactive=False,
                                      elem_id=f"{elem}-info", elem_classes="fp-info")
         _caption("**Truth | Prediction | |error|** — orange border: predicted frame; "
                  "blue-grey: context the model reads")
-        w[f"{key}animation"] = _picture("Animation", f"{elem}-animation")
+        w[f"{key}animation"] = _picture("Animation", f"{elem}-animation", **shown)
         _caption("**Frame strip** — last context frames, then the prediction (top row) above "
                  "the truth (bottom row)")
-        w[f"{key}strip"] = _picture("Frame strip", f"{elem}-strip", wide=True)
+        w[f"{key}strip"] = _picture("Frame strip", f"{elem}-strip", wide=True, **shown)
         _caption("**Per-frame quality** — the model (orange) against the copy-last-frame "
                  "baseline (grey), where there is ground truth")
-        w[f"{key}plot"] = _picture("Quality plot", f"{elem}-plot", wide=True)
+        w[f"{key}plot"] = _picture("Quality plot", f"{elem}-plot", wide=True, **shown)
         if tab == "clip":
             with gr.Column(visible=False, elem_id="fp-memory-box") as w["memory_box"]:
                 _caption("**What it remembers** — each ConvLSTM layer's hidden state size "

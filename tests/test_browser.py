@@ -230,6 +230,7 @@ def test_a_scene_is_built_and_forecast_in_the_browser(page):
     page.get_by_role("tab", name="Build a scene").click()
     page.locator("#fp-scene-info").wait_for(state="visible")
     assert not page.locator("#fp-animation").is_visible()           # not the clip's result
+    assert not page.locator("#fp-scene-animation").is_visible()     # no empty picture box
     assert info_text(page, "#fp-scene-info").startswith("No scene yet")
     objects = page.locator("#fp-scene-tab").get_by_label("number input for Objects",
                                                          exact=False)

@@ -9,7 +9,7 @@ import gradio as gr
 import numpy as np
 import pytest
 
-from frameprophet import catalog, data, demo, io, models, ui_controls
+from frameprophet import catalog, data, demo, io, models, ui, ui_controls
 from frameprophet.predict import Predictor
 
 _PREDICTORS: dict[tuple, Predictor] = {}
@@ -62,8 +62,10 @@ def test_pictures_in_motion_are_colour_clips_on_the_clip_tab_and_in_the_scene():
                                                  "closed_loop", "natural")
     assert "in colour" in info and "Pictures in motion seed 3" in info
     assert "three equal colour channels" not in info          # colour kept, not made of grey
-    *_, info = demo.run_scene("natural", 1, 2.0, "", 0, 5, 3, "closed_loop", "natural")
+    *pictures, info = ui.predict_scene("natural", 1, 2.0, "", 0, None, 5, 3, "closed_loop",
+                                       "natural")           # the scene tab's own results
     assert "natural scene seed 0" in info and "in colour" in info
+    assert all(p["visible"] and p["value"] for p in pictures)   # shown from the first on
     assert demo.clip_from_spec("natural:3", (64, 64), channels=3)[0].shape[-1] == 3
 
 
