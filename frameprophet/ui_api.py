@@ -39,11 +39,12 @@ def predict(source: str, seed: float, upload: str | None, context: int, horizon:
             mode: str, model: str, progress=gr.Progress()):  # noqa: B008 (Gradio's idiom)
     """Predict the next frames of a clip.
 
-    source: "Moving squares", "Moving MNIST" or "Upload a GIF, MP4, WebM or NPY"
-    (also "squares" / "mnist" / "upload"); seed: clip seed for generated sources (0 to
-    2147483647); upload: the clip file for uploads; context: frames the model reads (1 to the
-    clip's length minus one); horizon: frames to predict (1..30); mode: "closed_loop" or
-    "teacher_forced"; model: a shipped model name or a Hugging Face Hub repo id (owner/name).
+    source: "Moving squares", "Moving MNIST", "Pictures in motion" (colour) or "Upload a GIF,
+    MP4, WebM or NPY" (also "squares" / "mnist" / "natural" / "upload"); seed: clip seed for
+    generated sources (0 to 2147483647); upload: the clip file for uploads; context: frames the
+    model reads (1 to the clip's length minus one); horizon: frames to predict (1..30); mode:
+    "closed_loop" or "teacher_forced"; model: a shipped model name or a Hugging Face Hub repo id
+    (owner/name).
     Returns the animated GIF, the frame strip, the quality plot and an info line.
     """
     return gradio_errors(demo.run_prediction, source, seed, upload, context, horizon, mode,
@@ -55,8 +56,9 @@ def scene(world: str, objects: float, speed: float, digits: str, seed: float, co
           progress=gr.Progress()):  # noqa: B008
     """Build a scene and predict its next frames.
 
-    world: "mnist", "squares" or "drawing"; objects: 1..4 digits or 1..7 squares; speed: px per
-    frame (MNIST learnt 3.6, up to 36; squares learnt 1, whole numbers up to 10); digits: classes
+    world: "mnist", "squares", "natural" (pictures in motion, colour) or "drawing"; objects:
+    1..4 digits, 1..7 squares or 0..3 cut-outs; speed: px per frame (MNIST learnt 3.6, up to 36;
+    squares learnt 1, whole numbers up to 10; natural learnt up to 6, up to 12); digits: classes
     like "37" (empty: any; only 8s and 9s are held out of training); seed: the scene's seed;
     context, horizon, mode, model: as for /predict; sketch: for world "drawing", a picture of a
     shape or a digit (any colours on a plain background), moved and bounced like a Moving MNIST
