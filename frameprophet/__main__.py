@@ -17,6 +17,10 @@ def _train(args) -> None:
     from frameprophet.train import config_from_args, train
 
     meta = train(config_from_args(args))
+    if "metrics" not in meta:      # a worker of several, not process 0: it wrote nothing
+        print(f"worker {meta['process_id']} of {meta['processes']} done: process 0 writes "
+              f"{args.out}")
+        return
     m = meta["metrics"]
     print(f"wrote {args.out}: held-out closed-loop MSE {m['model']['mse']['mean']:.1f} "
           f"(copy-last {m['copy_last']['mse']['mean']:.1f}), "

@@ -36,6 +36,14 @@ def accelerators() -> list[str]:
         return []
 
 
+def check_choices(strategy: str | None, precision: str) -> None:
+    """Refuse a `--strategy` or a `--precision` this machine cannot run. The precision is only
+    named here: a run of several processes asks for the devices after it joins the others."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    check_strategy(strategy)
+
+
 def resolve_precision(precision: str) -> str:
     """The dtype policy for `--precision`: bfloat16 only where the hardware runs it fast."""
     if precision not in PRECISIONS:

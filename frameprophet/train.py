@@ -46,7 +46,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from frameprophet import data, models, saving, videos
+from frameprophet import data, distributed, launch, models, saving, videos
 from frameprophet.callbacks import (
     Backup,
     BestCheckpoint,
@@ -60,7 +60,7 @@ from frameprophet.callbacks import (
 from frameprophet.card import write_card
 from frameprophet.data import PROTOCOL, VAL_SEED, clips
 from frameprophet.evaluate import score
-from frameprophet.hardware import check_strategy, distribution_scope, hardware, resolve_precision
+from frameprophet.hardware import check_choices, distribution_scope, hardware, resolve_precision
 from frameprophet.lineage import check_init, continue_training, prior_runs, start_from
 from frameprophet.predict import Predictor
 
@@ -112,6 +112,12 @@ class TrainConfig:
     strategy: str | None = field(default=None, metadata={
         "help": "data-parallel: train across the visible GPUs (JAX: keras.distribution."
                 "DataParallel; TensorFlow: MirroredStrategy)"})
+    processes: int = field(default=1, metadata={"help": "train as N processes of this machine "
+                           "(JAX); each takes --batch a step, so the global batch is N x that"})
+    coordinator: str | None = field(default=None, metadata={"help": "process 0's HOST:PORT, "
+                                    "with --num-processes N --process-id I (see the README)"})
+    num_processes: int | None = None
+    process_id: int | None = None
     run_dir: str | None = None
     options: dict = field(default_factory=dict, metadata={
         "help": 'recipe options as JSON, e.g. {"hidden": 64}'})
@@ -160,7 +166,7 @@ def _check(c: TrainConfig) -> None:
     if c.loss is not None and c.loss not in models.LOSSES:
         raise ValueError(f"loss must be one of {sorted(models.LOSSES)}, got {c.loss!r}")
     models.check_options(c.recipe, c.options)
-    check_strategy(c.strategy)
+    check_choices(c.strategy, c.precision)
 
 
 def _check_data(c: TrainConfig) -> None:
@@ -230,15 +236,15 @@ class TrainingData:
     info: dict = field(default_factory=dict)
 
 
-def training_data(c: TrainConfig) -> TrainingData:
-    """The data of a run: `--data` read (once, cached) by `videos.load`, else `--dataset`.
-    A `--data` config has its defaults filled in by `train`."""
+def training_data(c: TrainConfig, cluster=distributed.SINGLE) -> TrainingData:
+    """The data of a run (each process of a `cluster`: its own seeds, or its files of `--data`):
+    `--data` read (once, cached) by `videos.load`, else `--dataset`; `train` fills in defaults."""
     if c.data is None:
         proto = PROTOCOL[c.dataset]
         return TrainingData(
             c.dataset, proto["frame_size"], proto["context"], proto["horizon"], proto["channels"],
             batches=lambda batch, steps, seed: SequenceBatches(
-                c.dataset, batch, steps, frames=proto["frames"], seed=seed),
+                c.dataset, batch, steps, frames=proto["frames"], seed=cluster.seed(seed)),
             validation=lambda n: clips(c.dataset, n, seed=VAL_SEED, split="train"),
             test=lambda n: clips(c.dataset, n))                  # held-out test split
     found = videos.load(c.data, (c.frame_size, c.frame_size), c.context, c.horizon,
@@ -246,8 +252,8 @@ def training_data(c: TrainConfig) -> TrainingData:
                         holdout=c.holdout)
     # Validation and the final score both read the held-out files' windows.
     return TrainingData(videos.DATASET, found.frame_size, found.context, found.horizon,
-                        found.channels, batches=found.batches, validation=found.held_out,
-                        test=found.held_out, info=found.info())
+                        found.channels, batches=distributed.file_shard(found, cluster),
+                        validation=found.held_out, test=found.held_out, info=found.info())
 
 
 # -- model ------------------------------------------------------------------------------------
@@ -295,10 +301,13 @@ def train(config: TrainConfig, verbose: int | str = "auto",
     c = config
     _check(c)
     _check_data(c)
-    policy = resolve_precision(c.precision)
-    previous_policy = keras.config.dtype_policy().name
+    cluster = distributed.check(c)
     run = Path(c.run_dir or Path("runs") / Path(c.out).stem)
-    with _only_run_in(run):
+    if c.processes > 1 and not cluster.several:
+        return launch.launch(c, run)     # N workers of this command; process 0's sidecar
+    with distributed.worker(cluster, run, _only_run_in):
+        policy = resolve_precision(c.precision)      # after joining: it asks for the devices
+        previous_policy = keras.config.dtype_policy().name
         # `--init` is read once, before the run folder is wiped (it may be that folder's
         # best.keras) and before the policy is set (the file has none; it loads as float32).
         source, source_side = saving.load(c.init) if c.init else (None, {})
@@ -309,29 +318,37 @@ def train(config: TrainConfig, verbose: int | str = "auto",
                 c, dataset=videos.DATASET, context=c.context or videos.CONTEXT,
                 horizon=c.horizon or videos.HORIZON, frame_size=c.frame_size or videos.FRAME_SIZE,
                 holdout=videos.HOLDOUT if c.holdout is None else c.holdout)
-        data_ = training_data(c)         # a folder that cannot train is refused before the wipe
+        data_ = distributed.in_turn(cluster, training_data, c, cluster)  # refused before the wipe
         options = _build_options(c, data_, source)
-        if not c.resume and run.exists():
+        if cluster.leader and not c.resume and run.exists():
             shutil.rmtree(run)
         run.mkdir(parents=True, exist_ok=True)
 
         keras.config.set_dtype_policy(policy)
         try:
             with distribution_scope(c.strategy):
-                model = models.build(c.recipe, data_.frame_size, **options)
-                if c.lr is not None:
-                    model.optimizer.learning_rate = c.lr
-                # Built here, not by the first step: a step that creates the optimizer's
-                # slots is traced twice by tf.function (~8 s of start-up for a tiny model).
-                model.optimizer.build(model.trainable_variables)
+                model = _build(c, data_, options)
             if source is not None:
                 start_from(model, source, seed=c.seed)
-            summary = _fit(c, model, run, prior, verbose, extra_callbacks, policy, data_)
-            return _save(c, model, data_, summary)
+            twin = distributed.twin(cluster, model, lambda: _build(c, data_, options))
+            summary = _fit(c, model, twin, run, prior, verbose, extra_callbacks, policy, data_,
+                           cluster)
+            with distributed.alone():     # process 0 scores and saves by itself
+                return _save(c, twin, data_, summary) if cluster.leader else summary
         finally:
             keras.config.set_dtype_policy(previous_policy)
-            if c.strategy and keras.backend.backend() == "jax":
+            if (c.strategy or cluster.several) and keras.backend.backend() == "jax":
                 keras.distribution.set_distribution(None)
+
+
+def _build(c: TrainConfig, data_: TrainingData, options: dict) -> keras.Model:
+    """A new model of the run; its optimizer's slots are built here, not by the first step: a
+    step that creates them is traced twice by tf.function (~8 s of start-up for a tiny model)."""
+    model = models.build(c.recipe, data_.frame_size, **options)
+    if c.lr is not None:
+        model.optimizer.learning_rate = c.lr
+    model.optimizer.build(model.trainable_variables)
+    return model
 
 
 def _callbacks(c: TrainConfig, model, run: Path, state: RunState, budget: Budget,
@@ -357,21 +374,24 @@ def _callbacks(c: TrainConfig, model, run: Path, state: RunState, budget: Budget
     return callbacks
 
 
-def _fit(c: TrainConfig, model, run: Path, prior: dict, verbose, extra_callbacks, policy,
-         data_: TrainingData) -> dict:
-    """Fit until the budget is spent (or Ctrl-C / SIGTERM), load the best epoch's weights and
-    return the `training` summary of the sidecar: this run added to the runs before it."""
+def _fit(c: TrainConfig, model, twin, run: Path, prior: dict, verbose, extra_callbacks, policy,
+         data_: TrainingData, cluster: distributed.Cluster = distributed.SINGLE) -> dict:
+    """Fit until the budget is spent (or Ctrl-C / SIGTERM), load the best epoch's weights into
+    `twin` and return the `training` summary of the sidecar: this run added to those before it."""
     stepwise = models.is_stepwise(model)
-    state = RunState(run / "state.json", c.batch, prior["sequences"])
+    state = RunState(run / "state.json", c.batch * cluster.processes, prior["sequences"])
     if c.resume:
         state.state["resumes"] += 1
-    train_batches = data_.batches(c.batch, c.steps_per_epoch,
-                                  c.seed * 1000 + state.state["resumes"])
+    train_batches = data_.batches(c.batch, c.steps_per_epoch,     # process 0's count of resumes
+                                  c.seed * 1000 + cluster.agree(state.state["resumes"]))
+    if not cluster.leader:
+        return distributed.follow(model, train_batches, cluster, extra_callbacks)
     peak_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
     budget = Budget(c.minutes * 60, peak_lr, warmup=c.warmup,
                     ramp=c.ramp if stepwise else None,
                     elapsed=state.state["wall_seconds"], feedback_from=prior["feedback"])
-    callbacks = [*_callbacks(c, model, run, state, budget, data_), *(extra_callbacks or [])]
+    callbacks = distributed.arrange(cluster, twin, _callbacks(c, twin, run, state, budget, data_),
+                                    extra_callbacks)
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     interrupted = False
@@ -387,11 +407,13 @@ def _fit(c: TrainConfig, model, run: Path, prior: dict, verbose, extra_callbacks
         state.save()
 
     steps = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
-    if (run / "best.keras").exists():    # its weights and its optimizer state, iterations too
-        model.load_weights(run / "best.keras")
+    with distributed.alone():
+        if (run / "best.keras").exists():   # its weights and its optimizer state, iterations too
+            twin.load_weights(run / "best.keras")
     stopped_by = ("interrupt" if interrupted else "time budget" if budget.expired
                   else "early stopping or epochs")
-    this_run = _run_record(c, model, run, state.state, prior, policy, started, stopped_by, steps)
+    this_run = distributed.record(cluster, c.batch, _run_record(
+        c, twin, run, state.state, prior, policy, started, stopped_by, steps))
     runs = prior["runs"] + [this_run]
     summary = {
         "runs": runs,
@@ -400,7 +422,7 @@ def _fit(c: TrainConfig, model, run: Path, prior: dict, verbose, extra_callbacks
         "wall_minutes": round(sum(r.get("wall_minutes", 0) for r in runs), 1),
     }
     if stepwise:
-        summary["feedback"] = float(keras.ops.convert_to_numpy(model.feedback))
+        summary["feedback"] = float(keras.ops.convert_to_numpy(twin.feedback))
     return summary
 
 
