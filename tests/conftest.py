@@ -1,16 +1,33 @@
-"""Shared test set-up: quiet TensorFlow, no network, one way to serve the demo, a tiny saved model
-and one lineage of tiny training runs (each built once per session)."""
+"""Shared test set-up: quiet TensorFlow, no network, one way to serve the demo; the tiny things
+tests build (one name per meaning: `TINY_PROPHET`, `TINY_RECIPES`, `TINY_PAGE_JOB`), a colour
+clip, tiny stand-ins for the shipped models; a tiny saved model and one lineage of tiny training
+runs (each built once per session).
+
+Helpers are plain names: `from conftest import TINY_PROPHET, colour_clip`."""
 
 import os
 import socket
 import time
 
+import numpy as np
 import pytest
 
 import frameprophet  # noqa: F401  (quiets TensorFlow's C++ notices before any test imports it)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")          # tests never touch the network
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+@pytest.fixture(autouse=True)
+def pillow_limit_restored():
+    """`app.build` lowers Pillow's picture-size limit for the server process (Gradio decodes the
+    page's sketch before the app can check it); a test that builds the app must not leave it
+    lowered for the tests that run after it in the same process."""
+    from PIL import Image
+
+    limit = Image.MAX_IMAGE_PIXELS
+    yield
+    Image.MAX_IMAGE_PIXELS = limit
 
 
 def free_port() -> int:
@@ -43,9 +60,73 @@ def serve():
     return launch
 
 
-# -- a tiny model and one lineage of tiny training runs, built once per session ---------------
+# -- tiny things --------------------------------------------------------------------------------
 
-TINY = {"hidden": 4, "depth": 1}        # a prophet small enough to train in seconds on a CPU
+#: `models.build` options of a prophet small enough to train in seconds on a CPU.
+TINY_PROPHET = {"hidden": 4, "depth": 1}
+#: Options of each recipe at a size that builds and runs in a blink: for tests of a recipe's
+#: maths (two ConvLSTM layers, so that what passes between layers is tested too).
+TINY_RECIPES = {"prophet": {"hidden": 8, "depth": 2}, "keras2-squares": {"filters": 4},
+                "keras3-mnist": {"filters": 4}}
+#: A training job from the page (`demo.training.start`): 16x16 frames, windows of 4 + 4, a tiny
+#: prophet, 2 batches of 2 an epoch.
+TINY_PAGE_JOB = dict(frame_size=16, context=4, horizon=4, batch=2, steps_per_epoch=2,
+                     val_clips=2, test_clips=2, precision="float32", options=TINY_PROPHET)
+
+
+def colour_clip(frames: int = 12, size: int = 16, seed: int = 0) -> np.ndarray:
+    """A red square moving right over a blue ground: float32 (T, size, size, 3); `seed` moves
+    it to another row and start."""
+    clip = np.zeros((frames, size, size, 3), np.float32)
+    clip[..., 2] = 0.5
+    y = 2 + 3 * seed % (size - 6)
+    for t in range(frames):
+        x = (t + seed) % (size - 4)
+        clip[t, y:y + 4, x:x + 4] = (1.0, 0.2, 0.0)
+    return clip
+
+
+_PREDICTORS: dict[tuple, object] = {}
+
+
+def tiny_predictor(size: tuple[int, int], channels: int = 1):
+    """A small untrained prophet predictor, one per frame size and channels for the session,
+    saying it learnt the dataset of that size and colour."""
+    from frameprophet import models
+    from frameprophet.predict import Predictor
+
+    if (size, channels) not in _PREDICTORS:
+        dataset = "natural" if channels == 3 else "squares" if size == (40, 40) else "mnist"
+        _PREDICTORS[size, channels] = Predictor(
+            models.build("prophet", size, hidden=8, depth=1, channels=channels),
+            {"dataset": dataset})
+    return _PREDICTORS[size, channels]
+
+
+def fake_load_model(resolved: str):
+    """`catalog.load` for tests of the page: every model asked for is a tiny untrained one of the
+    shipped model's frame size and colour (64x64 grey for any other name)."""
+    from frameprophet import catalog, data
+
+    shipped = resolved in catalog.DEFAULTS
+    size = catalog.DEFAULTS.get(resolved, (64, 64))
+    channels = data.PROTOCOL[resolved]["channels"] if shipped else 1
+    return catalog.LoadedModel(tiny_predictor(size, channels), f"test-{resolved}",
+                               untrained=True)
+
+
+@pytest.fixture
+def fresh_catalog(monkeypatch):
+    """A catalog with no added models and nothing loaded, for this test alone."""
+    from frameprophet import catalog
+
+    monkeypatch.setattr(catalog, "_ADDED", {})
+    catalog.clear()
+    yield catalog
+    catalog.clear()
+
+
+# -- a tiny saved model and one lineage of tiny training runs, built once per session ----------
 
 
 def stop_after(epochs: int):
@@ -67,7 +148,7 @@ def train_tiny(folder, epochs: int | None = None, extra_callbacks=(), **kwargs) 
 
     args = dict(dataset="squares", minutes=5, out=str(folder / "tiny.keras"), batch=2,
                 steps_per_epoch=2, val_clips=2, test_clips=3, ramp=1e-6, precision="float32",
-                run_dir=str(folder / "run"), options=TINY)
+                run_dir=str(folder / "run"), options=TINY_PROPHET)
     args.update(kwargs)
     callbacks = [*extra_callbacks, *([stop_after(epochs)] if epochs else [])]
     return train.train(train.TrainConfig(**args), verbose=0, extra_callbacks=callbacks)
@@ -86,7 +167,7 @@ def tiny_model(tmp_path_factory) -> str:
     from frameprophet import models, saving
 
     path = tmp_path_factory.mktemp("tiny_model") / "tiny.keras"
-    saving.save(models.build("prophet", (40, 40), **TINY), path, dataset="squares",
+    saving.save(models.build("prophet", (40, 40), **TINY_PROPHET), path, dataset="squares",
                 context=7, horizon=8)
     return str(path)
 
@@ -107,7 +188,7 @@ def lineage(tmp_path_factory) -> dict:
 
     root = tmp_path_factory.mktemp("lineage")
     first = train_tiny(root, epochs=2, note="first run", loss="bce+ssim",
-                       options={**TINY, "ssim_weight": 0.5})
+                       options={**TINY_PROPHET, "ssim_weight": 0.5})
     second = train_tiny(root, epochs=1, init=str(root / "tiny.keras"),
                         out=str(root / "second.keras"), run_dir=str(root / "run2"), options={})
     average = root / "soup" / "tiny.keras"

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import TINY_PROPHET
 
 from frameprophet import data, models, saving
 from frameprophet.predict import Predictor
-
-TINY = {"hidden": 8, "depth": 1}
 
 # Runs under the other backend: load the TF-saved model and roll it out; train a tiny model for
 # two epochs with the real training loop, save it, roll it out.
@@ -64,7 +63,7 @@ def test_weights_move_between_backends(backend, tmp_path):
         pytest.skip(f"{backend} is not installed here (JAX is in CI; PyTorch only where installed)")
     clip = data.moving_squares(1, frames=7, seed=5)[0][0]
     np.save(tmp_path / "clip.npy", clip)
-    tf_model = models.build("prophet", (40, 40), **TINY)
+    tf_model = models.build("prophet", (40, 40), **TINY_PROPHET)
     saving.save(tf_model, tmp_path / "tf.keras", dataset="squares", context=7, horizon=8)
 
     result = run_under(backend, tmp_path)

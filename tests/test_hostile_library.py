@@ -11,18 +11,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import TINY_PROPHET
 from test_hub import cache_repo, hub_cache  # noqa: F401  (hub_cache is a fixture)
 
 import frameprophet
 from frameprophet import catalog, io, models, saving
 from frameprophet.__main__ import main
 
-TINY = {"hidden": 4, "depth": 1}
-
 
 def tiny(seed: int = 0):
     """A tiny prophet for 16x16 frames with weights drawn from `seed`."""
-    model = models.build("prophet", (16, 16), **TINY)
+    model = models.build("prophet", (16, 16), **TINY_PROPHET)
     rng = np.random.default_rng(seed)
     model.set_weights([rng.normal(size=w.shape).astype(w.dtype) for w in model.get_weights()])
     return model
@@ -39,9 +38,10 @@ def weights(tmp_path, monkeypatch):
     folder = tmp_path / "srv" / "weights"
     folder.mkdir(parents=True)
     monkeypatch.setattr(saving, "WEIGHTS_DIR", folder)
-    catalog.forget_added()
+    monkeypatch.setattr(catalog, "_ADDED", {})
+    catalog.clear()
     yield folder
-    catalog.forget_added()
+    catalog.clear()
 
 
 def said(error: BaseException, *private: object) -> str:
@@ -54,7 +54,7 @@ def said(error: BaseException, *private: object) -> str:
     return message
 
 
-# -- 1. Hub names are names ------------------------------------------------------------------
+# -- Hub names are names ------------------------------------------------------------------
 TRAVERSALS = [
     "hf://someone/anything/../../../../{secret}",
     "someone/anything/../../../../{secret}",
@@ -129,7 +129,7 @@ def test_the_cli_refuses_a_5000_character_model_name_in_a_sentence(capsys):
     assert "characters" in err and "Errno" not in err and len(err) < 400
 
 
-# -- 2. No server path, no repr, no cut sentence -----------------------------------------------
+# -- No server path, no repr, no cut sentence -----------------------------------------------
 def test_a_shipped_model_that_fails_its_check_is_named_not_located(weights):
     path = weights / "squares.keras"
     saving.save(tiny(), path, dataset="squares")
@@ -181,7 +181,7 @@ def test_the_lambda_refusal_is_whole_sentences(tmp_path, weights):
     assert "loading func)" not in message and len(message) < 400
 
 
-# -- 3. Atomic saves ---------------------------------------------------------------------------
+# -- Atomic saves ---------------------------------------------------------------------------
 def kill_at_replace(monkeypatch, n: int):
     """Make the `n`-th os.replace (from 0) raise, as a kill would stop the process there."""
     real, calls = os.replace, []
@@ -268,7 +268,7 @@ def test_resume_after_a_kill_that_cut_its_files_says_so(tmp_path, train_tiny, ca
     assert "backup" in message and "--resume" in message
 
 
-# -- 4. The CLI caps sizes -------------------------------------------------------------------
+# -- The CLI caps sizes -------------------------------------------------------------------
 @pytest.mark.parametrize("args, flag", [
     (["predict", "squares:1", "--horizon", "100000"], "--horizon"),
     (["predict", "squares:1", "--horizon", "0"], "--horizon"),

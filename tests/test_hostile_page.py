@@ -21,6 +21,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import pytest
+from conftest import free_port
 
 from frameprophet import demo, ui, ui_api
 from frameprophet.demo.server import STARTING as HEADER
@@ -76,20 +77,12 @@ def _get(port: int) -> tuple[int, bool]:
         return 0, False
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 @pytest.mark.server
 def test_eight_visitors_who_predict_the_moment_the_app_answers_are_served(tmp_path):
     from gradio_client import Client
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"}
     log = open(tmp_path / "app.log", "w+")          # noqa: SIM115 (read after the process ends)
     app = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, text=True,

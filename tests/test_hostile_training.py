@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_training_tab import TINY, colour_clip
+from conftest import TINY_PAGE_JOB, colour_clip
 
 import app
 from frameprophet import catalog, io, videos
@@ -40,7 +40,7 @@ def clips(tmp_path, monkeypatch):
 
 def refused(**request) -> str:
     with pytest.raises(RequestError) as caught:
-        training.start(**{"minutes": 1, **TINY, **request})
+        training.start(**{"minutes": 1, **TINY_PAGE_JOB, **request})
     return str(caught.value)
 
 
@@ -210,7 +210,7 @@ def test_a_killed_servers_child_ends_and_frees_the_machine(clips, tmp_path):
     lock = tmp_path / "training.lock"
     env = {**os.environ, "FRAMEPROPHET_CACHE": str(tmp_path / "cache"), "TMPDIR": str(tmp_path)}
     server = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(SERVER).format(tiny=repr(TINY)), str(lock),
+        [sys.executable, "-c", textwrap.dedent(SERVER).format(tiny=repr(TINY_PAGE_JOB)), str(lock),
          str(tmp_path / "runs"), *clips], stdout=subprocess.PIPE, text=True, env=env,
         cwd=Path(__file__).resolve().parents[1])
     try:

@@ -4,11 +4,9 @@
 import keras
 import numpy as np
 import pytest
+from conftest import TINY_RECIPES
 
 from frameprophet import models
-
-TINY = {"prophet": {"hidden": 8, "depth": 2}, "keras2-squares": {"filters": 4},
-        "keras3-mnist": {"filters": 4}}
 
 
 def _clip(n=2, t=6, size=16, seed=0):
@@ -24,7 +22,7 @@ def test_recipes_are_listed():
 @pytest.mark.slow                     # > 5 s of CPU: traces a training step
 @pytest.mark.parametrize("recipe", ["keras2-squares", "keras3-mnist", "prophet"])
 def test_each_recipe_builds_and_trains_a_step(recipe):
-    model = models.build(recipe, (16, 16), **TINY[recipe])
+    model = models.build(recipe, (16, 16), **TINY_RECIPES[recipe])
     x = _clip()
     assert tuple(model(x, training=False).shape) == x.shape
     weights = [w.copy() for w in model.get_weights()]
@@ -56,7 +54,7 @@ def _future_influence(model, t=3):
 
 
 def test_prophet_is_causal():
-    past, future = _future_influence(models.build("prophet", (16, 16), **TINY["prophet"]))
+    past, future = _future_influence(models.build("prophet", (16, 16), **TINY_RECIPES["prophet"]))
     assert past == 0.0 and future > 0.0
 
 
@@ -66,16 +64,17 @@ def test_seed_recipes_see_the_future_unless_causal(recipe):
     # The size of the leak depends on the random init (tiny heads can leak < 1e-4), so seed
     # it and test the property itself: any influence at all, against exactly none when causal.
     keras.utils.set_random_seed(0)
-    leaky, _ = _future_influence(models.build(recipe, (16, 16), **TINY[recipe]))
+    leaky, _ = _future_influence(models.build(recipe, (16, 16), **TINY_RECIPES[recipe]))
     assert leaky > 0.0
     keras.utils.set_random_seed(0)
-    fixed, later = _future_influence(models.build(recipe, (16, 16), causal=True, **TINY[recipe]))
+    fixed, later = _future_influence(models.build(recipe, (16, 16), causal=True,
+                                                  **TINY_RECIPES[recipe]))
     assert fixed == 0.0 and later > 0.0
 
 
 def test_prophet_sizes():
     for size in [(40, 40), (64, 64), (32, 48)]:
-        model = models.build("prophet", size, **TINY["prophet"])
+        model = models.build("prophet", size, **TINY_RECIPES["prophet"])
         x = np.zeros((1, 2, *size, 1), np.float32)
         assert tuple(model(x, training=False).shape) == (1, 2, *size, 1)
     with pytest.raises(ValueError, match="divisible"):
@@ -83,7 +82,7 @@ def test_prophet_sizes():
 
 
 def test_prophet_closed_loop_training_feeds_predictions_back():
-    model = models.build("prophet", (16, 16), context=2, **TINY["prophet"])
+    model = models.build("prophet", (16, 16), context=2, **TINY_RECIPES["prophet"])
     x = _clip(n=2, t=6)
     model.feedback.assign(0.0)
     teacher = np.asarray(model(x, training=True))
@@ -142,7 +141,7 @@ def bfloat16_policy():
 
 @pytest.mark.slow                     # > 5 s of CPU: traces a training step
 def test_prophet_runs_and_stays_causal_under_mixed_bfloat16(bfloat16_policy):
-    model = models.build("prophet", (16, 16), context=2, **TINY["prophet"])
+    model = models.build("prophet", (16, 16), context=2, **TINY_RECIPES["prophet"])
     assert model.lstms[0].compute_dtype == "bfloat16"
     past, future = _future_influence(model)
     assert past == 0.0 and future > 0.0
@@ -161,7 +160,7 @@ def test_a_bfloat16_model_saves_and_loads_in_float32(tmp_path, bfloat16_policy):
     from frameprophet import saving
     from frameprophet.predict import Predictor
 
-    model = models.build("prophet", (16, 16), **TINY["prophet"])
+    model = models.build("prophet", (16, 16), **TINY_RECIPES["prophet"])
     x = _clip(n=1, t=5)
     model.train_on_batch(x, np.roll(x, -1, axis=1))
     saving.save(model, tmp_path / "m.keras")
@@ -179,11 +178,11 @@ def test_a_bfloat16_model_saves_and_loads_in_float32(tmp_path, bfloat16_policy):
 def test_the_bench_compares_the_same_maths_in_both_cells():
     # The bench times cell="keras" (Keras' ConvLSTM2D) against the fused cell: one convolution
     # over concat(x, h) with Keras' two kernels stacked along the inputs is the same function.
-    old = models.build("prophet", (16, 16), cell="keras", **TINY["prophet"])
+    old = models.build("prophet", (16, 16), cell="keras", **TINY_RECIPES["prophet"])
     for lstm in old.lstms:                   # weights far from the initial ones, biases too
         lstm.set_weights([np.random.default_rng(1).normal(0, 0.3, w.shape).astype("float32")
                           for w in lstm.get_weights()])
-    fused = models.build("prophet", (16, 16), **TINY["prophet"])
+    fused = models.build("prophet", (16, 16), **TINY_RECIPES["prophet"])
     assert fused.count_params() == old.count_params()
     for a, b in zip(old.encoder + old.norms + old.decoder, fused.encoder + fused.norms
                     + fused.decoder, strict=True):
@@ -200,7 +199,7 @@ def test_the_bench_compares_the_same_maths_in_both_cells():
 
 @pytest.mark.slow                     # > 5 s of CPU: traces a training step
 def test_a_prophet_widens_into_the_same_function_and_its_copies_grow_apart():
-    narrow = models.build("prophet", (16, 16), **TINY["prophet"])
+    narrow = models.build("prophet", (16, 16), **TINY_RECIPES["prophet"])
     narrow.set_weights([w + np.random.default_rng(1).normal(0, 0.1, w.shape).astype(w.dtype)
                         for w in narrow.get_weights()])
     wide = models.widened(narrow, 16, seed=0)
@@ -232,7 +231,7 @@ def test_the_ssim_loss_term_is_the_benchmark_ssim():
 
 @pytest.mark.slow                     # > 5 s of CPU: traces a training step
 def test_prophet_trains_on_bce_plus_ssim(tmp_path):
-    model = models.build("prophet", (16, 16), **TINY["prophet"], loss="bce+ssim")
+    model = models.build("prophet", (16, 16), **TINY_RECIPES["prophet"], loss="bce+ssim")
     x = _clip()
     assert np.isfinite(model.train_on_batch(x, np.roll(x, -1, axis=1)))
     model.save(tmp_path / "m.keras")

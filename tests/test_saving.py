@@ -82,7 +82,7 @@ SHIPPED = sorted([*(ROOT / "weights").glob("*.keras"),
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
 def test_every_shipped_model_loads_in_safe_mode_and_rolls_out(path):
-    # issue 53 retired the loaders of old files (the Keras-cell default, pre-`runs` sidecars):
+    # There are no loaders of old file formats (the Keras-cell default, pre-`runs` sidecars):
     # every file we ship must load through today's path alone, hash checked, and predict.
     model, meta = saving.load(path)                           # safe_mode=True, sha256 checked
     assert meta["sha256"] == saving.sha256(path)

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import free_port
 from PIL import Image
 
 from frameprophet import catalog, data, saving
@@ -26,12 +26,6 @@ from frameprophet.demo.server import FIRST_GIF, HEALTH, STARTING, Server
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).parent / "artifacts" / "startup"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(port: int, path: str = "/", headers=None, timeout: float = 30):

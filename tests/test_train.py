@@ -25,8 +25,6 @@ from frameprophet import (
     train,
 )
 
-TINY = {"hidden": 4, "depth": 1}
-
 
 class KillDuringEpoch(keras.callbacks.Callback):
     """Simulates Ctrl-C / SIGTERM in the middle of epoch `epoch`."""
@@ -118,23 +116,18 @@ def test_a_second_run_in_the_same_folder_is_refused_while_the_first_trains(tmp_p
         pass
 
 
-@pytest.mark.slow
-def test_training_never_draws_test_digits(tmp_path, monkeypatch, train_tiny):
+def test_training_never_draws_test_digits(tmp_path, monkeypatch):
+    """What a run learns from (its batches) and is validated on come from the training digits;
+    its final score from the held-out ones. The data a run uses, without the run."""
     # Digit i is a flat image of value (i + 1) / 10000: a pixel says which digit it came from.
     fake = np.repeat(((np.arange(5000) + 1) / 10000).astype(np.float32), 28 * 28)
     monkeypatch.setattr(data, "_DIGITS", fake.reshape(5000, 28, 28))
-    seen = []
-
-    class Spy(keras.callbacks.Callback):
-        def on_train_batch_begin(self, batch, logs=None):
-            seen.append(batches[batch][0].max())
-
-    batches = train.SequenceBatches("mnist", 2, 2, seed=0)
-    monkeypatch.setattr(train, "SequenceBatches", lambda *a, **k: batches)
-    train_tiny(tmp_path, dataset="mnist", epochs=1, extra_callbacks=[Spy()])
+    run = train.training_data(train.TrainConfig(dataset="mnist", out=str(tmp_path / "m.keras")))
+    batches = run.batches(2, 2, 0)
+    seen = [float(array.max()) for i in range(len(batches)) for array in batches[i]]
+    seen += [float(array.max()) for array in run.validation(4)]
     assert seen and max(seen) <= 4000 / 10000 + 1e-6
-    ctx, truth = data.clips("mnist", 4)                  # held-out metrics: test digits
-    values = np.concatenate([ctx.ravel(), truth.ravel()])
+    values = np.concatenate([array.ravel() for array in run.test(4)])   # held-out metrics
     assert values[values > 0].min() >= 4001 / 10000 - 1e-6
 
 

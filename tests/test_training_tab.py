@@ -6,24 +6,10 @@ import time
 
 import numpy as np
 import pytest
+from conftest import TINY_PAGE_JOB, colour_clip
 
 from frameprophet import catalog, io, saving
 from frameprophet.demo import RequestError, training
-
-# Tiny: 16x16 frames, windows of 4 + 4, a prophet of 4 hidden channels, 2 batches of 2 an epoch.
-TINY = dict(frame_size=16, context=4, horizon=4, batch=2, steps_per_epoch=2, val_clips=2,
-            test_clips=2, precision="float32", options={"hidden": 4, "depth": 1})
-
-
-def colour_clip(frames: int = 12, size: int = 16, seed: int = 0) -> np.ndarray:
-    """A red square moving right over a blue ground: float32 (T, size, size, 3)."""
-    clip = np.zeros((frames, size, size, 3), np.float32)
-    clip[..., 2] = 0.5
-    y = 2 + 3 * seed % (size - 6)
-    for t in range(frames):
-        x = (t + seed) % (size - 4)
-        clip[t, y:y + 4, x:x + 4] = (1.0, 0.2, 0.0)
-    return clip
 
 
 @pytest.fixture
@@ -45,7 +31,7 @@ def clips(tmp_path, monkeypatch):
 
 def refused(**request) -> str:
     with pytest.raises(RequestError) as caught:
-        training.start(**{"minutes": 1, **TINY, **request})
+        training.start(**{"minutes": 1, **TINY_PAGE_JOB, **request})
     return str(caught.value)
 
 
@@ -78,11 +64,11 @@ def test_a_starting_model_must_fit_the_clips(clips):
 @pytest.mark.slow
 def test_a_job_trains_reports_epochs_refuses_a_second_and_stops_keeping_a_model(clips,
                                                                                 tmp_path):
-    job = training.start(uploads=clips, minutes=10, out_root=tmp_path / "runs", **TINY)
+    job = training.start(uploads=clips, minutes=10, out_root=tmp_path / "runs", **TINY_PAGE_JOB)
     try:
         assert job.status().state in ("preparing", "training")
         with pytest.raises(RequestError, match="already running"):
-            training.start(uploads=clips, minutes=1, out_root=tmp_path / "runs", **TINY)
+            training.start(uploads=clips, minutes=1, out_root=tmp_path / "runs", **TINY_PAGE_JOB)
         while not job.status().epochs and job.running():     # the budget bounds the wait
             time.sleep(1)
         first = job.status()
@@ -119,7 +105,7 @@ def test_the_tab_trains_stops_and_offers_the_model_in_the_browser(clips, tmp_pat
     if executable is None:
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
-    monkeypatch.setattr(training, "PAGE_CONFIG", TINY)
+    monkeypatch.setattr(training, "PAGE_CONFIG", TINY_PAGE_JOB)
     monkeypatch.setattr(training, "OUT_ROOT", tmp_path / "runs")
     demo_page = ui.build_demo(allow_training=True)
     url = serve(demo_page, theme=ui.THEME, css=ui.CSS)

@@ -2,30 +2,16 @@
 
 import numpy as np
 import pytest
+from conftest import TINY_PROPHET, colour_clip, stop_after
 
 from frameprophet import io, metrics, models, render, saving
 from frameprophet.forecast import forecast
 from frameprophet.predict import Predictor
 
-TINY = {"hidden": 4, "depth": 1, "patch": 4}
-
-
-def colour_clip(frames: int = 12, size: int = 16, seed: int = 0) -> np.ndarray:
-    """A red square moving right over a blue ground: float32 (T, size, size, 3)."""
-    rng = np.random.default_rng(seed)
-    clip = np.zeros((frames, size, size, 3), np.float32)
-    clip[..., 2] = 0.5
-    y = int(rng.integers(0, size - 4))
-    for t in range(frames):
-        x = (t + int(rng.integers(0, 3))) % (size - 4)
-        clip[t, y:y + 4, x:x + 4] = (1.0, 0.2, 0.0)
-    return clip
-
-
-# -- 1. colour end to end ----------------------------------------------------------------------
+# -- colour end to end ----------------------------------------------------------------------
 
 def test_a_colour_model_saves_loads_safely_and_rolls_out_in_colour(tmp_path):
-    model = models.build("prophet", (16, 16), channels=3, **TINY)
+    model = models.build("prophet", (16, 16), channels=3, **TINY_PROPHET)
     assert model.get_config()["channels"] == 3
     clip = colour_clip()
     before = Predictor(model).rollout(clip[:6], 4)
@@ -37,12 +23,12 @@ def test_a_colour_model_saves_loads_safely_and_rolls_out_in_colour(tmp_path):
 
 
 def test_a_grey_model_refuses_a_colour_clip_in_a_sentence():
-    predictor = Predictor(models.build("prophet", (16, 16), **TINY))
+    predictor = Predictor(models.build("prophet", (16, 16), **TINY_PROPHET))
     assert predictor.channels == 1
     with pytest.raises(ValueError, match="grey clips"):
         predictor.rollout(colour_clip()[:6], 2)
     with pytest.raises(ValueError, match="channels must be 1"):
-        models.build("prophet", (16, 16), channels=2, **TINY)
+        models.build("prophet", (16, 16), channels=2, **TINY_PROPHET)
 
 
 def test_the_colour_loss_is_the_mean_of_the_channels_ssim():
@@ -75,7 +61,7 @@ def test_read_clip_keeps_colour_when_asked_and_repeats_grey(tmp_path):
 
 
 def test_a_colour_forecast_is_scored_and_drawn_in_colour(tmp_path):
-    predictor = Predictor(models.build("prophet", (16, 16), channels=3, **TINY))
+    predictor = Predictor(models.build("prophet", (16, 16), channels=3, **TINY_PROPHET))
     result = forecast(predictor, colour_clip(), 6, 6)
     assert result.prediction.shape == (6, 16, 16, 3)
     assert set(result.curves) == {"model", "copy last frame"}
@@ -91,7 +77,7 @@ def test_a_colour_forecast_is_scored_and_drawn_in_colour(tmp_path):
         assert not np.allclose(clip[..., 0], clip[..., 2], atol=0.05)
 
 
-# -- 2. a folder of clips ----------------------------------------------------------------------
+# -- a folder of clips ----------------------------------------------------------------------
 
 def make_folder(root, size: int = 16) -> dict:
     """Colour and grey clips in GIF, MP4 and a folder of frames, one damaged, one too short."""
@@ -178,23 +164,17 @@ def test_a_glob_a_grey_folder_and_a_folder_without_clips(tmp_path):
         videos.load(tmp_path / "missing", (16, 16), cache=tmp_path / "c", say=None)
 
 
-# -- 3, 4. train --data, --init, the card ------------------------------------------------------
+# -- train --data, --init, the card ------------------------------------------------------
 
 def _train_on(folder, tmp_path, name="own", **kwargs):
-    import keras
-
     from frameprophet import train
-
-    class StopAfterOne(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            self.model.stop_training = True
 
     args = dict(data=str(folder), context=5, horizon=5, frame_size=16, minutes=5, batch=2,
                 steps_per_epoch=2, val_clips=2, test_clips=3, ramp=1e-6, precision="float32",
                 out=str(tmp_path / f"{name}.keras"), run_dir=str(tmp_path / f"run-{name}"),
-                options=TINY)
+                options=TINY_PROPHET)
     args.update(kwargs)
-    return train.train(train.TrainConfig(**args), verbose=0, extra_callbacks=[StopAfterOne()])
+    return train.train(train.TrainConfig(**args), verbose=0, extra_callbacks=[stop_after(1)])
 
 
 @pytest.mark.slow
@@ -236,7 +216,7 @@ def test_train_refuses_bad_data_options_before_touching_the_run_folder(tmp_path,
     assert (tmp_path / "run-own" / "keep").exists()
 
 
-# -- 5. evaluate --data and predict with a colour model ----------------------------------------
+# -- evaluate --data and predict with a colour model ----------------------------------------
 
 @pytest.mark.slow
 def test_evaluate_and_predict_a_colour_model_on_own_clips(tmp_path, capsys, monkeypatch):
@@ -247,8 +227,8 @@ def test_evaluate_and_predict_a_colour_model_on_own_clips(tmp_path, capsys, monk
     monkeypatch.setenv("FRAMEPROPHET_CACHE", str(tmp_path / "cache"))
     expected = make_folder(tmp_path / "clips")
     path = str(tmp_path / "colour.keras")
-    saving.save(models.build("prophet", (16, 16), channels=3, **TINY), path, dataset="videos",
-                context=5, horizon=5)
+    saving.save(models.build("prophet", (16, 16), channels=3, **TINY_PROPHET), path,
+                dataset="videos", context=5, horizon=5)
     args = ["evaluate", "--model", path, "--data", str(tmp_path / "clips"), "--context", "5",
             "--horizon", "5", "--json", str(tmp_path / "e.json")]
     assert main(args) == 0
