@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from frameprophet import metrics, natural
-from frameprophet.data import DIGIT_SPLIT
+from frameprophet.data import DIGIT_SPLIT, PROTOCOL
 
 if TYPE_CHECKING:    # matplotlib is imported only when a curve is drawn
     from matplotlib.figure import Figure
@@ -85,56 +85,171 @@ def write_card(model_path: str | os.PathLike, meta: dict) -> Path:
 
     The one card renderer: the Hub's README is this text with front matter on top.
     """
+    from frameprophet import saving
+
     path = Path(model_path).with_suffix(".md")
-    path.write_text(card_text(meta, Path(model_path).stem, curve_dir=path.parent))
+    shipped = path.parent.resolve() == saving.WEIGHTS_DIR.resolve()
+    path.write_text(card_text(meta, path.stem, curve_dir=path.parent,
+                              load_as=path.stem if shipped else str(model_path)))
     return path
 
 
-def card_text(meta: dict, name: str, curve_dir: Path | None = None) -> str:
-    """The card's Markdown; with `curve_dir`, the validation curve is drawn there and linked."""
-    t, m = meta.get("training", {}), meta.get("metrics", {})
+def card_text(meta: dict, name: str, curve_dir: Path | None = None,
+              load_as: str | None = None) -> str:
+    """The card's Markdown: what the model is, what it saw, how good it is on which protocol,
+    its limits and, given the name or path that loads it (`load_as`), how to use it (the Hub
+    card says that its own way); then the runs that made it. With `curve_dir`, the validation
+    curve is drawn there and linked."""
+    runs = training_runs(meta)
+    sections = [f"# {name}\n\n{_what_it_is(meta)}\n", _what_it_saw(meta, runs),
+                _how_good(meta), _robustness_text(meta.get("robustness")), _limits(meta),
+                _how_to_use(meta, load_as) if load_as else "", _lineage(runs, name, curve_dir),
+                f"File sha256 `{meta.get('sha256')}`. Regenerate the full scoreboard with "
+                "`make scoreboard`.\n"]
+    return "\n".join(section.strip("\n") + "\n" for section in sections if section)
+
+
+def _shape(meta: dict) -> tuple[str, int]:
+    """('64x64', channels) of the frames a model reads, as its sidecar says."""
+    size = "x".join(str(side) for side in meta.get("frame_size") or ["?", "?"])
+    data = meta.get("data") or {}
+    channels = data.get("channels") or PROTOCOL.get(meta.get("dataset"), {}).get("channels", 1)
+    return size, int(channels)
+
+
+def _what_it_is(meta: dict) -> str:
+    recipe, parameters = meta.get("recipe"), meta.get("parameters")
+    size, channels = _shape(meta)
+    count = f"{parameters:,}" if isinstance(parameters, int) else "?"
+    kind = ("FrameProphet's `prophet` recipe, a causal ConvLSTM" if recipe == "prophet"
+            else EXAMPLE_RECIPES.get(recipe, f"the `{recipe}` recipe"))
+    return (f"A next-frame video predictor of {count} parameters, {kind}. It reads "
+            f"{meta.get('context', '?')} {'colour' if channels == 3 else 'grey'} {size} frames "
+            f"and predicts the next {meta.get('horizon', '?')}, each prediction fed back as its "
+            "next input (closed loop).")
+
+
+def _what_it_saw(meta: dict, runs: list[dict]) -> str:
+    t, last = meta.get("training", {}), (runs[-1] if runs else {})
+    data, dataset = meta.get("data"), meta.get("dataset")
+    source = (_data_text(data) if data else "Data generated on the fly, train split only"
+              + (f" ({DIGIT_SPLIT['train']})" if dataset == "mnist" else "") + ". "
+              + (NATURAL_TEXT if dataset == "natural" else ""))
+    ends = averaged_runs(last, len(runs))
+    averaged = (f" The weights are the mean of the ends of {ends} (stochastic weight averaging: "
+                "`python -m frameprophet average`)." if ends else "")
+    return (f"## What it saw\nTrained on **{dataset}**. {source}In total "
+            f"**{_number(t.get('sequences_seen'))} sequences, {_number(t.get('steps'))} steps, "
+            f"{t.get('wall_minutes')} min** over {len(runs)} run(s) of `python -m frameprophet "
+            f"train`. Objective: {last.get('objective')}.{averaged}{_layout_text(last)}\n")
+
+
+def _number(value) -> str:
+    """1,944,144 for an int; anything else as it is."""
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _how_good(meta: dict) -> str:
+    m = meta.get("metrics") or {}
+    if not m.get("model"):
+        return ""
     rows = [f"| {key.upper()} | {m['model'][key]['mean']:.4g} | "
             f"{m['copy_last'][key]['mean']:.4g} |"
-            for key in metrics.NAMES if key in m.get("model", {})]
-    per_step = ", ".join(f"{x:.1f}" for x in m.get("model", {}).get("mse", {}).get("per_step", []))
-    runs = training_runs(meta)
-    last = runs[-1] if runs else {}
-    config = last.get("config", {})
-    config_rows = "\n".join(f"| {k} | `{json.dumps(v) if isinstance(v, dict) else v}` |"
-                            for k, v in config.items())
+            for key in metrics.NAMES if key in m["model"]]
+    per_step = ", ".join(f"{x:.1f}" for x in m["model"].get("mse", {}).get("per_step", []))
+    return f"""## How good it is
+Held-out metrics: closed loop, {m.get('context')} -> {m.get('horizon')} frames, \
+{m.get('clips')} test clips ({_test_split(meta)}), float32, benchmark definitions (MSE/MAE \
+summed over a frame's pixels; mean over the horizon).
+
+| metric | this model | copy last frame |
+|---|---|---|
+{chr(10).join(rows)}
+
+MSE per predicted frame: {per_step}
+"""
+
+
+def _test_split(meta: dict) -> str:
+    """Which clips a model's held-out metrics were measured on."""
+    if meta.get("data"):
+        return (f"windows of the {len(meta['data']['held_out_files'])} held-out files, which "
+                "also chose the checkpoint")
+    return {"mnist": DIGIT_SPLIT["test"], "natural": NATURAL_TEST}.get(meta.get("dataset"),
+                                                                       "an unseen seed")
+
+
+def _limits(meta: dict) -> str:
+    """Where the model fails: the limits measured at shipping, the blur that grows with the
+    horizon, and what a clip unlike its own becomes."""
+    size, channels = _shape(meta)
+    lines = list(meta.get("limits") or [])
+    mse = (meta.get("metrics") or {}).get("model", {}).get("mse", {}).get("per_step") or []
+    if len(mse) > 1:
+        lines.append(f"Its error grows with every frame it predicts from its own predictions: "
+                     f"MSE {mse[0]:.1f} on the first predicted frame, {mse[-1]:.1f} on the "
+                     f"{len(mse)}th.")
+    if meta.get("dataset") in ("mnist", "squares"):
+        lines.append("It knows light shapes moving on black: clips with a bright or textured "
+                     "background get weak forecasts (the page and the CLI say so).")
+    lines.append(f"Other clips are fitted into {size} frames (aspect kept, black bars)"
+                 + ("." if channels == 3 else " and made grey (luminance)."))
+    return "## Limits\n" + "".join(f"- {line}\n" for line in lines)
+
+
+def _how_to_use(meta: dict, load_as: str) -> str:
+    """The Python and the command lines that use the model, loaded as `load_as` (its short
+    name in weights/, or its path)."""
+    dataset, context = meta.get("dataset"), meta.get("context") or 10
+    horizon = meta.get("horizon") or 10
+    if dataset in PROTOCOL:
+        clip = f'context, truth = data.clips("{dataset}", 1)      # a held-out test clip'
+        source = f"{dataset}:3"
+    else:
+        size, channels = _shape(meta)
+        clip = (f'context = io.read_clip("my_clip.mp4", frame_size=({size.replace("x", ", ")})'
+                f", channels={channels})[None, :{context}]")
+        source = "my_clip.mp4"
+    scored = f"--dataset {dataset}" if dataset in PROTOCOL else "--data my_clips/"
+    needs = "data" if dataset in PROTOCOL else "io"
+    return f"""## How to use it
+In a clone of FrameProphet (`pip install -e .`):
+
+```python
+from frameprophet import {needs}, load_predictor
+
+predictor = load_predictor("{load_as}")        # safe-mode load, sha256 checked
+{clip}
+future = predictor.rollout(context[0], horizon={horizon})
+```
+
+```bash
+python -m frameprophet predict {source} --model {load_as} --out forecast.gif
+python -m frameprophet evaluate --model {load_as} {scored}
+```
+"""
+
+
+def _lineage(runs: list[dict], name: str, curve_dir: Path | None) -> str:
+    """The runs that made the weights, the last one's configuration, the validation curve."""
+    if not runs:
+        return ""
+    last = runs[-1]
     run_rows = "\n".join(
         f"| {i + 1} | {r.get('started', '?')[:16]} | {r.get('wall_minutes')} min | "
         f"{r.get('sequences')} | {r.get('sequences_per_second', '?')} | "
         f"{r.get('precision', '?')} | {r.get('hardware')} | {_run_note(r, i + 1)} |"
         for i, r in enumerate(runs))
-    ends = averaged_runs(last, len(runs))
-    averaged = (f" The weights are the mean of the ends of {ends} (stochastic weight averaging: "
-                "`python -m frameprophet average`)." if ends else "")
+    config_rows = "\n".join(f"| {k} | `{json.dumps(v) if isinstance(v, dict) else v}` |"
+                             for k, v in last.get("config", {}).items() if k != "note")
     curve = ""
     if curve_dir is not None and any(r.get("curve") for r in runs):
         png = plot_curve(runs, Path(curve_dir) / f"{name}_curve.png")
         curve = f"\n![validation MSE against sequences seen]({png.name})\n"
-    split = {"mnist": DIGIT_SPLIT["test"], "natural": NATURAL_TEST}.get(meta.get("dataset"),
-                                                                       "an unseen seed")
-    data = meta.get("data")
-    source = (_data_text(data) if data else "Data generated on the fly, train split only"
-              + (f" ({DIGIT_SPLIT['train']})" if meta.get("dataset") == "mnist" else "") + ". "
-              + (NATURAL_TEXT if meta.get("dataset") == "natural" else ""))
-    if data:
-        split = (f"windows of the {len(data['held_out_files'])} held-out files, which also "
-                 "chose the checkpoint")
-    return f"""# {name}
+    return f"""## Training runs
+Every run that led to these weights, oldest first; each continued from the one before.
 
-Recipe `{meta.get('recipe')}` trained on **{meta.get('dataset')}** ({meta.get('frame_size')}
-frames) by `python -m frameprophet train`. Predicts {meta.get('horizon')} frames from
-{meta.get('context')} context frames. {meta.get('parameters', '?')} parameters.
-
-## Training
-{source}In total: **{t.get('sequences_seen')}
-sequences, {t.get('steps')} steps, {t.get('wall_minutes')} min** over {len(runs)} run(s).
-Objective: {last.get('objective')}.{averaged}
-
-| run | started (UTC) | wall | sequences | seq/s | precision | hardware | shared with |
+| run | started (UTC) | wall | sequences | seq/s | precision | hardware | notes |
 |---|---|---|---|---|---|---|---|
 {run_rows}
 
@@ -144,20 +259,7 @@ validation took {100 * last.get('validation_share', 0):.1f}% of its wall time:
 | field | value |
 |---|---|
 {config_rows}
-{curve}
-## Held-out metrics
-Closed loop, {m.get('context')} -> {m.get('horizon')} frames, {m.get('clips')} test clips
-({split}), float32, benchmark definitions (MSE/MAE summed over a frame's pixels; mean over the
-horizon).
-
-| metric | this model | copy last frame |
-|---|---|---|
-{chr(10).join(rows)}
-
-MSE per predicted frame: {per_step}
-{_limits_text(meta.get("limits"))}{_robustness_text(meta.get("robustness"))}
-File sha256 `{meta.get('sha256')}`. Regenerate the full scoreboard with `make scoreboard`.
-"""
+{curve}"""
 
 
 NATURAL_TEST = f"pictures never seen in training: {', '.join(natural.TEST_PICTURES)}"
@@ -173,11 +275,16 @@ NATURAL_TEXT = (
     "training clip. ")
 
 
-def _limits_text(limits: list[str] | None) -> str:
-    """The card's "Limits" section: where the model fails, as measured at shipping."""
-    if not limits:
+def _layout_text(run: dict) -> str:
+    """How a run made its steps: the global batch, from how many processes, on which devices
+    ('' for a run that did not record it)."""
+    if "global_batch" not in run:
         return ""
-    return "\n## Limits\n" + "".join(f"- {line}\n" for line in limits)
+    n, devices = run.get("processes", 1), run.get("devices") or []
+    share = f" ({run['global_batch'] // n} from each)" if n > 1 else ""
+    return (f" Each step of the last run took a global batch of {run['global_batch']} "
+            f"sequences{share} in {n} process{'es' if n > 1 else ''} on {len(devices)} "
+            f"device{'s' if len(devices) != 1 else ''} ({', '.join(devices)}).")
 
 
 def _robustness_text(robust: dict | None) -> str:
