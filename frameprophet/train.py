@@ -201,7 +201,7 @@ class SequenceBatches(keras.utils.PyDataset):
                  seed: int = 0, split: str = "train", fixed: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.dataset, self.batch_size, self.steps = dataset, batch_size, steps
-        self.frames = frames or data.PROTOCOL[dataset]["frames"]
+        self.frames = frames or data.PROTOCOL.get(dataset, {}).get("frames", 20)
         self.seed, self.split, self.fixed, self.epoch = seed, split, fixed, 0
         data.make_pairs(dataset, 0, self.frames, 0, split)  # validate the arguments now
 
