@@ -105,6 +105,37 @@ def openstl_section(mnist: dict) -> list[str]:
     return lines
 
 
+def natural_section() -> list[str]:
+    """Pictures in motion (eval_natural.json, robustness_natural.json) and real footage
+    (real_footage.json), where measured."""
+    parts = []
+    natural = load(RESULTS_DIR / "eval_natural.json")
+    if natural:
+        parts += [f"**Pictures in motion, {natural['context']} -> {natural['horizon']} frames, "
+                  f"{natural['mode'].replace('_', '-')}**, on {natural['clips']} generated test "
+                  f"clips ({natural['split']}, seed {natural['seed']}), colour 64x64; MSE/MAE "
+                  "summed over the pixels and channels.", ""]
+        parts += eval_table(natural) + [""]
+    robust = load(RESULTS_DIR / "robustness_natural.json")
+    if robust:
+        parts += [f"**Robustness, pictures in motion**: {robust['clips']} clips per world "
+                  "(held-out pictures unless the row says otherwise), MSE / SSIM.", ""]
+        parts += evaluate.robustness_table(robust) + [""]
+    real = load(RESULTS_DIR / "real_footage.json")
+    if real:
+        parts += [f"**Real footage** (never seen in training; {real['protocol']}): MSE as a "
+                  "share of copy-last's, and SSIM (copy-last's in brackets). "
+                  "`python -m bench.release.real_footage FOLDER --json "
+                  "bench/results/real_footage.json` (see its docstring for the films).", ""]
+        for name, row in real["models"].items():
+            films = ", ".join(f"{film} {r['ratio']:.2f} ({r['ssim']:.3f} / "
+                              f"{r['copy_last_ssim']:.3f})" for film, r in row["films"].items())
+            parts += [f"- `{name}`: mean {row['mean_ratio']:.2f}, worst "
+                      f"{row['worst_ratio']:.2f}; {films}"]
+        parts += [""]
+    return parts
+
+
 def build() -> str:
     parts = [START, ""]
     mnist = load(RESULTS_DIR / "eval_mnist.json")
@@ -129,6 +160,7 @@ def build() -> str:
                   f"noisy input, {squares['mode'].replace('_', '-')}**, {squares['clips']} test "
                   "clips; IoU of the prediction thresholded at 0.5 against the clean truth.", ""]
         parts += eval_table(squares) + [""]
+    parts += natural_section()
     bench = load(RESULTS_DIR / "timings.json")
     if bench:
         parts += [markdown(bench), ""]
