@@ -160,6 +160,7 @@ def main() -> None:
         if demo is not None:
             demo.close(verbose=False)
         server.close()
+    cleanup.leave(0)
 
 
 demo = None

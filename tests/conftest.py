@@ -18,16 +18,19 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")          # tests never touch the ne
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
+from PIL import Image  # noqa: E402
+
+PILLOW_LIMIT = Image.MAX_IMAGE_PIXELS       # Pillow's own, before any test module imports app
+
+
 @pytest.fixture(autouse=True)
 def pillow_limit_restored():
     """`app.build` lowers Pillow's picture-size limit for the server process (Gradio decodes the
-    page's sketch before the app can check it); a test that builds the app must not leave it
-    lowered for the tests that run after it in the same process."""
-    from PIL import Image
-
-    limit = Image.MAX_IMAGE_PIXELS
+    page's sketch before the app can check it); `import app` builds the page, so every test
+    starts from Pillow's own limit and the library's checks speak for themselves."""
+    Image.MAX_IMAGE_PIXELS = PILLOW_LIMIT
     yield
-    Image.MAX_IMAGE_PIXELS = limit
+    Image.MAX_IMAGE_PIXELS = PILLOW_LIMIT
 
 
 def free_port() -> int:

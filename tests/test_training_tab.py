@@ -80,7 +80,7 @@ def test_a_job_trains_reports_epochs_refuses_a_second_and_stops_keeping_a_model(
     finally:
         job.stop()
     assert status.state == "stopped", status.message
-    assert status.fraction == 1.0 and status.model == job.name
+    assert 0 < status.fraction <= 1.0 and status.model == job.name    # the share it used
     assert job.name in status.message and "best epoch" in status.message
     model, meta = saving.load(tmp_path / "runs" / f"{job.name}.keras")   # safe_mode
     assert model.channels == 3 and meta["data"]["files"] == 3

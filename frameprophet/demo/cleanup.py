@@ -107,6 +107,21 @@ def sigterm_as_ctrl_c() -> None:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
+def leave(code: int = 0) -> None:
+    """End a server that has closed: remove its results folder (Gradio's cache is inside), then
+    exit without the interpreter's teardown. A warm-up thread may still be importing TensorFlow,
+    and tearing the interpreter down under it crashed the process (SIGSEGV) after a clean close."""
+    import shutil
+    import sys
+
+    from frameprophet.demo.request import RESULTS_ROOT
+
+    shutil.rmtree(RESULTS_ROOT, ignore_errors=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def at_start() -> None:
     """A server's start: claim its results folder, keep Gradio's cache in it, sweep what gone
     servers left, and clean up on SIGTERM as on Ctrl-C (see the module docstring)."""
