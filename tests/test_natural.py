@@ -98,3 +98,16 @@ def test_a_colour_blend_model_goes_through_the_hub_as_mnist_does(tmp_path, monke
     np.testing.assert_allclose(future, Predictor(model).rollout(clip, 3), atol=1e-6)
     # Untrained, the gate (sigmoid 2 = 0.88) keeps most of the last frame.
     assert np.abs(future[0] - clip[-1]).mean() < 0.15
+
+
+def test_the_shipped_natural_model_rolls_out_colour_and_keeps_a_still_scene():
+    from frameprophet import load_predictor
+
+    predictor = load_predictor("natural")               # weights/natural.keras, sha256 checked
+    assert predictor.channels == 3 and predictor.frame_size == (64, 64) and predictor.stepwise
+    still = natural.natural_clips(2, frames=20, seed=11, speed=0, cutouts=0, effects=False,
+                                  split="test")
+    future = np.stack([predictor.rollout(clip[:10], 10) for clip in still])
+    assert future.shape == (2, 10, 64, 64, 3)
+    # A still scene stays as it is: on average within 2% of full range, every frame.
+    assert np.abs(future - still[:, 10:]).mean((2, 3, 4)).max() < 0.02
