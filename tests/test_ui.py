@@ -12,34 +12,14 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import pytest
+from conftest import fake_load_model, tiny_predictor  # noqa: F401  (one copy, in conftest)
 from PIL import Image
 
 from frameprophet import catalog, data, demo, io, models, saving, ui, ui_api, ui_controls
-from frameprophet.predict import Predictor
 
 # --------------------------------------------------------------------------------------------
 # fixtures
 # --------------------------------------------------------------------------------------------
-
-_PREDICTORS: dict[tuple, Predictor] = {}
-
-
-def tiny_predictor(size: tuple[int, int], channels: int = 1) -> Predictor:
-    """A small untrained prophet model, one per frame size and channels for the session."""
-    if (size, channels) not in _PREDICTORS:
-        dataset = "natural" if channels == 3 else "squares" if size == (40, 40) else "mnist"
-        _PREDICTORS[size, channels] = Predictor(
-            models.build("prophet", size, hidden=8, depth=1, channels=channels),
-            {"dataset": dataset})
-    return _PREDICTORS[size, channels]
-
-
-def fake_load_model(resolved: str) -> catalog.LoadedModel:
-    size = catalog.DEFAULTS.get(resolved, (64, 64))
-    channels = data.PROTOCOL[resolved]["channels"] if resolved in catalog.DEFAULTS else 1
-    return catalog.LoadedModel(tiny_predictor(size, channels), f"test-{resolved}",
-                               untrained=True)
-
 
 @pytest.fixture(scope="module", autouse=True)
 def fake_models():
