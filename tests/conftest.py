@@ -118,6 +118,21 @@ def fake_load_model(resolved: str):
                                untrained=True)
 
 
+@pytest.fixture(scope="module")
+def client(serve):
+    """A `gradio_client.Client` of the whole page, served once per test module."""
+    from gradio_client import Client
+
+    from frameprophet import ui
+
+    page = ui.build_demo()
+    url = serve(page)
+    try:
+        yield Client(url, verbose=False)
+    finally:
+        page.close()
+
+
 @pytest.fixture
 def fresh_catalog(monkeypatch):
     """A catalog with no added models and nothing loaded, for this test alone."""

@@ -261,18 +261,6 @@ def test_the_api_inputs_pass_values_on_unchanged():
         page.close()
 
 
-@pytest.fixture(scope="module")
-def client(serve):
-    from gradio_client import Client
-
-    page = ui.build_demo()
-    url = serve(page)
-    try:
-        yield Client(url, verbose=False)
-    finally:
-        page.close()
-
-
 @pytest.mark.server
 def test_the_api_refuses_wrong_numbers_in_its_own_words(client, capfd, tmp_path):
     from gradio_client import handle_file

@@ -239,18 +239,6 @@ def test_hub_errors_are_friendly_and_offline():
 # The /predict API through gradio_client
 # --------------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def client(serve):
-    from gradio_client import Client
-
-    page = ui.build_demo()
-    url = serve(page)
-    try:
-        yield Client(url, verbose=False)
-    finally:
-        page.close()
-
-
 @pytest.mark.server
 def test_api_signature(client):
     info = client.view_api(print_info=False, return_format="dict")
