@@ -9,8 +9,9 @@ are in `pictures/SOURCES.md`):
   with smooth acceleration; speeds from none to fast (`speed`, px per frame at 64x64);
 - 0 to 3 cut-outs (soft-edged shapes cut from other pictures) moving in front of it: they
   translate, grow or shrink, turn a little, occlude each other, enter and leave the frame;
-- sometimes a near-still scene, slow lighting drift, sensor noise, a soft (compression) blur,
-  colour casts, and black letterbox bars like those of an upload fitted into a square frame.
+- often a still camera, some scenes swaying in place (leaves, water), slow lighting drift,
+  sensor noise, a soft (compression) blur, colour casts, and black letterbox bars like those
+  of an upload fitted into a square frame.
 
 Train and test are split by source picture (`TEST_PICTURES`): a test clip never shows a
 training picture, and no video file is ever used, so real footage stays an honest test.
@@ -96,11 +97,34 @@ def _frame_grid(size: int) -> tuple[np.ndarray, np.ndarray]:
     return np.meshgrid(g, g, indexing="ij")
 
 
-def _view(levels, size: int, rng, path, scale: float | None = None) -> np.ndarray:
+def _sway(rng, frames: int, size: int) -> np.ndarray:
+    """Local motion that goes nowhere (leaves, water, a flag): a smooth displacement field
+    (T, size, size, 2) in output px, each place oscillating with its own phase, up to ~2 px,
+    in a soft region that covers part or all of the frame."""
+    coarse = 5
+    def smooth(a):                     # coarse random field -> size x size, bilinear
+        return np.asarray(_sample((a[..., None].repeat(3, -1),), 1.0,
+                                  *np.meshgrid(np.linspace(0, coarse - 1.01, size),
+                                               np.linspace(0, coarse - 1.01, size),
+                                               indexing="ij"))[..., 0])
+    amplitude = rng.uniform(0.4, 2.0) * smooth(rng.random((coarse, coarse)))
+    if rng.random() < 0.6:                                   # only part of the scene sways
+        amplitude = amplitude * np.clip(3 * smooth(rng.random((coarse, coarse))) - 1, 0, 1)
+    phase = 2 * np.pi * smooth(rng.random((coarse, coarse))) * rng.uniform(1, 3)
+    direction = rng.uniform(0, 2 * np.pi) + smooth(rng.random((coarse, coarse)))
+    omega = rng.uniform(0.3, 1.2)                            # radians per frame
+    t = np.arange(frames, dtype=np.float32)[:, None, None]
+    wave = amplitude * np.sin(omega * t + phase)
+    return np.stack([wave * np.sin(direction), wave * np.cos(direction)], -1).astype(np.float32)
+
+
+def _view(levels, size: int, rng, path, scale: float | None = None,
+          sway: np.ndarray | None = None) -> np.ndarray:
     """The background seen through a camera on `path` (shifts (T, 2) in output px, log-zoom,
-    angle): (T, size, size, 3). Unless given, the scale (picture px per output px) is drawn so
-    that the whole path stays inside the picture (mirrored edges only in a corner), and the
-    view is placed at random along it."""
+    angle): (T, size, size, 3), each place displaced by `sway` (T, size, size, 2) output px
+    if given. Unless given, the scale (picture px per output px) is drawn so that the whole
+    path stays inside the picture (mirrored edges only in a corner), and the view is placed
+    at random along it."""
     h, w = levels[0].shape[:2]
     shift, log_zoom, angle = path
     frames = len(shift)
@@ -119,6 +143,8 @@ def _view(levels, size: int, rng, path, scale: float | None = None) -> np.ndarra
         c, n = np.cos(angle[t]), np.sin(angle[t])
         y = centre[0] + scale * shift[t, 0] + s * (c * gy - n * gx)
         x = centre[1] + scale * shift[t, 1] + s * (n * gy + c * gx)
+        if sway is not None:
+            y, x = y + s * sway[t, ..., 0], x + s * sway[t, ..., 1]
         out[t] = _sample(levels, s, y, x)
     return out
 
@@ -179,9 +205,11 @@ def natural_clips(n: int, frames: int = 20, seed: int | None = None, split: str 
     """`n` clips of pictures in motion, float32 (n, frames, size, size, 3) in [0, 1].
 
     `split` picks the pictures ("train", or "test": held-out pictures only). `speed` fixes
-    the camera's pan in px per frame (default: none to `MAX_SPEED` at random, a fifth of the
-    clips near-still); `cutouts` fixes the number of moving cut-outs (default 0 to 3);
-    `effects=False` leaves out what cameras add (noise, drift, blur, colour cast, bars).
+    the camera's pan in px per frame (default: none to `MAX_SPEED` at random, slow ones more
+    often, two fifths of the clips with the camera at rest as most footage is; some slow
+    scenes sway in place like leaves or water); `cutouts` fixes the number of moving cut-outs
+    (default 0 to 3); `effects=False` leaves out what cameras add (noise, drift, blur, colour
+    cast, bars).
     """
     if n < 0 or frames < 1:
         raise ValueError(f"need n >= 0 and frames >= 1, got n={n}, frames={frames}")
@@ -193,13 +221,16 @@ def natural_clips(n: int, frames: int = 20, seed: int | None = None, split: str 
     rng = np.random.default_rng(seed)
     out = np.empty((n, frames, size, size, 3), np.float32)
     for i in range(n):
-        still = speed == 0 if speed is not None else rng.random() < 0.2   # camera at rest
-        pan = speed if speed is not None else MAX_SPEED * rng.random() ** 1.5
-        clip = _view(pyramid(rng.choice(names)), size, rng, _motion(rng, frames, pan, still))
+        still = speed == 0 if speed is not None else rng.random() < 0.4   # camera at rest
+        pan = speed if speed is not None else MAX_SPEED * rng.random() ** 2
+        swaying = speed is None and pan < 2 and rng.random() < 0.35
+        sway = _sway(rng, frames, size) if swaying else None
+        clip = _view(pyramid(rng.choice(names)), size, rng, _motion(rng, frames, pan, still),
+                     sway=sway)
         k = cutouts if cutouts is not None else int(rng.choice(4, p=[0.3, 0.35, 0.25, 0.1]))
         for _ in range(k):
             _cutout(clip, pyramid(rng.choice(names)), rng,
-                    (speed if speed is not None else MAX_SPEED * rng.random()) or 1.0)
+                    (speed if speed is not None else MAX_SPEED * rng.random() ** 1.5) or 1.0)
         out[i] = _camera_effects(clip, rng) if effects else clip
     return out
 
