@@ -118,6 +118,48 @@ def fake_load_model(resolved: str):
                                untrained=True)
 
 
+def prediction_of(*settings, **options):
+    """`demo.run_prediction` of the request these settings make (`demo.PredictRequest.of`, as the
+    page and the API make it)."""
+    from frameprophet import demo
+
+    return demo.run_prediction(demo.PredictRequest.of(*settings, **options))
+
+
+def scene_of(*settings, **options):
+    """`demo.run_scene` of `demo.SceneRequest.of(*settings, **options)`."""
+    from frameprophet import demo
+
+    return demo.run_scene(demo.SceneRequest.of(*settings, **options))
+
+
+def comparison_of(*settings):
+    """`demo.run_compare` of `demo.CompareRequest.of(*settings)`."""
+    from frameprophet import demo
+
+    return demo.run_compare(demo.CompareRequest.of(*settings))
+
+
+def memory_of(*settings):
+    """`demo.run_memory` of `demo.MemoryRequest.of(*settings)`."""
+    from frameprophet import demo
+
+    return demo.run_memory(demo.MemoryRequest.of(*settings))
+
+
+@pytest.fixture(scope="module")
+def laid_out():
+    """The page's widgets (`frameprophet.ui.layout.Page`) in a `gr.Blocks` never launched: a
+    tab's handler is called with its own results."""
+    import gradio as gr
+
+    from frameprophet import catalog
+    from frameprophet.ui.layout import lay_out
+
+    with gr.Blocks():
+        return lay_out(catalog.offered())
+
+
 @pytest.fixture(scope="module")
 def client(serve):
     """A `gradio_client.Client` of the whole page, served once per test module."""

@@ -21,10 +21,11 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import pytest
-from conftest import free_port
+from conftest import comparison_of, free_port, prediction_of, scene_of
 
-from frameprophet import demo, ui, ui_api
+from frameprophet import demo, ui
 from frameprophet.demo.server import STARTING as HEADER
+from frameprophet.ui import api, handlers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -147,7 +148,7 @@ def test_a_bomb_sketch_is_refused_from_its_header_with_little_memory(tmp_path):
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         for sketch in (sys.argv[1], {"path": sys.argv[1]}, {"composite": sys.argv[1]}):
             try:
-                demo.scene_clip("drawing", None, 3.6, "", 0, sketch=sketch)
+                demo.scene_clip(demo.Scene.of("drawing", None, 3.6, "", 0, sketch))
                 print("ACCEPTED")
             except demo.RequestError as e:
                 print("REFUSED", e)
@@ -170,12 +171,12 @@ def test_a_sketch_array_is_checked_by_its_shape_before_any_resize():
     huge = np.broadcast_to(np.zeros(1, np.uint8), (13000, 13000, 4))     # no memory behind it
     for sketch in (huge, {"background": None, "layers": [], "composite": huge}):
         with pytest.raises(demo.RequestError) as info:
-            demo.scene_clip("drawing", None, 3.6, "", 0, sketch=sketch)
+            demo.scene_clip(demo.Scene.of("drawing", None, 3.6, "", 0, sketch))
         one_sentence(str(info.value), "sketch", "13000x13000", "4096x4096")
     for odd in (np.zeros((0, 5, 3), np.uint8), np.zeros((4, 4, 4, 4), np.uint8),
                 np.array(["a", "b"])):
         with pytest.raises(demo.RequestError) as info:
-            demo.scene_clip("drawing", None, 3.6, "", 0, sketch=odd)
+            demo.scene_clip(demo.Scene.of("drawing", None, 3.6, "", 0, odd))
         one_sentence(str(info.value), "sketch")
 
 
@@ -204,7 +205,7 @@ def test_bad_numbers_and_names_get_one_sentence(index, value, words):
     args = list(CLIP)
     args[index] = value
     with pytest.raises(demo.RequestError) as info:
-        demo.run_prediction(*args)
+        prediction_of(*args)
     one_sentence(str(info.value), *words)
 
 
@@ -219,44 +220,49 @@ def test_bad_numbers_and_names_get_one_sentence(index, value, words):
 def test_bad_scene_numbers_get_one_sentence(objects, speed, words):
     for world in ("mnist", "squares", "drawing"):
         with pytest.raises(demo.RequestError) as info:
-            demo.run_scene(world, objects, speed, "", 0, 5, 3, "closed_loop", "mnist")
+            scene_of(world, objects, speed, "", 0, 5, 3, "closed_loop", "mnist")
         if world != "drawing" or objects == 2:      # a drawing has no objects to count
             one_sentence(str(info.value), *words)
 
 
 def test_compare_names_and_the_hub_box_are_bounded():
     with pytest.raises(demo.RequestError) as info:
-        demo.run_compare(demo.SOURCE_MNIST, 0, None, 5, 3, "closed_loop", ["mnist", "y" * 5000])
+        comparison_of(demo.SOURCE_MNIST, 0, None, 5, 3, "closed_loop", ["mnist", "y" * 5000])
     one_sentence(str(info.value), "Model", "at most")
     with pytest.raises(demo.RequestError) as info:
-        demo.run_prediction(*CLIP[:6], demo.CUSTOM_MODEL, hub_repo="z" * 5000)
+        prediction_of(*CLIP[:6], demo.CUSTOM_MODEL, hub_repo="z" * 5000)
     one_sentence(str(info.value), "at most")
 
 
-def test_a_refused_number_on_the_page_keeps_the_result_and_logs_one_line(caplog, monkeypatch):
+def test_a_refused_number_on_the_page_keeps_the_result_and_logs_one_line(caplog, monkeypatch,
+                                                                        laid_out):
     caplog.set_level("INFO")
-    monkeypatch.setattr(ui.gr, "Warning", lambda message: None)
-    result = ui.predict_clip(demo.SOURCE_MNIST, 0, None, 10.5, 3, "closed_loop", "mnist")
-    assert result[:3] == (gr.skip(), gr.skip(), gr.skip())
-    assert result[3].startswith("Not predicted: Context frames")
+    monkeypatch.setattr(handlers.gr, "Warning", lambda message: None)
+    results = laid_out.clip.results
+    result = handlers.predict_clip(results, demo.SOURCE_MNIST, 0, None, 10.5, 3, "closed_loop",
+                                   "mnist", None, False)
+    assert list(result) == [results.info]                   # the pictures stay
+    assert result[results.info].startswith("Not predicted: Context frames")
     refused = [r for r in caplog.records if r.getMessage().startswith("refused:")]
     assert len(refused) == 1 and refused[0].exc_info is None
     assert not any(r.exc_info for r in caplog.records)
 
 
 def test_the_api_inputs_pass_values_on_unchanged():
-    """Gradio rounds or refuses a Number's value before the app sees it unless it has no
-    precision and no bounds: every number the endpoints read is such a one."""
+    """Gradio rounds or refuses a widget's value before the app sees it (a Slider or a Number
+    with bounds: "Value 50 is greater than maximum value 19.", a text a traceback): the
+    endpoints read no widgets, only `gr.api`'s inputs, which pass every value on unchanged."""
     page = ui.build_demo()
     try:
-        for fn in page.fns.values():
-            if fn.api_name in ("predict", "scene", "compare", "memory"):
-                for block in fn.inputs:
-                    if isinstance(block, gr.Number):
-                        assert block.precision is None, (fn.api_name, block.label)
-                        for value in ("10", 10.5, float("nan"), float("inf"), "three"):
-                            out = block.preprocess(value)
-                            assert out == value or (out != out and value != value)
+        endpoints = {fn.api_name: fn for fn in page.fns.values()
+                     if fn.api_name in ("predict", "scene", "compare", "memory")}
+        assert len(endpoints) == 4
+        for fn in endpoints.values():
+            assert not fn.preprocess, fn.api_name
+            for block in fn.inputs:
+                assert type(block).__name__ == "Api", (fn.api_name, block)
+                for value in ("10", 10.5, float("inf"), "three", [1, 2], None):
+                    assert block.preprocess(value) == value
     finally:
         page.close()
 
@@ -282,6 +288,16 @@ def test_the_api_refuses_wrong_numbers_in_its_own_words(client, capfd, tmp_path)
                        horizon=3, mode="closed_loop", model="mnist",
                        sketch=handle_file(str(bomb_png(tmp_path / "bomb.png"))),
                        api_name="/scene")
+    # A file is one the client sent: a server path as text (or a file's data without Gradio's
+    # mark) is refused by name, never read.
+    for value in ("/etc/passwd", {"path": "/etc/passwd"}):
+        with pytest.raises(Exception, match="Upload must be a file sent with gradio_client's "
+                                            "handle_file") as info:
+            client.predict(source="upload", seed=0, upload=value, context=5, horizon=3,
+                           mode="closed_loop", model="mnist", api_name="/predict")
+        assert "passwd" not in str(info.value)
+    with pytest.raises(Exception, match="Sketch must be a file"):
+        client.predict(world="drawing", sketch="/etc/hostname", api_name="/scene")
     assert "Traceback" not in capfd.readouterr().err
 
 
@@ -313,12 +329,16 @@ def test_answers_never_show_server_paths_or_object_reprs(tmp_path):
 def test_refusals_of_long_or_odd_values_are_short_and_whole():
     for source in ("s" * 5000, "Webcam", 7):
         with pytest.raises(demo.RequestError) as info:
-            demo.run_prediction(source, *CLIP[1:])
+            prediction_of(source, *CLIP[1:])
         one_sentence(str(info.value), "Moving squares, Moving MNIST")
         assert "source" in str(info.value).lower() and "s" * 50 not in str(info.value)
     with pytest.raises(demo.RequestError) as info:
-        demo.run_prediction(*CLIP[:5], "m" * 5000, "mnist")
+        prediction_of(*CLIP[:5], "m" * 5000, "mnist")
     one_sentence(str(info.value), "Mode", "closed_loop")
     with pytest.raises(gr.Error) as info:
-        ui_api.predict("mnist", [1, 2], None, 5, 3, "closed_loop", "mnist")
+        api.predict("mnist", [1, 2], None, 5, 3, "closed_loop", "mnist")
     one_sentence(info.value.message, "Seed")
+    with pytest.raises(gr.Error) as info:
+        api.predict("upload", 0, "/etc/passwd", 5, 3, "closed_loop", "mnist")
+    one_sentence(info.value.message, "Upload", "handle_file")
+    assert "passwd" not in info.value.message

@@ -79,7 +79,7 @@ def test_only_the_gradio_layer_imports_gradio():
                 if isinstance(node, ast.Import | ast.ImportFrom)
                 for alias in (node.names if isinstance(node, ast.Import)
                               else [ast.alias(node.module or "")])}
-        if name != "frameprophet.ui" and not name.startswith("frameprophet.ui_"):  # Gradio's
+        if name != "frameprophet.ui" and not name.startswith("frameprophet.ui."):  # Gradio's
             assert "gradio" not in uses, f"{name} imports gradio"
 
 

@@ -126,7 +126,7 @@ def test_a_stopped_run_says_how_much_budget_it_used_and_a_weak_model_is_called_s
     status = ended_job(tmp_path, monkeypatch, 150.0, 0.56).status()
     assert status.state == "stopped" and status.fraction == pytest.approx(0.56, abs=0.01)
     assert "worse than simply copying the last frame" in status.message
-    from frameprophet.ui_training import progress_html
+    from frameprophet.ui.training import progress_html
 
     assert "56% of the budget" in progress_html(status.fraction, status.state)
     (tmp_path / "b").mkdir()
@@ -134,16 +134,16 @@ def test_a_stopped_run_says_how_much_budget_it_used_and_a_weak_model_is_called_s
 
 
 def test_a_page_shows_its_own_ended_run_and_keeps_stops_answer(tmp_path, monkeypatch):
-    from frameprophet import ui_training
+    from frameprophet.ui import training as training_tab
 
     job = ended_job(tmp_path, monkeypatch, 50.0, 1.0)
     monkeypatch.setattr(training, "_CURRENT", job)
     said = job.status().message
-    other = ui_training._poll(-1, "", "", "another page's token", [])
+    other = training_tab.poll(-1, "", "", "another page's token", [])
     assert other[:6] == (gr.skip(),) * 6                # a new page: not someone else's run
     assert other[6] == "m"                              # its model still reaches the menus
-    own = ui_training._poll(-1, "", "", job.token, [])
+    own = training_tab.poll(-1, "", "", job.token, [])
     assert own[0] == said and own[1] == said
-    again = ui_training._poll(1, "m", said, job.token, [])
+    again = training_tab.poll(1, "m", said, job.token, [])
     assert again[0] == gr.skip()            # said once: Stop's "nothing to stop" stays shown
     assert training.stop(job.token) == training.NOTHING_RUNNING

@@ -1,5 +1,6 @@
-"""The demo: its requests (`frameprophet.demo`) directly, then the page's handlers and the API
-(`frameprophet.ui`) through one app server shared by the module's `server` tests.
+"""The demo: its requests (`frameprophet.demo`: a typed request made of settings, then run)
+directly, then the page's handlers (`frameprophet.ui.handlers`, each with its tab's results) and
+the API (`frameprophet.ui.api`) through one app server shared by the module's `server` tests.
 
 Models are small untrained `prophet` models built on the fly (no weights files needed).
 """
@@ -12,10 +13,18 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import pytest
-from conftest import fake_load_model, tiny_predictor  # noqa: F401  (one copy, in conftest)
+from conftest import (  # noqa: F401  (one copy, in conftest)
+    comparison_of,
+    fake_load_model,
+    memory_of,
+    prediction_of,
+    scene_of,
+    tiny_predictor,
+)
 from PIL import Image
 
-from frameprophet import catalog, data, demo, io, models, saving, ui, ui_api, ui_controls
+from frameprophet import catalog, data, demo, io, models, saving, ui
+from frameprophet.ui import api, controls, handlers
 
 # --------------------------------------------------------------------------------------------
 # fixtures
@@ -77,8 +86,8 @@ def clip_error_message(path) -> str:
 @pytest.mark.parametrize("mode", ["closed_loop", "teacher_forced"])
 @pytest.mark.parametrize("source", [demo.SOURCE_SQUARES, demo.SOURCE_MNIST])
 def test_generated_sources_both_modes(source, mode):
-    gif, strip, plot, info = demo.run_prediction(source, 3, None, 4, 3, mode,
-                                               demo.DEFAULT_MODEL[source])
+    gif, strip, plot, info = prediction_of(source, 3, None, 4, 3, mode,
+                                           demo.DEFAULT_MODEL[source])
     assert gif_frames(gif) == 4 + 3
     size = catalog.DEFAULTS[demo.DEFAULT_MODEL[source]]
     with Image.open(gif) as im:                   # panels upscaled to ~240-256 px
@@ -90,15 +99,15 @@ def test_generated_sources_both_modes(source, mode):
 
 
 def test_sources_and_modes_accept_short_names():
-    *_, info = demo.run_prediction("squares", 5, None, 2.0, 2, "teacher-forced", "squares")
+    *_, info = prediction_of("squares", 5, None, 2.0, 2, "teacher-forced", "squares")
     assert "one-step teacher-forced" in info
 
 
 @pytest.mark.parametrize("kind", ["gif", "npy"])
 @pytest.mark.parametrize("mode", ["closed_loop", "teacher_forced"])
 def test_uploads(clips, kind, mode):
-    gif, strip, plot, info = demo.run_prediction(demo.SOURCE_UPLOAD, 0, str(clips[kind]), 5, 4,
-                                               mode, "mnist")
+    gif, strip, plot, info = prediction_of(demo.SOURCE_UPLOAD, 0, str(clips[kind]), 5, 4,
+                                           mode, "mnist")
     assert gif_frames(gif) == 5 + 4
     assert "64x64" in info                          # resized to the model's frame size
 
@@ -107,20 +116,20 @@ def test_uploads(clips, kind, mode):
 def test_bad_uploads_are_friendly_errors(clips, bad):
     expected = clip_error_message(clips[bad])
     with pytest.raises(demo.RequestError) as info:
-        demo.run_prediction(demo.SOURCE_UPLOAD, 0, str(clips[bad]), 5, 4, "closed_loop", "mnist")
+        prediction_of(demo.SOURCE_UPLOAD, 0, str(clips[bad]), 5, 4, "closed_loop", "mnist")
     assert str(info.value) == expected
     assert len(expected) > 10 and "Traceback" not in expected
 
 
 def test_upload_source_without_a_file():
     with pytest.raises(demo.RequestError, match="Upload"):
-        demo.run_prediction(demo.SOURCE_UPLOAD, 0, None, 5, 4, "closed_loop", "mnist")
+        prediction_of(demo.SOURCE_UPLOAD, 0, None, 5, 4, "closed_loop", "mnist")
 
 
 def test_horizon_past_the_end_of_the_clip():
     n = demo.CLIP_FRAMES
-    gif, strip, plot, info = demo.run_prediction(demo.SOURCE_SQUARES, 1, None, n - 4, 9,
-                                               "closed_loop", "squares")
+    gif, strip, plot, info = prediction_of(demo.SOURCE_SQUARES, 1, None, n - 4, 9,
+                                           "closed_loop", "squares")
     assert gif_frames(gif) == n + 5                 # all 9 predicted, 4 of them with truth
     assert f"truth ends at frame {n} of the clip, after predicted frame 4" in info
     assert "4 scored frames" in info                # frames counted from 1, as the plot does
@@ -128,20 +137,20 @@ def test_horizon_past_the_end_of_the_clip():
 
 def test_teacher_forced_stops_where_the_clip_ends():
     n = demo.CLIP_FRAMES
-    gif, *_, info = demo.run_prediction(demo.SOURCE_MNIST, 1, None, n - 3, 8, "teacher_forced",
-                                      "mnist")
+    gif, *_, info = prediction_of(demo.SOURCE_MNIST, 1, None, n - 3, 8, "teacher_forced",
+                                  "mnist")
     assert gif_frames(gif) == n + 1                 # 3 true inputs -> 4 predictions
     assert "teacher-forced reads the true frames, so it stops after 4" in info
 
 
 def test_context_is_cut_to_the_clip():
-    *_, info = demo.run_prediction(demo.SOURCE_SQUARES, 1, None, 99, 2, "closed_loop", "squares")
+    *_, info = prediction_of(demo.SOURCE_SQUARES, 1, None, 99, 2, "closed_loop", "squares")
     assert f"{demo.CLIP_FRAMES - 1} context frames" in info and "context cut" in info
 
 
 def test_model_and_clip_frame_sizes_differ():
     """A 64x64 model on a 40x40 squares clip: the clip is resized by the library."""
-    gif, *_, info = demo.run_prediction(demo.SOURCE_SQUARES, 1, None, 3, 2, "closed_loop", "mnist")
+    gif, *_, info = prediction_of(demo.SOURCE_SQUARES, 1, None, 3, 2, "closed_loop", "mnist")
     assert gif_frames(gif) == 5 and "64x64" in info
 
 
@@ -156,7 +165,7 @@ def test_model_and_clip_frame_sizes_differ():
 ])
 def test_bad_arguments_are_friendly_errors(args, message):
     with pytest.raises(demo.RequestError, match=message):
-        demo.run_prediction(*args)
+        prediction_of(*args)
 
 
 def test_unexpected_failures_get_a_generic_message(monkeypatch):
@@ -165,7 +174,7 @@ def test_unexpected_failures_get_a_generic_message(monkeypatch):
 
     monkeypatch.setattr(demo.request.render, "side_by_side", boom)
     with pytest.raises(demo.RequestFailed) as info:
-        demo.run_prediction(demo.SOURCE_SQUARES, 0, None, 3, 2, "closed_loop", "squares")
+        prediction_of(demo.SOURCE_SQUARES, 0, None, 3, 2, "closed_loop", "squares")
     assert str(info.value) == demo.GENERIC_ERROR
 
 
@@ -198,15 +207,21 @@ def test_model_names():
         with pytest.raises(saving.ModelFileError, match="Choose one of mnist, squares"):
             catalog.resolve(bad)
     with pytest.raises(demo.RequestError, match="Unknown model 'a/b/c'. Choose one of"):
-        demo.run_prediction(demo.SOURCE_MNIST, 0, None, 3, 2, "closed_loop", "a/b/c")
+        prediction_of(demo.SOURCE_MNIST, 0, None, 3, 2, "closed_loop", "a/b/c")
     values = [value for _, value in demo.model_choices()]
     assert values[:2] == ["mnist", "squares"] and values[-1] == demo.CUSTOM_MODEL
 
 
-def test_custom_model_uses_the_hub_repo_box():
-    *_, info = demo.run_prediction(demo.SOURCE_MNIST, 0, None, 3, 2, "closed_loop",
-                                   demo.CUSTOM_MODEL, hub_repo="someone/some-model")
-    assert "test-hf://someone/some-model" in info
+def test_custom_model_uses_the_hub_repo_box(laid_out, monkeypatch):
+    """The menu's custom choice reads the Hub box, as the page sends them."""
+    monkeypatch.setattr(handlers.gr, "Warning", lambda message: None)
+    results = laid_out.clip.results
+    shown = handlers.predict_clip(results, demo.SOURCE_MNIST, 0, None, 3, 2, "closed_loop",
+                                  demo.CUSTOM_MODEL, "someone/some-model", False)
+    assert "test-hf://someone/some-model" in shown[results.info]
+    empty = handlers.predict_clip(results, demo.SOURCE_MNIST, 0, None, 3, 2, "closed_loop",
+                                  demo.CUSTOM_MODEL, "", False)
+    assert "Type a Hugging Face Hub repo id" in empty[results.info]
 
 
 _ORIGINAL_LOAD_MODEL = catalog.load        # captured at import, before the fixture patches it
@@ -327,20 +342,20 @@ def test_an_upload_updates_the_context_slider_with_one_update(clips):
     # One update per output (the slider, its cut): a 1-tuple for one output once became the
     # slider's value in the browser. The value is left alone when it fits: the person may have
     # moved it while the file decoded.
-    update, cut = ui_controls.on_upload(demo.SOURCE_UPLOAD, str(clips["gif"]), 10)
+    update, cut = controls.on_upload(demo.SOURCE_UPLOAD, str(clips["gif"]), 10)
     assert isinstance(update, dict) and update["maximum"] == 11 and "value" not in update
     assert cut is None
-    assert ui_controls.on_upload(demo.SOURCE_UPLOAD, None, 10) == (gr.update(), None)
-    hidden, shown, slider, cut = ui_controls.on_source(demo.SOURCE_UPLOAD, str(clips["npy"]),
+    assert controls.on_upload(demo.SOURCE_UPLOAD, None, 10) == (gr.update(), None)
+    hidden, shown, slider, cut = controls.on_source(demo.SOURCE_UPLOAD, str(clips["npy"]),
                                                        20)
     assert slider["maximum"] == 13 and slider["value"] == 13 and cut == [20, 13]
 
 
 def test_teacher_forced_says_so_and_uses_the_one_step_baseline():
-    *_, info = demo.run_prediction(demo.SOURCE_MNIST, 7, None, 10, 10, "teacher_forced", "mnist")
+    *_, info = prediction_of(demo.SOURCE_MNIST, 7, None, 10, 10, "teacher_forced", "mnist")
     assert info.startswith("ONE-STEP (teacher-forced)")
     assert "vs copy previous true frame" in info and "copy last frame" not in info
-    *_, closed = demo.run_prediction(demo.SOURCE_MNIST, 7, None, 10, 10, "closed_loop", "mnist")
+    *_, closed = prediction_of(demo.SOURCE_MNIST, 7, None, 10, 10, "closed_loop", "mnist")
     assert "vs copy last frame" in closed and "ONE-STEP" not in closed
 
 
@@ -364,37 +379,44 @@ def test_uploads_that_do_not_suit_the_model_get_notes(tmp_path):
     colour[..., 0] = 255                              # red-ish and bright: unlike MNIST
     path = tmp_path / "long_colour.npy"
     np.save(path, colour)
-    *_, info = demo.run_prediction(demo.SOURCE_UPLOAD, 0, str(path), 10, 5, "closed_loop", "mnist")
+    *_, info = prediction_of(demo.SOURCE_UPLOAD, 0, str(path), 10, 5, "closed_loop", "mnist")
     assert f"only its first {demo.MAX_UPLOAD_FRAMES} frames are used" in info
     assert "colour dropped" in info and "background is bright" in info
 
 
-def test_a_refused_request_keeps_the_previous_result_on_the_page(monkeypatch):
+def test_a_refused_request_keeps_the_previous_result_on_the_page(monkeypatch, laid_out):
+    """A refusal changes only the tab's info box: its pictures (and the memory box) stay."""
     warnings = []
-    monkeypatch.setattr(ui.gr, "Warning", warnings.append)
-    result = ui.predict_clip(demo.SOURCE_MNIST, 0, None, 0, 3, "closed_loop", "mnist")
-    assert result[:3] == (gr.skip(), gr.skip(), gr.skip())     # the pictures stay
-    assert result[4] == gr.skip() and result[-1] == gr.skip()
-    assert result[3].startswith("Not predicted: Context frames: use at least one context frame")
+    monkeypatch.setattr(handlers.gr, "Warning", warnings.append)
+    clip, scene, compare = (laid_out.clip.results, laid_out.scene.results,
+                            laid_out.compare.results)
+    result = handlers.predict_clip(clip, demo.SOURCE_MNIST, 0, None, 0, 3, "closed_loop",
+                                   "mnist", None, False)
+    assert list(result) == [clip.info]
+    assert result[clip.info].startswith("Not predicted: Context frames: use at least one "
+                                        "context frame")
     assert len(warnings) == 1 and warnings[0].startswith("Context frames: use at least one")
-    for refused in (ui.predict_scene("mnist", 2, 100, "", 0, None, 5, 3, "closed_loop", "mnist"),
-                    ui.predict_compare(demo.SOURCE_MNIST, 0, None, ["mnist"], 5, 3,
-                                       "closed_loop")):
-        assert all(kept == gr.skip() for kept in refused[:-1])      # each tab's own pictures
-        assert refused[-1].startswith("Not predicted: ")            # and its own info
+    for results, refused in (
+            (scene, handlers.predict_scene(scene, "mnist", 2, 100, "", 0, None, 5, 3,
+                                           "closed_loop", "mnist", None)),
+            (compare, handlers.predict_compare(compare, demo.SOURCE_MNIST, 0, None, ["mnist"],
+                                               5, 3, "closed_loop"))):
+        assert list(refused) == [results.info]                      # each tab's own info
+        assert refused[results.info].startswith("Not predicted: ")
 
 
 def test_expected_errors_log_one_line_and_bugs_a_traceback(caplog, monkeypatch, clips):
-    caplog.set_level("INFO", logger="frameprophet.ui_api")
+    caplog.set_level("INFO", logger="frameprophet.ui.handlers")
+    sent = {"path": str(clips["text"]), "meta": {"_type": "gradio.FileData"}}  # Gradio's payload
     with pytest.raises(gr.Error) as info:
-        ui_api.predict(demo.SOURCE_UPLOAD, 0, str(clips["text"]), 5, 4, "closed_loop", "mnist")
+        api.predict(demo.SOURCE_UPLOAD, 0, sent, 5, 4, "closed_loop", "mnist")
     assert info.value.print_exception is False            # Gradio prints no traceback
     refused = [r for r in caplog.records if r.getMessage().startswith("refused:")]
     assert len(refused) == 1 and refused[0].exc_info is None
     caplog.clear()
     monkeypatch.setattr(demo.request.render, "frame_strip", lambda *a, **k: 1 / 0)
     with pytest.raises(gr.Error) as info:
-        ui_api.predict(demo.SOURCE_MNIST, 0, None, 5, 4, "closed_loop", "mnist")
+        api.predict(demo.SOURCE_MNIST, 0, None, 5, 4, "closed_loop", "mnist")
     assert info.value.message == demo.GENERIC_ERROR
     assert any(r.exc_info for r in caplog.records)         # our bug: the traceback is logged
 
@@ -437,19 +459,19 @@ def test_32_people_at_once_all_get_an_answer(client):
 # --------------------------------------------------------------------------------------------
 
 def test_a_scene_as_trained_is_the_standard_clip_and_says_nothing_odd():
-    *_, info = demo.run_scene("mnist", 2, 3.6, "", 7, 10, 10, "closed_loop", "mnist")
-    *_, standard = demo.run_prediction(demo.SOURCE_MNIST, 7, None, 10, 10, "closed_loop", "mnist")
+    *_, info = scene_of("mnist", 2, 3.6, "", 7, 10, 10, "closed_loop", "mnist")
+    *_, standard = prediction_of(demo.SOURCE_MNIST, 7, None, 10, 10, "closed_loop", "mnist")
     assert "mnist scene seed 7" in info and "Note:" not in info
     mse = [line for line in info.split(" · ") if line.startswith("mean MSE")]
     assert mse == [line for line in standard.split(" · ") if line.startswith("mean MSE")]
 
 
 def test_out_of_distribution_scenes_are_labelled():
-    *_, info = demo.run_scene("mnist", 3, 7.2, "37", 1, 10, 10, "closed_loop", "mnist")
+    *_, info = scene_of("mnist", 3, 7.2, "37", 1, 10, 10, "closed_loop", "mnist")
     assert "(out of distribution)" in info
     assert "3 digits: the model learnt 2" in info and "speed 7.2" in info
     assert "training-split digits" in info
-    *_, squares = demo.run_scene("squares", 2, 2, "", 1, 7, 8, "closed_loop", "squares")
+    *_, squares = scene_of("squares", 2, 2, "", 1, 7, 8, "closed_loop", "squares")
     assert "2 squares: the model learnt 3 to 7" in squares and "speed 2 px per frame" in squares
     assert "leave the frame" in squares
 
@@ -463,7 +485,7 @@ def test_out_of_distribution_scenes_are_labelled():
 ])
 def test_bad_scenes_get_one_line(args, message):
     with pytest.raises(demo.RequestError, match=message) as info:
-        demo.run_scene(*args, 10, 10, "closed_loop", "mnist")
+        scene_of(*args, 10, 10, "closed_loop", "mnist")
     assert "\n" not in str(info.value)
 
 
@@ -484,8 +506,8 @@ def test_compare_two_models_on_one_clip(monkeypatch):
     # 790 sequences must not read as what that recipe can do.
     training = {"sequences_seen": 790, "wall_minutes": 122.3, "hardware": "CPU only (x86_64)"}
     monkeypatch.setitem(tiny_predictor((64, 64)).info, "training", training)
-    gif, plot, info = demo.run_compare(demo.SOURCE_MNIST, 3, None, 5, 4, "closed_loop",
-                                     ["mnist", "mnist-keras3"])
+    gif, plot, info = comparison_of(demo.SOURCE_MNIST, 3, None, 5, 4, "closed_loop",
+                                    ["mnist", "mnist-keras3"])
     assert gif_frames(gif) == 9
     with Image.open(gif) as im:
         assert im.size[0] > 3 * 128                      # truth and two models side by side
@@ -504,7 +526,7 @@ def test_compare_two_models_on_one_clip(monkeypatch):
 ])
 def test_bad_compares_get_one_line(models, message):
     with pytest.raises(demo.RequestError, match=message):
-        demo.run_compare(demo.SOURCE_MNIST, 3, None, 5, 4, "closed_loop", models)
+        comparison_of(demo.SOURCE_MNIST, 3, None, 5, 4, "closed_loop", models)
 
 
 @pytest.mark.server
@@ -531,13 +553,13 @@ def test_a_drawing_is_moved_and_forecast(tmp_path):
         c[30:90, 50:60] = 0
         c[30:40, 50:100] = 0
 
-    *_, info = demo.run_scene("drawing", None, 5, "", 2, 10, 10, "closed_loop", "mnist",
-                            sketch=sketch_file(tmp_path, ring))
+    *_, info = scene_of("drawing", None, 5, "", 2, 10, 10, "closed_loop", "mnist",
+                        sketch=sketch_file(tmp_path, ring))
     assert "drawing scene seed 2" in info and "your drawing" in info
     page_value = {"background": None, "layers": [], "composite": np.asarray(
         Image.open(sketch_file(tmp_path, ring)))}
-    *_, again = demo.run_scene("drawing", None, 5, "", 2, 10, 10, "closed_loop", "mnist",
-                             sketch=page_value)
+    *_, again = scene_of("drawing", None, 5, "", 2, 10, 10, "closed_loop", "mnist",
+                         sketch=page_value)
     assert "drawing scene seed 2" in again
 
 
@@ -549,7 +571,7 @@ def test_a_drawing_is_moved_and_forecast(tmp_path):
 def test_bad_sketches_get_one_line(tmp_path, draw, message):
     sketch = None if draw is None else sketch_file(tmp_path, draw)
     with pytest.raises(demo.RequestError, match=message):
-        demo.run_scene("drawing", None, 3.6, "", 0, 10, 10, "closed_loop", "mnist", sketch=sketch)
+        scene_of("drawing", None, 3.6, "", 0, 10, 10, "closed_loop", "mnist", sketch=sketch)
 
 
 @pytest.mark.server
@@ -577,25 +599,31 @@ def test_api_scene_with_a_sketch(client, tmp_path):
 # What it remembers
 # --------------------------------------------------------------------------------------------
 
-def test_memory_view_on_the_page_reuses_the_forecasts_rollout(monkeypatch):
+def test_memory_view_on_the_page_reuses_the_forecasts_rollout(monkeypatch, laid_out):
     calls = []
     predictor = tiny_predictor((64, 64))
     for name in ("rollout", "memory"):
         original = getattr(predictor, name)
         monkeypatch.setattr(predictor, name, lambda *a, _f=original, _n=name, **k:
                             calls.append(_n) or _f(*a, **k))
-    result = ui.predict_clip(demo.SOURCE_MNIST, 2, None, 6, 4, "closed_loop", "mnist",
-                             show_memory=True)
+    results = laid_out.clip.results
+    result = handlers.predict_clip(results, demo.SOURCE_MNIST, 2, None, 6, 4, "closed_loop",
+                                   "mnist", None, True)
     assert calls == ["memory"]                         # one rollout: the forecast's
-    assert result[4]["visible"] is True                # the memory box is shown
-    with Image.open(result[5]) as im:
+    assert result[results.memory_box]["visible"] is True       # the memory box is shown
+    with Image.open(result[results.memory]) as im:
         assert im.size[0] > 9 * 60                     # a column for each of the 9 inputs
-    alone, _ = demo.run_memory(demo.SOURCE_MNIST, 2, None, 6, 4, "mnist")
-    assert np.array_equal(np.asarray(Image.open(alone)), np.asarray(Image.open(result[5])))
+    alone, _ = memory_of(demo.SOURCE_MNIST, 2, None, 6, 4, "mnist")
+    assert np.array_equal(np.asarray(Image.open(alone)),
+                          np.asarray(Image.open(result[results.memory])))
     calls.clear()
-    _, _, _, info, shown, png = ui.predict_clip(demo.SOURCE_MNIST, 2, None, 6, 4,
-                                                "teacher_forced", "mnist", show_memory=True)
-    assert calls == ["rollout", "memory"] and shown["visible"] is True   # memory is closed loop
+    result = handlers.predict_clip(results, demo.SOURCE_MNIST, 2, None, 6, 4, "teacher_forced",
+                                   "mnist", None, True)
+    assert calls == ["rollout", "memory"]              # memory is closed loop
+    assert result[results.memory_box]["visible"] is True
+    without = handlers.predict_clip(results, demo.SOURCE_MNIST, 2, None, 6, 4, "closed_loop",
+                                    "mnist", None, False)
+    assert without[results.memory_box]["visible"] is False and without[results.memory] is None
 
 
 @pytest.mark.server
@@ -622,60 +650,67 @@ def test_the_api_page_examples_are_values_the_api_accepts(client):
 def test_seeds_out_of_range_are_refused_by_name(seed):
     with pytest.raises(demo.RequestError, match=f"Seed must be a whole number from 0 to "
                                                 f"{demo.MAX_SEED}, got"):
-        demo.run_prediction(demo.SOURCE_MNIST, seed, None, 3, 2, "closed_loop", "mnist")
+        prediction_of(demo.SOURCE_MNIST, seed, None, 3, 2, "closed_loop", "mnist")
     assert demo.normalise_seed(demo.MAX_SEED) == demo.MAX_SEED
 
 
-def test_the_page_keeps_its_result_for_a_negative_seed_and_a_fast_scene(monkeypatch):
+def test_the_page_keeps_its_result_for_a_negative_seed_and_a_fast_scene(monkeypatch,
+                                                                        laid_out):
     warnings = []
-    monkeypatch.setattr(ui.gr, "Warning", warnings.append)
-    clip = ui.predict_clip(demo.SOURCE_MNIST, -1, None, 5, 3, "closed_loop", "mnist")
-    fast = ui.predict_scene("mnist", 2, 100, "", 0, None, 5, 3, "closed_loop", "mnist")
-    for result in (clip, fast):
-        assert result[:3] == (gr.skip(), gr.skip(), gr.skip())
-    assert "Seed must be a whole number from 0 to" in clip[3]
-    assert "Speed must be a number from 0 to 36 px per frame" in fast[3]
+    monkeypatch.setattr(handlers.gr, "Warning", warnings.append)
+    clip, scene = laid_out.clip.results, laid_out.scene.results
+    refused = handlers.predict_clip(clip, demo.SOURCE_MNIST, -1, None, 5, 3, "closed_loop",
+                                    "mnist", None, False)
+    fast = handlers.predict_scene(scene, "mnist", 2, 100, "", 0, None, 5, 3, "closed_loop",
+                                  "mnist", None)
+    assert list(refused) == [clip.info] and list(fast) == [scene.info]     # pictures stay
+    assert "Seed must be a whole number from 0 to" in refused[clip.info]
+    assert "Speed must be a number from 0 to 36 px per frame" in fast[scene.info]
     assert len(warnings) == 2
 
 
 def test_no_page_input_has_bounds_gradio_would_enforce():
     """Gradio refuses a Number or Slider value out of its bounds before the app sees it (and
-    blanks every output): inputs of the Predict chain and the API are unbounded or sliders
-    whose range the page keeps; the API reads unbounded hidden numbers."""
+    blanks every output): the page's numbers are unbounded and its sliders' ranges are the
+    page's own; the API reads no widget at all (`gr.api`: each value reaches the demo), and
+    there are no hidden widgets standing in for the API."""
     page = ui.build_demo()
     try:
-        api = {d.api_name: d for d in page.fns.values() if d.api_name in
-               ("predict", "scene", "compare", "memory")}
-        for fn in api.values():
-            for block in fn.inputs:
-                if isinstance(block, gr.Slider):
-                    raise AssertionError(f"/{fn.api_name} reads a bounded slider")
-                if isinstance(block, gr.Number):
-                    assert block.minimum is None and block.maximum is None, fn.api_name
+        endpoints = [d for d in page.fns.values() if d.api_visibility == "public"]
+        assert sorted(d.api_name for d in endpoints) == ["compare", "memory", "predict",
+                                                         "scene"]
+        for fn in endpoints:
+            assert all(type(block).__name__ == "Api" for block in fn.inputs), fn.api_name
         numbers = [b for b in page.blocks.values() if isinstance(b, gr.Number)]
         assert numbers and all(b.minimum is None and b.maximum is None for b in numbers)
+        # no hidden stand-ins for the API: each hidden input is one that a tab or the menu shows
+        hidden = {b.elem_id or b.label for b in page.blocks.values()
+                  if isinstance(b, gr.Textbox | gr.Number | gr.File | gr.Button | gr.Dropdown)
+                  and b.visible is False}
+        assert hidden == {"Hugging Face Hub repo id", "fp-upload", "fp-compare-upload",
+                          "fp-scene-predict", "fp-compare-predict"}
     finally:
         page.close()
 
 
 def test_a_two_frame_upload_keeps_a_valid_context_slider(tmp_path, monkeypatch):
     said = []
-    monkeypatch.setattr(ui.gr, "Info", said.append)
+    monkeypatch.setattr(controls.gr, "Info", said.append)
     two = write_gif_file(tmp_path / "two.gif", 2)
-    update, cut = ui_controls.on_upload(demo.SOURCE_UPLOAD, str(two), 10)
+    update, cut = controls.on_upload(demo.SOURCE_UPLOAD, str(two), 10)
     assert update["maximum"] > 1 and update["value"] == 1         # min 1 < max: a valid slider
     assert said and "2 frames" in said[0] and cut == [10, 1]
     # back to Moving MNIST: the person's 10 again, not the 2-frame clip's 1
-    *_, slider, cut = ui_controls.on_source(demo.SOURCE_MNIST, None, 1, "mnist", [10, 1])
+    *_, slider, cut = controls.on_source(demo.SOURCE_MNIST, None, 1, "mnist", [10, 1])
     assert slider["maximum"] == demo.CLIP_FRAMES - 1 and slider["value"] == 10 and cut is None
     # the slider moved since the cut (by the person, or an example's 7): their value stays
-    *_, slider, cut = ui_controls.on_source(demo.SOURCE_SQUARES, None, 7, "squares", [10, 1])
+    *_, slider, cut = controls.on_source(demo.SOURCE_SQUARES, None, 7, "squares", [10, 1])
     assert "value" not in slider and cut is None
-    *_, info = demo.run_prediction(demo.SOURCE_UPLOAD, 0, str(two), 2, 3, "closed_loop", "mnist")
+    *_, info = prediction_of(demo.SOURCE_UPLOAD, 0, str(two), 2, 3, "closed_loop", "mnist")
     assert "1 context frame + 3 predicted frames" in info and "context cut to 1 frame (" in info
 
 
-def test_an_upload_is_decoded_once_per_request(clips, monkeypatch):
+def test_an_upload_is_decoded_once_per_request(clips, monkeypatch, laid_out):
     reads = []
     original = io.read_clip_with_notes
     monkeypatch.setattr(io, "read_clip_with_notes", lambda *a, **k: reads.append(a) or
@@ -683,9 +718,9 @@ def test_an_upload_is_decoded_once_per_request(clips, monkeypatch):
     fresh = clips["gif"].with_name("fresh.gif")
     fresh.write_bytes(clips["gif"].read_bytes())
     for model in ("mnist", "natural"):                  # a grey model and a colour one
-        ui_controls.on_upload(demo.SOURCE_UPLOAD, str(fresh), 10, model)  # counts its frames
-        ui.predict_clip(demo.SOURCE_UPLOAD, 0, str(fresh), 5, 3, "closed_loop", model,
-                        show_memory=True)
+        controls.on_upload(demo.SOURCE_UPLOAD, str(fresh), 10, model)  # counts its frames
+        handlers.predict_clip(laid_out.clip.results, demo.SOURCE_UPLOAD, 0, str(fresh), 5, 3,
+                              "closed_loop", model, None, True)
     assert len(reads) == 2
 
 
@@ -697,7 +732,7 @@ def test_an_upload_is_decoded_once_per_request(clips, monkeypatch):
 def test_squares_scenes_as_trained_are_in_distribution(squares):
     clip, notes = data.scene("squares", squares, 1, seed=3)
     assert notes == [] and clip.shape == (20, 40, 40, 1)
-    *_, info = demo.run_scene("squares", squares, 1, "", 3, 5, 3, "closed_loop", "squares")
+    *_, info = scene_of("squares", squares, 1, "", 3, 5, 3, "closed_loop", "squares")
     assert "out of distribution" not in info and "Note:" not in info
 
 
@@ -711,22 +746,22 @@ def test_squares_scenes_take_1_to_7_squares_and_mnist_1_to_4_digits():
 
 
 def test_picking_a_world_sets_its_model_speed_and_controls():
-    objects, speed, model, sketch, digits = ui_controls.on_world("squares")
+    objects, speed, model, sketch, digits = controls.on_world("squares")
     assert objects["maximum"] == 7 and speed["value"] == 1 and speed["step"] == 1
     assert model["value"] == "squares" and sketch["visible"] is False
     assert digits["visible"] is False                    # digits are MNIST's
-    objects, speed, model, sketch, digits = ui_controls.on_world("mnist")
+    objects, speed, model, sketch, digits = controls.on_world("mnist")
     assert objects["maximum"] == 4 and speed["value"] == 3.6 and model["value"] == "mnist"
-    objects, speed, model, _, digits = ui_controls.on_world("natural")
+    objects, speed, model, _, digits = controls.on_world("natural")
     assert (objects["minimum"], objects["maximum"], objects["value"]) == (0, 3, 1)
     assert model["value"] == "natural" and digits["visible"] is False
-    objects, *_, sketch, digits = ui_controls.on_world("drawing")
+    objects, *_, sketch, digits = controls.on_world("drawing")
     assert sketch["visible"] is True and digits["visible"] is False
     assert objects["visible"] is False                   # a drawing is one object
 
 
 def test_one_of_each_is_said_in_the_singular():
-    *_, info = demo.run_prediction(demo.SOURCE_MNIST, 0, None, 1, 1, "closed_loop", "mnist")
+    *_, info = prediction_of(demo.SOURCE_MNIST, 0, None, 1, 1, "closed_loop", "mnist")
     assert "1 context frame + 1 predicted frame at" in info
     assert "over 1 scored frame:" in info
 
@@ -757,34 +792,34 @@ def test_api_takes_the_context_the_clip_allows_and_names_refused_fields(client, 
 # --------------------------------------------------------------------------------------------
 
 def test_a_model_of_the_other_dataset_is_named():
-    *_, info = demo.run_prediction(demo.SOURCE_MNIST, 0, None, 5, 3, "closed_loop", "squares")
+    *_, info = prediction_of(demo.SOURCE_MNIST, 0, None, 5, 3, "closed_loop", "squares")
     assert ("this model learnt moving squares and this clip shows Moving MNIST digits: choose "
             "the mnist model for it") in info
-    *_, info = demo.run_scene("squares", 4, 1, "", 0, 5, 3, "closed_loop", "mnist")
+    *_, info = scene_of("squares", 4, 1, "", 0, 5, 3, "closed_loop", "mnist")
     assert "choose the squares model for it" in info
-    *_, info = demo.run_prediction(demo.SOURCE_MNIST, 0, None, 5, 3, "closed_loop", "mnist")
+    *_, info = prediction_of(demo.SOURCE_MNIST, 0, None, 5, 3, "closed_loop", "mnist")
     assert "choose the" not in info
 
 
 def test_a_prediction_worse_than_copying_the_last_frame_is_said(monkeypatch):
     trained = catalog.LoadedModel(tiny_predictor((64, 64)), "looks-trained", untrained=False)
     monkeypatch.setattr(catalog, "get", lambda choice: trained)
-    *_, info = demo.run_prediction(demo.SOURCE_MNIST, 0, None, 5, 3, "closed_loop", "mnist")
+    *_, info = prediction_of(demo.SOURCE_MNIST, 0, None, 5, 3, "closed_loop", "mnist")
     assert "the prediction is worse than simply using copy last frame (mean MSE" in info
     monkeypatch.setattr(trained, "untrained", True)      # an untrained stand-in says so itself
-    *_, info = demo.run_prediction(demo.SOURCE_MNIST, 0, None, 5, 3, "closed_loop", "mnist")
+    *_, info = prediction_of(demo.SOURCE_MNIST, 0, None, 5, 3, "closed_loop", "mnist")
     assert "worse than simply" not in info
 
 
 def test_an_upload_of_another_frame_size_says_how_it_was_fitted(tmp_path):
     path = tmp_path / "wide.npy"
     np.save(path, np.random.default_rng(2).random((8, 32, 48)).astype(np.float32))
-    *_, info = demo.run_prediction(demo.SOURCE_UPLOAD, 0, str(path), 4, 2, "closed_loop", "mnist")
+    *_, info = prediction_of(demo.SOURCE_UPLOAD, 0, str(path), 4, 2, "closed_loop", "mnist")
     assert ("its frames are 48x32 and the model's 64x64: enlarged 1.3x with black bars to keep "
             "its shape") in info
     big = tmp_path / "big.npy"
     np.save(big, np.random.default_rng(3).random((4, 256, 256)).astype(np.float32))
-    *_, info = demo.run_prediction(demo.SOURCE_UPLOAD, 0, str(big), 2, 2, "closed_loop", "mnist")
+    *_, info = prediction_of(demo.SOURCE_UPLOAD, 0, str(big), 2, 2, "closed_loop", "mnist")
     assert "shrunk 4.0x; small details are lost" in info and "black bars" not in info
 
 
@@ -792,23 +827,29 @@ def test_an_upload_of_another_frame_size_says_how_it_was_fitted(tmp_path):
 # The Compare tab is whole: its own clip (uploads too), pictures and colours (issue 54)
 # --------------------------------------------------------------------------------------------
 
-def test_the_compare_tab_has_its_own_pictures_and_keeps_the_clips(clips):
-    result = ui.predict_compare(demo.SOURCE_UPLOAD, 0, str(clips["gif"]),
-                                ["mnist", "mnist-keras3"], 4, 3, "closed_loop")
-    handler, _, names = ui.PREDICT["compare"]
-    assert handler is ui.predict_compare and not set(names) & set(ui.PREDICT["clip"][2])
-    shown = dict(zip(names, result, strict=True))       # its own outputs: the clip's stay
-    assert shown["compare_animation"]["visible"] is True
-    assert gif_frames(shown["compare_animation"]["value"]) == 4 + 3
-    assert Image.open(shown["compare_plot"]["value"]).format == "PNG"
-    assert f"upload {clips['gif'].name}" in shown["compare_info"]   # the tab's own upload
+def test_the_compare_tab_has_its_own_pictures_and_keeps_the_clips(clips, laid_out):
+    results = laid_out.compare.results
+    shown = handlers.predict_compare(results, demo.SOURCE_UPLOAD, 0, str(clips["gif"]),
+                                     ["mnist", "mnist-keras3"], 4, 3, "closed_loop")
+    assert set(shown) == set(results.outputs())          # its own outputs: the clip's stay
+    assert not set(results.outputs()) & set(laid_out.clip.results.outputs())
+    assert shown[results.animation]["visible"] is True
+    assert gif_frames(shown[results.animation]["value"]) == 4 + 3
+    assert Image.open(shown[results.plot]["value"]).format == "PNG"
+    assert f"upload {clips['gif'].name}" in shown[results.info]   # the tab's own upload
 
 
-def test_the_compare_tab_hides_the_clip_tabs_model_menu_and_examples():
+def test_the_compare_tab_hides_the_clip_tabs_model_menu_and_examples(laid_out):
+    page = laid_out
+    names = {page.settings.model: "model_choice", page.settings.hub_repo: "hub_repo",
+             page.clip.examples_box: "clip_examples",
+             **{page.tab(t).results.column: f"{t}_results" for t in ("clip", "scene", "compare")},
+             **{page.tab(t).predict: f"{t}_button" for t in ("clip", "scene", "compare")}}
+
     def shown(tab, choice):
-        what, *updates = ui_controls.show_tab(tab, choice)
-        assert what == tab
-        return {k: u["visible"] for k, u in zip(ui_controls.TAB_WIDGETS, updates, strict=True)}
+        updates = controls.show_tab(page, tab, choice)
+        assert set(updates) == set(controls.tab_outputs(page)) == set(names)
+        return {names[k]: u["visible"] for k, u in updates.items()}
 
     compare = shown("compare", "mnist")
     assert not compare["model_choice"] and not compare["hub_repo"]
@@ -902,7 +943,7 @@ def test_app_model_flag_adds_files_to_the_menus_and_typed_paths_stay_refused(mod
     assert catalog.get("my-colour").predictor.channels == 3
     with pytest.raises(saving.ModelFileError, match="Choose one of .*my-grey"):
         catalog.resolve(str(model_files["grey"]))                   # a visitor's typed path
-    *_, info = demo.run_prediction(demo.SOURCE_MNIST, 0, None, 3, 2, "closed_loop", "my-grey")
+    *_, info = prediction_of(demo.SOURCE_MNIST, 0, None, 3, 2, "closed_loop", "my-grey")
     assert info.startswith("Model: my-grey")
     assert "--model PATH_OR_HUB_ID" in app.parser().format_help()
 
@@ -941,8 +982,8 @@ def test_a_colour_model_shows_a_colour_upload_in_colour(model_files, real_loader
     catalog.add(str(model_files["colour"]))
     rng = np.random.default_rng(3)
     np.save(tmp_path / "colour.npy", rng.random((8, 32, 32, 3)).astype(np.float32))
-    gif, strip, plot, info = demo.run_prediction("upload", 0, str(tmp_path / "colour.npy"),
-                                                 4, 3, "closed_loop", "my-colour")
+    gif, strip, plot, info = prediction_of("upload", 0, str(tmp_path / "colour.npy"),
+                                           4, 3, "closed_loop", "my-colour")
     assert "at 32x32 in colour" in info and "grey" not in info
     for index in (0, 1):                                    # truth and prediction in colour
         rgb = panel(gif, index)
@@ -954,8 +995,8 @@ def test_a_grey_model_makes_a_colour_upload_grey_and_says_so(model_files, real_l
     catalog.add(str(model_files["grey"]))
     rng = np.random.default_rng(4)
     np.save(tmp_path / "colour.npy", rng.random((8, 32, 32, 3)).astype(np.float32))
-    gif, *_, info = demo.run_prediction("upload", 0, str(tmp_path / "colour.npy"), 4, 3,
-                                        "closed_loop", "my-grey")
+    gif, *_, info = prediction_of("upload", 0, str(tmp_path / "colour.npy"), 4, 3,
+                                  "closed_loop", "my-grey")
     assert "grey" in info.split("Note:")[1] and "in colour" not in info
     truth = panel(gif, 0)                   # grey, up to the GIF palette's rounding
     assert np.abs(np.diff(truth, axis=-1)).max() <= 12
@@ -963,15 +1004,15 @@ def test_a_grey_model_makes_a_colour_upload_grey_and_says_so(model_files, real_l
 
 def test_a_grey_world_given_to_a_colour_model_is_repeated_and_said(model_files, real_loader):
     catalog.add(str(model_files["colour"]))
-    *_, info = demo.run_prediction(demo.SOURCE_SQUARES, 1, None, 4, 2, "closed_loop",
-                                   "my-colour")
+    *_, info = prediction_of(demo.SOURCE_SQUARES, 1, None, 4, 2, "closed_loop",
+                             "my-colour")
     assert demo.GREY_FOR_COLOUR in info
-    *_, info = demo.run_scene("squares", 3, None, "", 0, 4, 2, "closed_loop", "my-colour")
+    *_, info = scene_of("squares", 3, None, "", 0, 4, 2, "closed_loop", "my-colour")
     assert demo.GREY_FOR_COLOUR in info
     with pytest.raises(demo.RequestError, match="mix grey and colour"):
         catalog.add(str(model_files["grey"]))
-        demo.run_compare(demo.SOURCE_SQUARES, 1, None, 4, 2, "closed_loop",
-                         ["my-grey", "my-colour"])
+        comparison_of(demo.SOURCE_SQUARES, 1, None, 4, 2, "closed_loop",
+                      ["my-grey", "my-colour"])
 
 
 def test_one_clip_from_a_spec_for_the_page_and_the_cli():

@@ -1,6 +1,7 @@
 """The demo without Gradio: one request (settings, a clip, a model) in, pictures and words out.
 
-`settings` says what a request may ask for and checks each value; `backend` imports Keras and
+`settings` says what a request may ask for, checks each value and makes the typed requests
+(`PredictRequest`, `SceneRequest`, `CompareRequest`, `MemoryRequest`); `backend` imports Keras and
 loads models, once, for every request; `request` reads a request's clip once and answers
 `/predict`; `sketch` reads the scene's drawing within the upload limits; `views` answers the play
 views (`/scene`, `/compare`, `/memory`) and the clip tab's Predict; `first` keeps the first
@@ -9,7 +10,8 @@ from the first second and serves the app once it is mounted.
 `frameprophet.ui` lays these out as a Gradio page. Everything public is importable from here:
 
     from frameprophet import demo
-    gif, strip, plot, info = demo.run_prediction("mnist", 0, None, 10, 10, "closed_loop", "mnist")
+    request = demo.PredictRequest.of("mnist", 0, None, 10, 10, "closed_loop", "mnist")
+    gif, strip, plot, info = demo.run_prediction(request)
 """
 
 from frameprophet.demo.backend import ensure_backend  # noqa: F401
@@ -24,19 +26,19 @@ from frameprophet.demo.request import (  # noqa: F401
     Clip,
     RequestFailed,
     answer,
+    clip_frames,
     clip_from_spec,
-    clip_name,
     generated_clip,
     load_model,
     make_clip,
     model_choices,
     model_frames,
     plural,
+    predict_from_settings,
     public_message,
     read_upload,
     result_dir,
     run_prediction,
-    upload_path,
     with_channels,
 )
 from frameprophet.demo.settings import (  # noqa: F401
@@ -59,12 +61,20 @@ from frameprophet.demo.settings import (  # noqa: F401
     SOURCES,
     WORLD_MODEL,
     WORLDS,
+    ClipChoice,
+    CompareRequest,
+    MemoryRequest,
+    PredictRequest,
     RequestError,
+    Scene,
+    SceneRequest,
+    chosen_model,
     lengths,
     normalise_mode,
     normalise_seed,
     normalise_source,
     normalise_world,
+    upload_path,
 )
 from frameprophet.demo.sketch import sketch_array  # noqa: F401
 from frameprophet.demo.views import (  # noqa: F401

@@ -7,7 +7,7 @@ those files from its first second, and the page uses them as its first result, w
 current (`current`: the same example and the sha256 of the weights shipped now). Without them
 the server draws the first result when it is first asked for.
 
-    python bench/ship.py --first-result         # redraws it when stale (`make first-result`)
+    python -m bench.release.ship --first-result  # redraws it when stale (`make first-result`)
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from pathlib import Path
 
 from frameprophet import catalog, saving
 from frameprophet.demo import backend
-from frameprophet.demo.request import RESULTS_ROOT, result_dir, run_prediction
+from frameprophet.demo.request import RESULTS_ROOT, result_dir
+from frameprophet.demo.request import predict_from_settings as run_prediction  # of a tuple
 from frameprophet.demo.settings import (
     DEFAULT_CONTEXT,
     DEFAULT_HORIZON,

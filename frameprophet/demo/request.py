@@ -1,12 +1,12 @@
 """The demo's requests, without Gradio: a clip, a model and settings in; pictures and words out.
 
-`run_prediction` (the Predict button and `/predict`), `run_scene` (`/scene`), `run_compare`
-(`/compare`) and `run_memory` (`/memory`) each turn one request into files and an info text with
-`frameprophet.forecast` and `frameprophet.render` (`views.run_clip` adds the memory view for the
-page's clip tab). A request a person got wrong raises `RequestError` (one sentence: what was
-wrong and what is accepted); our own bug is logged with its traceback and raises `RequestFailed`
-with a generic message. `frameprophet.ui` lays these out as a Gradio page and turns both into
-`gr.Error`.
+A request's settings are checked once, into a typed request (`settings.PredictRequest` and its
+kin); `run_prediction` (the clip tab's Predict and `/predict`) turns a `PredictRequest` into files
+and an info text with `frameprophet.forecast` and `frameprophet.render`; `views` does the same
+for a scene, a comparison and the memory view. A request a person got wrong raises
+`RequestError` (one sentence: what was wrong and what is accepted); our own bug is logged with
+its traceback and raises `RequestFailed` with a generic message. `frameprophet.ui` lays these out
+as a Gradio page.
 """
 
 from __future__ import annotations
@@ -35,13 +35,10 @@ from frameprophet.demo.settings import (
     MAX_UPLOAD_FRAMES,
     MODE_LABELS,
     SOURCE_DATASET,
-    SOURCE_UPLOAD,
+    ClipChoice,
+    PredictRequest,
     RequestError,
-    lengths,
-    model_name,
-    normalise_mode,
-    normalise_seed,
-    normalise_source,
+    upload_path,
 )
 
 log = logging.getLogger(__name__)
@@ -121,27 +118,15 @@ def _hub_label(repo_id: str) -> str | None:
     return "downloaded from the Hugging Face Hub when chosen: needs internet"
 
 
-def load_model(model, hub_repo=None, progress=None) -> LoadedModel:
-    """The chosen model (`backend.model`: loaded once, after Keras); CUSTOM_MODEL reads
-    `hub_repo`."""
-    if model == CUSTOM_MODEL or (not model and hub_repo):
-        model = model_name(hub_repo, "The Hub repo id")
-        if not model:
-            raise RequestError("Type a Hugging Face Hub repo id (owner/name): the custom model.")
+def load_model(model: str, progress=None) -> LoadedModel:
+    """A request's model (`backend.model`: loaded once, after Keras)."""
     report(progress, 0.05, "Loading the model")
-    return backend.model(model_name(model))
+    return backend.model(model)
 
 
 # --------------------------------------------------------------------------------------------
 # The clip of a request
 # --------------------------------------------------------------------------------------------
-
-def upload_path(upload) -> str | None:
-    """The file path in an upload value (a path, a FileData-like dict or object)."""
-    if isinstance(upload, dict):
-        return upload.get("path")
-    return None if upload is None else str(getattr(upload, "path", upload))
-
 
 _CLIPS: OrderedDict[tuple, tuple[np.ndarray, list[str]]] = OrderedDict()
 _CLIPS_LOCK = threading.Lock()
@@ -187,19 +172,20 @@ def _size_notes(path: str, frame_size: tuple[int, int]) -> list[str]:
     return [f"its frames are {w}x{h} and the model's {out_w}x{out_h}: {how}{bars}{lost}"]
 
 
+def clip_frames(choice: ClipChoice, frame_size: tuple[int, int], channels: int = 1
+                ) -> tuple[np.ndarray, list[str]]:
+    """The chosen clip (T, H, W, `channels`) at `frame_size` and with the channels of the
+    model, and notes on what was changed on the way (an upload cut or made grey, a grey clip
+    repeated to colour)."""
+    if choice.upload:
+        return read_upload(choice.upload, frame_size, channels)
+    return generated_clip(SOURCE_DATASET[choice.source], choice.seed, frame_size, channels)
+
+
 def make_clip(source: str, seed, upload, frame_size: tuple[int, int], channels: int = 1
               ) -> tuple[np.ndarray, list[str]]:
-    """The clip (T, H, W, `channels`) for a source, at `frame_size` and with the channels of
-    the model, and notes on what was changed on the way (an upload cut or made grey, a grey
-    clip repeated to colour)."""
-    source = normalise_source(source)
-    if source == SOURCE_UPLOAD:
-        path = upload_path(upload)
-        if not path:
-            raise RequestError("Upload a GIF, MP4, WebM or NPY clip first (or pick another "
-                               "source).")
-        return read_upload(path, frame_size, channels)
-    return generated_clip(SOURCE_DATASET[source], normalise_seed(seed), frame_size, channels)
+    """`clip_frames` of these settings, checked (`ClipChoice.of`): for scripts."""
+    return clip_frames(ClipChoice.of(source, seed, upload), frame_size, channels)
 
 
 def generated_clip(dataset: str, seed: int, frame_size: tuple[int, int], channels: int = 1,
@@ -234,13 +220,6 @@ def with_channels(clip: np.ndarray, channels: int) -> tuple[np.ndarray, list[str
         return np.repeat(clip, 3, axis=-1), [GREY_FOR_COLOUR]
     raise ValueError(f"a clip with {clip.shape[-1]} channels cannot be given to a model of "
                      f"{channels}; models take 1 (grey) or 3 (colour) channels.")
-
-
-def clip_name(source: str, seed, upload) -> str:
-    """What the info line calls the clip."""
-    if normalise_source(source) == SOURCE_UPLOAD:
-        return f"upload {Path(upload_path(upload)).name}"
-    return f"{normalise_source(source)} seed {normalise_seed(seed)}"
 
 
 # A folder in an absolute path (`/srv/app/weights/` of `/srv/app/weights/x.keras`), not in a
@@ -311,33 +290,32 @@ SHOWS = {"mnist": "Moving MNIST digits", "squares": "moving squares",
          "natural": "pictures in motion"}
 
 
-def run_prediction(source, seed, upload, context, horizon, mode, model, hub_repo=None,
-                   progress=None, out_dir: str | Path | None = None):
-    """Predict `horizon` frames of a clip and draw the result.
-
-    `source` is one of SOURCES (or "squares" / "mnist" / "upload"); `upload` a file path for
-    uploads; `model` a shipped name, CUSTOM_MODEL (then `hub_repo` is used) or a Hub repo id.
-    Returns `(gif_path, strip_png, plot_png, info)`.
-    """
+def run_prediction(request: PredictRequest, progress=None, out_dir: str | Path | None = None):
+    """Predict `request.horizon` frames of its clip and draw the result. Returns
+    `(gif_path, strip_png, plot_png, info)`."""
     def run():
         started = time.perf_counter()
-        how = normalise_mode(mode)
-        c, h = lengths(context, horizon)
-        clip, loaded = clip_and_model(source, seed, upload, model, hub_repo, progress)
-        return draw_forecast(loaded, clip, c, h, how, progress, out_dir, started)[0]
+        clip, loaded = clip_and_model(request.clip, request.model, progress)
+        return draw_forecast(loaded, clip, request.context, request.horizon, request.mode,
+                             progress, out_dir, started)[0]
 
-    return answer(run, upload)
+    return answer(run, request.clip.upload)
 
 
-def clip_and_model(source, seed, upload, model, hub_repo, progress) -> tuple[Clip, LoadedModel]:
-    """The model, then the clip at its frame size (settings checked before either is read)."""
-    src = normalise_source(source)
-    name = clip_name(src, seed, upload) if src != SOURCE_UPLOAD or upload_path(upload) else ""
-    loaded = load_model(model, hub_repo, progress)
+def predict_from_settings(source, seed, upload, context, horizon, mode, model, progress=None,
+                          out_dir: str | Path | None = None):
+    """`run_prediction` of these settings, checked (`PredictRequest.of`): for a script that
+    holds them, such as the first result's example."""
+    return run_prediction(PredictRequest.of(source, seed, upload, context, horizon, mode, model),
+                          progress, out_dir)
+
+
+def clip_and_model(choice: ClipChoice, model: str, progress) -> tuple[Clip, LoadedModel]:
+    """The model, then the clip at its frame size."""
+    loaded = load_model(model, progress)
     report(progress, 0.2, "Reading the clip")
-    frames, notes = make_clip(src, seed, upload, loaded.predictor.frame_size,
-                              loaded.predictor.channels)
-    return Clip(frames, notes, name, SOURCE_DATASET.get(src)), loaded
+    frames, notes = clip_frames(choice, loaded.predictor.frame_size, loaded.predictor.channels)
+    return Clip(frames, notes, choice.name, SOURCE_DATASET.get(choice.source)), loaded
 
 
 class _Remembering:

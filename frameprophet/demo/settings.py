@@ -1,18 +1,24 @@
-"""What a request may ask for: the page's choices and limits, and the checks of each setting.
+"""What a request may ask for: the page's choices and limits, the checks of each setting, and the
+typed requests they make.
 
 Every value a visitor sends, through the page or the API, is checked here and nowhere else
-(Gradio passes the API's numbers on unchanged): a value that is not accepted raises
+(Gradio passes the API's values on unchanged): a value that is not accepted raises
 `RequestError` with one sentence that names the field and says what is accepted. Numbers must
 be numbers (a string, a truth value, NaN or infinity is refused, never converted), and a whole
 number must be whole (10.5 frames is refused, not rounded).
+
+Each endpoint's settings are checked once, by its request's `of` (`PredictRequest`,
+`SceneRequest`, `CompareRequest`, `MemoryRequest`); the run functions take the request.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from frameprophet import data
+from frameprophet import catalog, data
 from frameprophet.runtime import MODES
 
 
@@ -207,3 +213,161 @@ def scene_settings(world, objects, speed, digits) -> tuple[str, int | None, floa
     if kind == "mnist" and not set(classes) <= set("0123456789"):
         raise RequestError(f"Digits must be {accepted}, got {shown(digits)}.")
     return kind, count, pace, classes or None
+
+
+def chosen_model(model, hub_repo=None) -> str:
+    """The model a request names; CUSTOM_MODEL (the page's menu) names the Hub repo id typed in
+    `hub_repo`. This is the one place the custom choice is read."""
+    if model != CUSTOM_MODEL:
+        return model_name(model)
+    typed = model_name(hub_repo, "The Hub repo id")
+    if not typed:
+        raise RequestError("Type a Hugging Face Hub repo id (owner/name): the custom model.")
+    return typed
+
+
+def compare_names(models) -> tuple[str, ...]:
+    """2 to 4 distinct model names (a list, or a text of names separated by commas)."""
+    names = models.split(",") if isinstance(models, str) else models or []
+    if not isinstance(names, list | tuple):
+        raise RequestError("Models must be a list of 2 to 4 model names, e.g. mnist and "
+                           "mnist-keras3.")
+    names = tuple(dict.fromkeys(n for n in (model_name(name) for name in names) if n))
+    if not 2 <= len(names) <= 4:
+        raise RequestError(f"Compare 2 to 4 models, e.g. mnist and mnist-keras3; got "
+                           f"{len(names)}. Offered: {', '.join(catalog.offered())}.")
+    return names
+
+
+def upload_path(upload) -> str | None:
+    """The file path in an upload value (a path, a FileData-like dict or object)."""
+    if isinstance(upload, dict):
+        return upload.get("path")
+    return None if upload is None else str(getattr(upload, "path", upload))
+
+
+# --------------------------------------------------------------------------------------------
+# The requests: each endpoint's settings, checked once by `of`
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ClipChoice:
+    """Which clip: a generated source and its seed, or an uploaded file."""
+
+    source: str                     # one of SOURCES
+    seed: int                       # a generated clip's seed (DEFAULT_SEED for an upload)
+    upload: str | None = None       # the uploaded file (SOURCE_UPLOAD only)
+
+    @classmethod
+    def of(cls, source, seed, upload) -> ClipChoice:
+        """The source (or its short name), the seed (read for generated sources only) and the
+        upload (a file is needed for SOURCE_UPLOAD), checked."""
+        source = normalise_source(source)
+        if source != SOURCE_UPLOAD:
+            return cls(source, normalise_seed(seed))
+        path = upload_path(upload)
+        if not path:
+            raise RequestError("Upload a GIF, MP4, WebM or NPY clip first (or pick another "
+                               "source).")
+        return cls(source, DEFAULT_SEED, path)
+
+    @property
+    def name(self) -> str:
+        """What the info line calls the clip."""
+        if self.upload:
+            return f"upload {Path(self.upload).name}"
+        return f"{self.source} seed {self.seed}"
+
+
+@dataclass(frozen=True)
+class PredictRequest:
+    """/predict and the clip tab's Predict: a clip, how far to forecast it and with which
+    model."""
+
+    clip: ClipChoice
+    context: int                    # >= 1 (the forecast cuts it to the clip)
+    horizon: int                    # 1..MAX_HORIZON
+    mode: str                       # one of MODES
+    model: str                      # a name as sent: the catalog says whether it is offered
+
+    @classmethod
+    def of(cls, source, seed, upload, context, horizon, mode, model,
+           hub_repo=None) -> PredictRequest:
+        """The settings as the page or the API sends them, checked (`hub_repo`: the page's box
+        for CUSTOM_MODEL)."""
+        mode = normalise_mode(mode)
+        context, horizon = lengths(context, horizon)
+        return cls(ClipChoice.of(source, seed, upload), context, horizon, mode,
+                   chosen_model(model, hub_repo))
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A scene to build: a world with its objects, speed and digits, or a drawing."""
+
+    world: str                      # one of WORLDS
+    objects: int | None             # None: the world's own (a drawing is one object)
+    speed: float | None             # None: the world's own
+    digits: str | None              # MNIST's digit classes, e.g. "37" (None: any)
+    seed: int
+    # world "drawing": the picture as sent (read within the upload limits by `sketch`)
+    sketch: object = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, world, objects, speed, digits, seed, sketch=None) -> Scene:
+        kind, count, pace, classes = scene_settings(world, objects, speed, digits)
+        return cls(kind, count, pace, classes, normalise_seed(seed),
+                   sketch if kind == "drawing" else None)
+
+
+@dataclass(frozen=True)
+class SceneRequest:
+    """/scene and the scene tab's Predict: a scene, how far to forecast it and with which
+    model."""
+
+    scene: Scene
+    context: int
+    horizon: int
+    mode: str
+    model: str
+
+    @classmethod
+    def of(cls, world, objects, speed, digits, seed, context, horizon, mode, model,
+           sketch=None, hub_repo=None) -> SceneRequest:
+        mode = normalise_mode(mode)
+        context, horizon = lengths(context, horizon)
+        return cls(Scene.of(world, objects, speed, digits, seed, sketch), context, horizon,
+                   mode, chosen_model(model, hub_repo))
+
+
+@dataclass(frozen=True)
+class CompareRequest:
+    """/compare and the Compare tab's Predict: one clip forecast by 2 to 4 models."""
+
+    clip: ClipChoice
+    context: int
+    horizon: int
+    mode: str
+    models: tuple[str, ...]         # 2 to 4 distinct names
+
+    @classmethod
+    def of(cls, source, seed, upload, context, horizon, mode, models) -> CompareRequest:
+        mode = normalise_mode(mode)
+        context, horizon = lengths(context, horizon)
+        return cls(ClipChoice.of(source, seed, upload), context, horizon, mode,
+                   compare_names(models))
+
+
+@dataclass(frozen=True)
+class MemoryRequest:
+    """/memory: what a model remembers while it forecasts a clip (closed loop)."""
+
+    clip: ClipChoice
+    context: int
+    horizon: int
+    model: str
+
+    @classmethod
+    def of(cls, source, seed, upload, context, horizon, model) -> MemoryRequest:
+        context, horizon = lengths(context, horizon)
+        return cls(ClipChoice.of(source, seed, upload), context, horizon, chosen_model(model))

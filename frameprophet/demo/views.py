@@ -1,6 +1,7 @@
-"""The demo's play views and the clip tab's Predict: a scene, a comparison of models and what a
-model remembers (the first result a visitor sees is `frameprophet.demo.first`'s). Gradio-free,
-like `frameprophet.demo.request`."""
+"""The demo's play views and the clip tab's Predict: a scene (`run_scene`), a comparison of models
+(`run_compare`) and what a model remembers (`run_memory`, and `run_clip` beside the forecast),
+each from its typed request (`frameprophet.demo.settings`). Gradio-free, like
+`frameprophet.demo.request`."""
 
 from __future__ import annotations
 
@@ -19,16 +20,14 @@ from frameprophet.demo.request import (
     Clip,
     answer,
     clip_and_model,
-    clip_name,
+    clip_frames,
     draw_forecast,
     load_model,
-    make_clip,
     plural,
     read_upload,
     report,
     result_dir,
     run_prediction,
-    upload_path,
     with_channels,
     with_notes,
 )
@@ -37,13 +36,14 @@ from frameprophet.demo.settings import (
     DEFAULT_MODEL,
     MODE_LABELS,
     SOURCE_UPLOAD,
+    CompareRequest,
+    MemoryRequest,
+    PredictRequest,
     RequestError,
-    lengths,
-    model_name,
-    normalise_mode,
-    normalise_seed,
+    Scene,
+    SceneRequest,
     normalise_source,
-    scene_settings,
+    upload_path,
 )
 from frameprophet.demo.sketch import sketch_array
 from frameprophet.plots import quality_plot
@@ -54,67 +54,48 @@ DRAWING_NOTE = ("your drawing: the model learnt MNIST digits, so expect it to tu
                 "into something digit-like")
 
 
-def scene_clip(world, objects, speed, digits, seed, sketch=None) -> Clip:
-    """The clip of a scene (`frameprophet.data.scene`, or a sprite of `sketch` for "drawing")."""
-    kind, count, pace, classes = scene_settings(world, objects, speed, digits)
-    seed = normalise_seed(seed)
-    if kind != "drawing":
-        frames, notes = data.scene(kind, count, pace, classes if kind == "mnist" else None,
-                                   seed, frames=CLIP_FRAMES)
-        name = f"{kind} scene seed {seed}" + (" (out of distribution)" if notes else "")
-        return Clip(frames, notes, name, kind)
-    picture = sketch_array(sketch)
+def scene_clip(scene: Scene) -> Clip:
+    """The clip of a scene (`frameprophet.data.scene`, or a sprite of its drawing)."""
+    if scene.world != "drawing":
+        frames, notes = data.scene(scene.world, scene.objects, scene.speed,
+                                   scene.digits if scene.world == "mnist" else None, scene.seed,
+                                   frames=CLIP_FRAMES)
+        name = f"{scene.world} scene seed {scene.seed}" + (" (out of distribution)" if notes
+                                                            else "")
+        return Clip(frames, notes, name, scene.world)
+    picture = sketch_array(scene.sketch)
     if picture is None:
         raise RequestError("Draw a shape or a digit first (world 'drawing' moves your drawing).")
-    pace = data.SCENE_DEFAULTS["mnist"]["speed"] if pace is None else pace
+    pace = data.SCENE_DEFAULTS["mnist"]["speed"] if scene.speed is None else scene.speed
     frames = data.sprite_clip(data.sprite_from_drawing(picture), frames=CLIP_FRAMES,
-                              speed=pace, seed=seed)
-    return Clip(frames, [DRAWING_NOTE], f"drawing scene seed {seed}")
+                              speed=pace, seed=scene.seed)
+    return Clip(frames, [DRAWING_NOTE], f"drawing scene seed {scene.seed}")
 
 
-def run_scene(world, objects, speed, digits, seed, context, horizon, mode, model, sketch=None,
-              progress=None, out_dir: str | Path | None = None, hub_repo=None):
-    """Build a scene with `frameprophet.data.scene` (or, for world "drawing", a sprite made of
-    `sketch`) and forecast it like `run_prediction`."""
+def run_scene(request: SceneRequest, progress=None, out_dir: str | Path | None = None):
+    """Build the request's scene (`scene_clip`) and forecast it like `run_prediction`.
+    Returns `(gif_path, strip_png, plot_png, info)`."""
     def run():
         started = time.perf_counter()
-        how = normalise_mode(mode)
-        c, h = lengths(context, horizon)
-        clip = scene_clip(world, objects, speed, digits, seed, sketch)
-        loaded = load_model(model, hub_repo, progress)
+        clip = scene_clip(request.scene)
+        loaded = load_model(request.model, progress)
         clip.frames, notes = with_channels(io.resize_clip(clip.frames, loaded.predictor.frame_size),
                                            loaded.predictor.channels)
         clip.notes += notes
-        return draw_forecast(loaded, clip, c, h, how, progress, out_dir, started)[0]
+        return draw_forecast(loaded, clip, request.context, request.horizon, request.mode,
+                             progress, out_dir, started)[0]
 
     return answer(run)
 
 
-def _compare_names(models) -> list[str]:
-    names = models.split(",") if isinstance(models, str) else models or []
-    if not isinstance(names, list | tuple):
-        raise RequestError("Models must be a list of 2 to 4 model names, e.g. mnist and "
-                           "mnist-keras3.")
-    names = [model_name(name) for name in names]
-    names = list(dict.fromkeys(n for n in names if n))
-    if not 2 <= len(names) <= 4:
-        raise RequestError(f"Compare 2 to 4 models, e.g. mnist and mnist-keras3; got "
-                           f"{len(names)}. Offered: {', '.join(catalog.offered())}.")
-    return names
-
-
-def run_compare(source, seed, upload, context, horizon, mode, models,
-                progress=None, out_dir: str | Path | None = None):
+def run_compare(request: CompareRequest, progress=None, out_dir: str | Path | None = None):
     """Forecast one clip with 2 to 4 models: one animation (truth and each model), one plot
     (each model and the baseline). Returns `(gif_path, plot_png, info)`."""
     def run():
         from frameprophet.forecast import forecast
 
         started = time.perf_counter()
-        src, how = normalise_source(source), normalise_mode(mode)
-        c, h = lengths(context, horizon)
-        names = _compare_names(models)
-        loaded = [backend.model(name) for name in names]
+        loaded = [backend.model(name) for name in request.models]
         if len({m.predictor.frame_size for m in loaded}) > 1:
             raise RequestError("These models predict frames of different sizes; compare models "
                                "of one dataset (e.g. mnist with mnist-keras3).")
@@ -122,13 +103,13 @@ def run_compare(source, seed, upload, context, horizon, mode, models,
             raise RequestError("These models mix grey and colour; compare grey models with "
                                "grey ones and colour models with colour ones.")
         first_model = loaded[0].predictor
-        frames, notes = make_clip(src, seed, upload, first_model.frame_size,
-                                  first_model.channels)
+        frames, notes = clip_frames(request.clip, first_model.frame_size, first_model.channels)
         results = {}
-        for i, (name, model) in enumerate(zip(names, loaded, strict=True)):
-            report(progress, 0.1 + 0.6 * i / len(names), f"Predicting with {name}")
-            results[name] = forecast(model.predictor, frames, c, h, how)
-        first = results[names[0]]
+        for i, (name, model) in enumerate(zip(request.models, loaded, strict=True)):
+            report(progress, 0.1 + 0.6 * i / len(loaded), f"Predicting with {name}")
+            results[name] = forecast(model.predictor, frames, request.context, request.horizon,
+                                     request.mode)
+        first = results[request.models[0]]
         curves = {name: r.curves["model"] for name, r in results.items() if r.scored}
         if first.scored:
             curves[first.baseline] = first.curves[first.baseline]
@@ -136,12 +117,12 @@ def run_compare(source, seed, upload, context, horizon, mode, models,
         out.mkdir(parents=True, exist_ok=True)
         gif = render.write_animation(render.side_by_side(
             first.context, first.truth, {n: r.prediction for n, r in results.items()},
-            teacher_forced=how == "teacher_forced"), out / "compare.gif", fps=FPS)
+            teacher_forced=request.mode == "teacher_forced"), out / "compare.gif", fps=FPS)
         plot = quality_plot(curves, out / "compare.png", horizon=first.prediction.shape[0])
-        info = _compare_info(results, loaded, how, clip_name(src, seed, upload), started)
+        info = _compare_info(results, loaded, request.mode, request.clip.name, started)
         return str(gif), str(plot), with_notes(info, [*notes, *first.notes])
 
-    return answer(run, upload)
+    return answer(run, request.clip.upload)
 
 
 def _compare_info(results, loaded, mode, name, started) -> str:
@@ -164,16 +145,14 @@ def _compare_info(results, loaded, mode, name, started) -> str:
     return "\n".join(lines)
 
 
-def run_memory(source, seed, upload, context, horizon, model, progress=None,
-               out_dir: str | Path | None = None):
+def run_memory(request: MemoryRequest, progress=None, out_dir: str | Path | None = None):
     """What a stepwise model remembers while it rolls a clip out (closed loop): the frames it
     reads and, under each, its ConvLSTM layers' hidden-state size. Returns `(png, info)`."""
     def run():
-        c, h = lengths(context, horizon)
-        clip, loaded = clip_and_model(source, seed, upload, model, None, progress)
-        return memory_picture(loaded, clip.frames, c, h, out_dir)
+        clip, loaded = clip_and_model(request.clip, request.model, progress)
+        return memory_picture(loaded, clip.frames, request.context, request.horizon, out_dir)
 
-    return answer(run, upload)
+    return answer(run, request.clip.upload)
 
 
 def memory_picture(loaded: LoadedModel, clip, context, horizon, out_dir, prediction=None,
@@ -222,28 +201,27 @@ def clip_length(source: str, upload, model: str | None = None) -> int | None:
     return int(read_upload(path, size, channels)[0].shape[0])
 
 
-def run_clip(source, seed, upload, context, horizon, mode, model, show_memory=False,
-             hub_repo=None, progress=None):
+def run_clip(request: PredictRequest, show_memory: bool = False, progress=None):
     """The clip tab's Predict: `run_prediction`, and with `show_memory` also what the model
     remembers, drawn from the forecast's own rollout in closed loop (a memory that cannot be
-    shown is said in the info, not refused). Returns `(gif, strip, plot, info, memory_png)`."""
+    shown is said in the info, not refused). Returns `(gif, strip, plot, info, memory_png)`,
+    `memory_png` None without `show_memory`."""
     if not show_memory:
-        return (*run_prediction(source, seed, upload, context, horizon, mode, model, hub_repo,
-                                progress=progress), None)
+        return (*run_prediction(request, progress=progress), None)
 
     def run():
         started = time.perf_counter()
-        how = normalise_mode(mode)
-        c, h = lengths(context, horizon)
-        clip, loaded = clip_and_model(source, seed, upload, model, hub_repo, progress)
-        remember = how == "closed_loop" and loaded.predictor.stepwise
-        files, result, carried = draw_forecast(loaded, clip, c, h, how, progress, None,
-                                               started, remember=remember)
+        clip, loaded = clip_and_model(request.clip, request.model, progress)
+        remember = request.mode == "closed_loop" and loaded.predictor.stepwise
+        files, result, carried = draw_forecast(loaded, clip, request.context, request.horizon,
+                                               request.mode, progress, None, started,
+                                               remember=remember)
         try:
-            png, _ = memory_picture(loaded, clip.frames, result.context.shape[0], h, None,
+            png, _ = memory_picture(loaded, clip.frames, result.context.shape[0],
+                                    request.horizon, None,
                                     result.prediction if remember else None, carried)
         except RequestError as e:
             return (*files[:3], f"{files[3]}\nMemory not shown: {e}", None)
         return (*files, png)
 
-    return answer(run, upload)
+    return answer(run, request.clip.upload)

@@ -1,7 +1,7 @@
 """How the page's controls answer each other, before anything is predicted: the upload box and
 seed for a clip source, the context slider fitted to the clip in use, the model that suits a
 clip unless the person picked one, the Compare tab's ticks of one frame size, and what each tab
-shows. `wire_controls(w)` attaches these to the widgets `frameprophet.ui` lays out.
+shows. `frameprophet.ui.wiring` attaches these to the widgets.
 
 The model menu follows the clip (a world's own model; for an upload or pictures in motion, the
 `natural` model) until the person picks a model in it: from then on their pick stays, whatever
@@ -15,26 +15,40 @@ import logging
 import gradio as gr
 
 from frameprophet import data, demo
-from frameprophet.ui_api import PRIVATE
+from frameprophet.ui.layout import TABS, Page
 
 log = logging.getLogger(__name__)
 
-TABS = ("clip", "scene", "compare")
-#: What `show_tab` updates, in this order: the model menu and Hub box (clip and scene tabs),
-#: each tab's results and Predict button, and the clip tab's examples.
-TAB_WIDGETS = ("model_choice", "hub_repo", *(f"{t}_results" for t in TABS),
-               *(f"{t}_button" for t in TABS), "clip_examples")
+
+# --------------------------------------------------------------------------------------------
+# What each tab shows
+# --------------------------------------------------------------------------------------------
+
+def tab_outputs(page: Page) -> list:
+    """What `show_tab` updates."""
+    tabs = [page.tab(name) for name in TABS]
+    return [page.settings.model, page.settings.hub_repo, *(t.results.column for t in tabs),
+            *(t.predict for t in tabs), page.clip.examples_box]
 
 
-def show_tab(tab: str, choice: str, select: bool = False):
-    """A tab is shown: note it, and show what serves it (see TAB_WIDGETS)."""
-    own = tab == "compare"
-    updates = (gr.update(visible=not own),
-               gr.update(visible=not own and choice == demo.CUSTOM_MODEL),
-               *(gr.update(visible=tab == t) for t in TABS),
-               *(gr.update(visible=tab == t) for t in TABS),
-               gr.update(visible=tab == "clip"))
-    return (tab, gr.Tabs(selected=tab), *updates) if select else (tab, *updates)
+def show_tab(page: Page, tab: str, choice: str) -> dict:
+    """A tab is shown: the model menu and its Hub box (not on Compare, which ticks its own
+    models), the tab's own results and Predict, and the clip tab's examples on the clip tab."""
+    updates = {page.settings.model: gr.update(visible=tab != "compare"),
+               page.settings.hub_repo: gr.update(visible=tab != "compare"
+                                                 and choice == demo.CUSTOM_MODEL),
+               page.clip.examples_box: gr.update(visible=tab == "clip")}
+    for name in TABS:
+        updates[page.tab(name).results.column] = gr.update(visible=name == tab)
+        updates[page.tab(name).predict] = gr.update(visible=name == tab)
+    return updates
+
+
+def example_shown(page: Page, tab: str, choice: str) -> dict:
+    """An example was clicked: its tab is shown, and the model is the example's, not the
+    person's pick."""
+    return {page.tabs: gr.Tabs(selected=tab), **show_tab(page, tab, choice),
+            page.settings.model_picked: False}
 
 
 # --------------------------------------------------------------------------------------------
@@ -142,17 +156,6 @@ def on_model(choice: str):
 # The Compare tab's models: of one frame size
 # --------------------------------------------------------------------------------------------
 
-def compare_choices(shipped: list[str]) -> list[tuple[str, str]]:
-    """The Compare tab's boxes: each shipped model with its frame size (and colour), so a
-    person sees beforehand which ones go together."""
-    choices = []
-    for name in shipped:
-        frames = demo.model_frames(name)
-        said = f" · {frames[0]}x{frames[1]}{' colour' if frames[2] == 3 else ''}" if frames else ""
-        choices.append((name + said, name))
-    return choices
-
-
 def compare_ticks(models: list[str] | None, evt: gr.SelectData):
     """A box was ticked: models of another frame size (or colour) than the one just ticked
     are unticked, and that is said."""
@@ -165,61 +168,3 @@ def compare_ticks(models: list[str] | None, evt: gr.SelectData):
             f"{'colour' if frames[2] == 3 else 'grey'} frames, and a comparison needs models "
             "of one frame size.")
     return [*(m for m in models if m not in others and m != new), new]
-
-
-# --------------------------------------------------------------------------------------------
-# The wiring
-# --------------------------------------------------------------------------------------------
-
-def _tab_outputs(w: dict) -> list:
-    return [w["what"], *(w[k] for k in TAB_WIDGETS)]
-
-
-def wire_tabs(w: dict) -> None:
-    """Each tab, shown: what serves it, and the context slider fitted to its clip."""
-    tab_inputs = [w["source_choice"], w["upload"], w["context"], w["model_choice"],
-                  w["compare_models"], w["context_cut"]]
-    for tab in TABS:
-        w[f"{tab}_tab"].select(lambda choice, tab=tab: show_tab(tab, choice),
-                               [w["model_choice"]], _tab_outputs(w), queue=False, **PRIVATE)
-        inputs = ([w["compare_source"], w["compare_upload"], *tab_inputs[2:]]
-                  if tab == "compare" else tab_inputs)
-        w[f"{tab}_tab"].select(lambda *args, tab=tab: slider_for_tab(tab, *args), inputs,
-                               [w["context"], w["context_cut"]], queue=False, **PRIVATE)
-
-
-def wire_controls(w: dict) -> None:
-    """The widgets' own events (`frameprophet.ui` wires the predictions)."""
-    # a short clip's cut of the context slider ends when the person moves the slider
-    w["context"].input(lambda: None, None, [w["context_cut"]], queue=False, **PRIVATE)
-    slider_inputs = [w["source_choice"], w["upload"], w["context"], w["model_choice"],
-                     w["context_cut"]]
-    slider = [w["context"], w["context_cut"]]
-    w["source_choice"].change(on_source, slider_inputs,
-                              [w["upload"], w["seed_row"], *slider], queue=False, **PRIVATE)
-    w["source_choice"].input(suggest_model, [w["source_choice"], w["model_picked"]],
-                             [w["model_choice"]], queue=False, **PRIVATE)
-    w["upload"].upload(on_upload, slider_inputs, slider, **PRIVATE)
-    compare_inputs = [w["compare_source"], w["compare_upload"], w["context"],
-                      w["compare_models"], w["context_cut"]]
-    w["compare_source"].change(on_compare_source, compare_inputs,
-                               [w["compare_upload"], w["compare_seed"], *slider],
-                               queue=False, **PRIVATE)
-    w["compare_upload"].upload(on_compare_upload, compare_inputs, slider, **PRIVATE)
-    w["compare_models"].select(compare_ticks, [w["compare_models"]], [w["compare_models"]],
-                               **PRIVATE)          # queued: its message needs the queue
-    w["model_choice"].input(lambda: True, None, [w["model_picked"]], queue=False, **PRIVATE)
-    w["model_choice"].change(on_model, [w["model_choice"]], [w["hub_repo"]], queue=False,
-                             **PRIVATE)
-    w["world"].input(on_world, [w["world"], w["model_picked"]],
-                     [w["objects"], w["speed"], w["model_choice"], w["sketch_box"],
-                      w["digits"]], queue=False, **PRIVATE).then(None, js=PICK_BRUSH,
-                                                                  **PRIVATE)
-    wire_tabs(w)
-
-
-# The sketchpad opens with no tool chosen ("select the draw tool to start"): choose the brush
-# once it is shown, so a person can draw at once.
-PICK_BRUSH = """() => { setTimeout(() => {
-  const b = document.querySelector('#fp-sketch button[aria-label="Brush"]');
-  if (b && !b.classList.contains('selected')) b.click(); }, 300); }"""
