@@ -1,4 +1,5 @@
-"""Command line: python -m frameprophet {train,average,predict,evaluate,export,push,pull,space} ...
+"""Command line: python -m frameprophet {models,train,average,predict,evaluate,export,push,pull,
+space} ...
 
 Every command takes model names in the one resolution order: an existing path, a short name in
 weights/ ("mnist", "squares", "mnist-keras3"), or hf://owner/repo.
@@ -9,8 +10,31 @@ from __future__ import annotations
 import argparse
 import sys
 
-from frameprophet.data import PROTOCOL
+from frameprophet.data import DATASETS
 from frameprophet.rollout import MODES
+
+
+def _models(args) -> None:
+    """The model names and the datasets that every command, the page and the cards know
+    (`catalog.MODELS`, `data.DATASETS`), and which weights are here."""
+    from frameprophet import catalog, saving
+
+    files = set(saving.shipped_names())
+    print("models (weights/NAME.keras):")
+    for name in catalog.offered():
+        entry = catalog.MODELS.get(name)
+        if entry is None:
+            print(f"  {name:16s} a model file in weights/ (see weights/{name}.md)")
+            continue
+        d = entry.protocol
+        size = "x".join(map(str, d.frame_size))
+        here = "weights here" if name in files else "no weights: an untrained stand-in"
+        print(f"  {name:16s} {entry.dataset}, {size}, {'colour' if d.channels == 3 else 'grey'}, "
+              f"{d.context} -> {d.horizon} frames ({here})\n  {'':16s} {entry.description}")
+    print("datasets (train/evaluate --dataset):")
+    for name, d in DATASETS.items():
+        print(f"  {name:16s} {d.label}: {'x'.join(map(str, d.frame_size))}, {d.channels} "
+              f"channel(s), {d.context} -> {d.horizon} frames, {d.frames} a training clip")
 
 
 def _train(args) -> None:
@@ -183,6 +207,9 @@ def parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
+    m = sub.add_parser("models", help="the model names and datasets known here")
+    m.set_defaults(func=_models)
+
     t = sub.add_parser("train", help="train a recipe on generated data or your own clips")
     from frameprophet.train import add_arguments
 
@@ -208,7 +235,7 @@ def parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="metrics per horizon step on the held-out test split")
     e.add_argument("--model", action="append", default=[], help="repeat for several models")
-    e.add_argument("--dataset", choices=sorted(PROTOCOL), default=None)
+    e.add_argument("--dataset", choices=list(DATASETS), default=None)
     e.add_argument("--data", default=None, help="your own clips instead of --dataset: a folder "
                    "or glob; scores the files training holds out of it (see --every-file)")
     e.add_argument("--every-file", action="store_true",

@@ -11,21 +11,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from frameprophet import metrics, natural
-from frameprophet.data import DIGIT_SPLIT, PROTOCOL
+from frameprophet import metrics
+from frameprophet.data import DATASETS
+from frameprophet.zoo import EXAMPLE_RECIPES, MODELS
 
 if TYPE_CHECKING:    # matplotlib is imported only when a curve is drawn
     from matplotlib.figure import Figure
-
-
-#: The Keras examples' recipes, kept as baselines: what each is and what to expect of it, as
-#: their cards and the app say it (Keras-free, so the page's model menu can read it).
-EXAMPLE_RECIPES = {
-    "keras3-mnist": "the Keras 3 example's recipe, kept for comparison: its predictions are "
-                    "flat grey from the first predicted frame on (the same for every clip)",
-    "keras2-squares": "the Keras 2 example's recipe, kept for comparison: it loses the squares "
-                      "within a few frames",
-}
 
 
 def plot_curve(runs: list[dict], path: str | os.PathLike) -> Path:
@@ -101,7 +92,7 @@ def card_text(meta: dict, name: str, curve_dir: Path | None = None,
     card says that its own way); then the runs that made it. With `curve_dir`, the validation
     curve is drawn there and linked."""
     runs = training_runs(meta)
-    sections = [f"# {name}\n\n{_what_it_is(meta)}\n", _what_it_saw(meta, runs),
+    sections = [f"# {name}\n\n{_what_it_is(meta, name)}\n", _what_it_saw(meta, runs),
                 _how_good(meta), _robustness_text(meta.get("robustness")), _limits(meta),
                 _how_to_use(meta, load_as) if load_as else "", _lineage(runs, name, curve_dir),
                 f"File sha256 `{meta.get('sha256')}`. Regenerate the full scoreboard with "
@@ -113,17 +104,22 @@ def _shape(meta: dict) -> tuple[str, int]:
     """('64x64', channels) of the frames a model reads, as its sidecar says."""
     size = "x".join(str(side) for side in meta.get("frame_size") or ["?", "?"])
     data = meta.get("data") or {}
-    channels = data.get("channels") or PROTOCOL.get(meta.get("dataset"), {}).get("channels", 1)
+    protocol = DATASETS.get(meta.get("dataset"))
+    channels = data.get("channels") or (protocol.channels if protocol else 1)
     return size, int(channels)
 
 
-def _what_it_is(meta: dict) -> str:
+def _what_it_is(meta: dict, name: str) -> str:
+    """The model in a sentence (its line in `zoo.MODELS`, for a model by a known name),
+    then its recipe, size and the frames it reads and predicts."""
+    entry = MODELS.get(name)
     recipe, parameters = meta.get("recipe"), meta.get("parameters")
     size, channels = _shape(meta)
     count = f"{parameters:,}" if isinstance(parameters, int) else "?"
     kind = ("FrameProphet's `prophet` recipe, a causal ConvLSTM" if recipe == "prophet"
             else EXAMPLE_RECIPES.get(recipe, f"the `{recipe}` recipe"))
-    return (f"A next-frame video predictor of {count} parameters, {kind}. It reads "
+    return ((f"{entry.description} " if entry else "")
+            + f"A next-frame video predictor of {count} parameters, {kind}. It reads "
             f"{meta.get('context', '?')} {'colour' if channels == 3 else 'grey'} {size} frames "
             f"and predicts the next {meta.get('horizon', '?')}, each prediction fed back as its "
             "next input (closed loop).")
@@ -132,9 +128,8 @@ def _what_it_is(meta: dict) -> str:
 def _what_it_saw(meta: dict, runs: list[dict]) -> str:
     t, last = meta.get("training", {}), (runs[-1] if runs else {})
     data, dataset = meta.get("data"), meta.get("dataset")
-    source = (_data_text(data) if data else "Data generated on the fly, train split only"
-              + (f" ({DIGIT_SPLIT['train']})" if dataset == "mnist" else "") + ". "
-              + (NATURAL_TEXT if dataset == "natural" else ""))
+    source = (_data_text(data) if data else DATASETS[dataset].about if dataset in DATASETS
+              else "Data generated on the fly. ")
     ends = averaged_runs(last, len(runs))
     averaged = (f" The weights are the mean of the ends of {ends} (stochastic weight averaging: "
                 "`python -m frameprophet average`)." if ends else "")
@@ -175,8 +170,8 @@ def _test_split(meta: dict) -> str:
     if meta.get("data"):
         return (f"windows of the {len(meta['data']['held_out_files'])} held-out files, which "
                 "also chose the checkpoint")
-    return {"mnist": DIGIT_SPLIT["test"], "natural": NATURAL_TEST}.get(meta.get("dataset"),
-                                                                       "an unseen seed")
+    dataset = DATASETS.get(meta.get("dataset"))
+    return dataset.splits["test"] if dataset else "an unseen seed"
 
 
 def _limits(meta: dict) -> str:
@@ -202,7 +197,7 @@ def _how_to_use(meta: dict, load_as: str) -> str:
     name in weights/, or its path)."""
     dataset, context = meta.get("dataset"), meta.get("context") or 10
     horizon = meta.get("horizon") or 10
-    if dataset in PROTOCOL:
+    if dataset in DATASETS:
         clip = f'context, truth = data.clips("{dataset}", 1)      # a held-out test clip'
         source = f"{dataset}:3"
     else:
@@ -210,8 +205,8 @@ def _how_to_use(meta: dict, load_as: str) -> str:
         clip = (f'context = io.read_clip("my_clip.mp4", frame_size=({size.replace("x", ", ")})'
                 f", channels={channels})[None, :{context}]")
         source = "my_clip.mp4"
-    scored = f"--dataset {dataset}" if dataset in PROTOCOL else "--data my_clips/"
-    needs = "data" if dataset in PROTOCOL else "io"
+    scored = f"--dataset {dataset}" if dataset in DATASETS else "--data my_clips/"
+    needs = "data" if dataset in DATASETS else "io"
     return f"""## How to use it
 In a clone of FrameProphet (`pip install -e .`):
 
@@ -260,19 +255,6 @@ validation took {100 * last.get('validation_share', 0):.1f}% of its wall time:
 |---|---|
 {config_rows}
 {curve}"""
-
-
-NATURAL_TEST = f"pictures never seen in training: {', '.join(natural.TEST_PICTURES)}"
-NATURAL_TEXT = (
-    "Pictures in motion (`frameprophet.natural`): colour clips made on the fly from "
-    f"{len(natural.pictures('train'))} still pictures ({', '.join(natural.pictures('train'))}), "
-    "seen through a camera that is still, pans, zooms or turns with smooth acceleration, with "
-    "0-3 soft-edged cut-outs of other pictures moving in front, entering and leaving; near-still "
-    "scenes, lighting drift, sensor noise, blur, colour casts and letterbox bars. The pictures "
-    "ship with scikit-image, scikit-learn and matplotlib; sources and licences are in "
-    "`frameprophet/pictures/SOURCES.md`. **No video file was used in training**: real footage "
-    f"is an honest test. The test pictures ({', '.join(natural.TEST_PICTURES)}) are never in a "
-    "training clip. ")
 
 
 def _layout_text(run: dict) -> str:

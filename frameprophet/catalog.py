@@ -21,16 +21,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from frameprophet import data, saving
+from frameprophet import saving
+
+# The model table lives in `zoo` (card reads it too); the page and the CLI reach it here.
+from frameprophet.zoo import (  # noqa: F401
+    EXAMPLE_RECIPES,
+    MODELS,
+    ModelName,
+    register_model,
+    stand_ins,
+)
 
 if TYPE_CHECKING:   # Keras loads with the first model, not with the page (see saving)
     from frameprophet.predict import Predictor
 
 log = logging.getLogger(__name__)
 
-#: The default models, always offered, and the frame size of their untrained stand-in (its
-#: channels are the dataset's, `data.PROTOCOL`).
-DEFAULTS = {name: data.PROTOCOL[name]["frame_size"] for name in ("mnist", "squares", "natural")}
 MAX_CACHED = 4                  # models kept in memory, least recently used dropped first
 
 
@@ -45,8 +51,11 @@ class LoadedModel:
 
 
 def shipped() -> list[str]:
-    """Model names with a file in `weights/` (after the defaults, which always appear)."""
-    return [*DEFAULTS, *(name for name in saving.shipped_names() if name not in DEFAULTS)]
+    """The table's names offered (stand-ins always, the others with a file in `weights/`),
+    then any other model file in `weights/`."""
+    files = saving.shipped_names()
+    named = [n for n, entry in MODELS.items() if entry.stand_in or n in files]
+    return [*named, *(name for name in files if name not in named)]
 
 
 def offered() -> list[str]:
@@ -136,8 +145,6 @@ def _first_sentence(error: Exception) -> str:
 
 def baseline_note(name: str) -> str | None:
     """For a shipped model of one of the Keras examples' recipes: what it is and what to expect."""
-    from frameprophet.card import EXAMPLE_RECIPES
-
     path = _weights_file(name)
     recipe = saving.read_sidecar(path).get("recipe") if path.exists() else None
     return f"{name} is {EXAMPLE_RECIPES[recipe]}." if recipe in EXAMPLE_RECIPES else None
@@ -147,7 +154,7 @@ def resolve(choice: str | None) -> str:
     """A shipped short name, or `hf://owner/name` for a Hub repo id, by `saving.resolve`'s one
     order (without local paths)."""
     name = (choice or "").strip()
-    if name in DEFAULTS or name in _ADDED:  # defaults: even without a file (then untrained)
+    if name in stand_ins() or name in _ADDED:    # stand-ins: even without a file (untrained)
         return name
     accepted = (f"Choose one of {', '.join(offered())} or type a Hugging Face Hub repo id "
                 "like owner/name.")
@@ -181,10 +188,11 @@ def load(resolved: str) -> LoadedModel:
                                         f"Could not load {repo} from the Hugging Face Hub.") from e
         return LoadedModel(predictor, resolved.removeprefix("hf://"))
     if not _weights_file(resolved).exists():
-        if resolved not in DEFAULTS:
+        if resolved not in stand_ins():
             raise saving.ModelFileError(f"The model file for {resolved!r} is missing.")
-        return LoadedModel(untrained_predictor(DEFAULTS[resolved],       # labelled as such
-                                               data.PROTOCOL[resolved]["channels"]),
+        protocol = MODELS[resolved].protocol
+        return LoadedModel(untrained_predictor(protocol.frame_size,       # labelled as such
+                                               protocol.channels),
                            f"{resolved} – untrained (weights not found)", untrained=True)
     try:
         predictor = load_predictor(resolved)
@@ -280,4 +288,4 @@ def _key(resolved: str) -> str:
 
 
 def _weights_file(name: str) -> Path:
-    return saving.WEIGHTS_DIR / f"{name}.keras"
+    return saving.weights_file(name)

@@ -15,20 +15,14 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from frameprophet import natural
 
-# The one protocol: per dataset, frames per training clip, context frames, frames to predict,
-# frame size, channels. Training, evaluation, the app and the CLI all read it from here.
-PROTOCOL = {
-    "squares": {"frames": 15, "context": 7, "horizon": 8, "frame_size": (40, 40), "channels": 1},
-    "mnist": {"frames": 20, "context": 10, "horizon": 10, "frame_size": (64, 64), "channels": 1},
-    "natural": {"frames": 20, "context": 10, "horizon": 10, "frame_size": (64, 64),
-                "channels": 3},
-}
 VAL_SEED = 1_000_003        # training's closed-loop validation clips (train split)
 TEST_SEED = 2_000_003       # the held-out test clips: they report, they never decide
 SELECT_SEED = 3_000_003     # held-out digits in other movies: they decide which model ships
@@ -323,25 +317,94 @@ def load_moving_mnist_file(path: str | os.PathLike, n: int | None = None) -> np.
 
 
 # --------------------------------------------------------------------------------------------
+# The datasets by name: one table that training, evaluation, the CLI, cards and the page read
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Dataset:
+    """A generated world: its protocol (frames per training clip, context frames, frames to
+    predict, frame size, channels), how its clips are made, and what it is in words.
+
+    `movies(n, frames, seed, split, **world)` returns clips (n, frames, H, W, C) of the split
+    ("train" or "test"); `pairs(n, frames, seed)`, where a world has its own (squares: noisy
+    inputs, clean targets), returns (inputs, targets) with targets[t] the clean frame t + 1.
+    `label` is the page's name for it, `about` the sentence a card says of its training data,
+    `splits` what its train and test clips hold."""
+
+    name: str
+    label: str
+    about: str
+    frames: int
+    context: int
+    horizon: int
+    frame_size: tuple[int, int]
+    channels: int
+    movies: Callable[..., np.ndarray]
+    pairs: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None
+    splits: dict[str, str] = field(default_factory=lambda: {"test": "an unseen seed"})
+
+
+DATASETS: dict[str, Dataset] = {}
+
+
+def register_dataset(dataset: Dataset) -> Dataset:
+    """Add a world to the table (a name already taken is refused): from then on `train
+    --dataset`, `evaluate --dataset`, `data.clips`, the cards and the page know it."""
+    if dataset.name in DATASETS:
+        raise ValueError(f"a dataset named {dataset.name!r} is already registered")
+    DATASETS[dataset.name] = dataset
+    return dataset
+
+
+def dataset_named(name: str) -> Dataset:
+    """The registered dataset `name`; a `ValueError` naming the ones there are otherwise."""
+    if name not in DATASETS:
+        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {name!r}")
+    return DATASETS[name]
+
+
+register_dataset(Dataset(
+    "squares", "Moving squares",
+    "The Keras 2 example's moving squares (3-7 grey squares drifting 1 px a frame on black, "
+    "noisy inputs, clean targets), generated on the fly. ",
+    frames=15, context=7, horizon=8, frame_size=(40, 40), channels=1,
+    movies=lambda n, frames, seed, split="test", **world: moving_squares(
+        n, frames=frames, seed=seed, **world)[1],
+    pairs=lambda n, frames, seed: moving_squares(n, frames=frames, seed=seed)))
+register_dataset(Dataset(
+    "mnist", "Moving MNIST",
+    f"Moving MNIST, the standard generator, made on the fly ({DIGIT_SPLIT['train']}). ",
+    frames=20, context=10, horizon=10, frame_size=(MNIST_SIZE, MNIST_SIZE), channels=1,
+    movies=lambda n, frames, seed, split="train", **world: moving_mnist(
+        n, frames=frames, seed=seed, split=split, **world),
+    splits=DIGIT_SPLIT))
+register_dataset(Dataset(
+    "natural", "Pictures in motion",
+    "Pictures in motion (`frameprophet.natural`): colour clips made on the fly from "
+    f"{len(natural.pictures('train'))} still pictures ({', '.join(natural.pictures('train'))}), "
+    "seen through a camera that is often still, or pans, zooms or turns with smooth "
+    "acceleration, with 0-3 soft-edged cut-outs of other pictures moving in front, entering "
+    "and leaving; scenes swaying in place, lighting drift, sensor noise, blur, colour casts "
+    "and letterbox bars. The pictures ship with scikit-image, scikit-learn and matplotlib; "
+    "sources and licences are in `frameprophet/pictures/SOURCES.md`. **No video file was used "
+    "in training**: real footage is an honest test. The test pictures "
+    f"({', '.join(natural.TEST_PICTURES)}) are never in a training clip. ",
+    frames=20, context=10, horizon=10, frame_size=(natural.SIZE, natural.SIZE), channels=3,
+    movies=lambda n, frames, seed, split="train", **world: natural.natural_clips(
+        n, frames=frames, seed=seed, split=split, **world),
+    splits={"test": "pictures never seen in training: " + ", ".join(natural.TEST_PICTURES),
+            "train": "the training pictures in new movies"}))
+
+
+# --------------------------------------------------------------------------------------------
 # What training and evaluation draw: (input, target) pairs, (context, truth) clips
 # --------------------------------------------------------------------------------------------
 
 def example_clip(dataset: str, seed: int = 0, frames: int = 20) -> np.ndarray:
-    """One clip to show a person, (frames, H, W, C): the clean moving-squares movie, a Moving
-    MNIST clip of test digits, or pictures in motion of held-out pictures. What the app and the
-    CLI's `squares:SEED` / `mnist:SEED` / `natural:SEED` use."""
-    if dataset == "squares":
-        return moving_squares(1, frames=frames, seed=seed)[1][0]
-    if dataset in ("mnist", "natural"):
-        return _generate(dataset, 1, frames, seed, "test")[0]
-    raise ValueError(f"dataset must be one of {sorted(PROTOCOL)}, got {dataset!r}")
-
-
-def _generate(dataset: str, n: int, frames: int, seed: int | None, split: str, **world
-              ) -> np.ndarray:
-    if dataset == "natural":
-        return natural.natural_clips(n, frames=frames, seed=seed, split=split, **world)
-    return moving_mnist(n, frames=frames, seed=seed, split=split, **world)
+    """One clip to show a person, (frames, H, W, C), of held-out material where the world has
+    it: the clean moving-squares movie, a Moving MNIST clip of test digits, pictures in motion
+    of held-out pictures. What the app and the CLI's `squares:SEED` / `mnist:SEED` use."""
+    return dataset_named(dataset).movies(1, frames, seed, "test")[0]
 
 
 #: A scene's settings when none are given (then the clip is `example_clip`'s), what the shipped
@@ -469,30 +532,28 @@ def sprite_clip(sprite: np.ndarray, frames: int = 20, speed: float = MNIST_SPEED
 def clips(dataset: str, n: int, seed: int = TEST_SEED, split: str = "test",
           context: int | None = None, horizon: int | None = None, **world
           ) -> tuple[np.ndarray, np.ndarray]:
-    """(context, truth) arrays of `n` clips under the PROTOCOL; the defaults are the held-out
-    test clips. Squares: noisy context, clean truth (what the Keras 2 recipe predicts).
-    Moving MNIST takes `world` settings of `moving_mnist` (`bounce`, `speed`, `digits`) for
-    robustness checks; the defaults are the standard generator's."""
-    if dataset not in PROTOCOL:
-        raise ValueError(f"dataset must be one of {sorted(PROTOCOL)}, got {dataset!r}")
-    p = PROTOCOL[dataset]
-    c, h = context or p["context"], horizon or p["horizon"]
-    if dataset == "squares":
+    """(context, truth) arrays of `n` clips under the dataset's protocol; the defaults are the
+    held-out test clips. Squares: noisy context, clean truth (what the Keras 2 recipe
+    predicts). Moving MNIST and natural take `world` settings of their generator (`bounce`,
+    `speed`, `digits`; `speed`, `cutouts`) for robustness checks; the defaults are the
+    standard generator's."""
+    d = dataset_named(dataset)
+    c, h = context or d.context, horizon or d.horizon
+    if d.pairs is not None:
         if world:
-            raise ValueError(f"squares clips take no world settings, got {sorted(world)}")
-        noisy, clean_next = moving_squares(n, frames=c + h, seed=seed)
-        return noisy[:, :c], clean_next[:, c - 1:c - 1 + h]      # clean_next[t] = frame t + 1
-    movies = _generate(dataset, n, c + h, seed, split, **world)
+            raise ValueError(f"{dataset} clips take no world settings, got {sorted(world)}")
+        inputs, targets = d.pairs(n, c + h, seed)
+        return inputs[:, :c], targets[:, c - 1:c - 1 + h]       # targets[t] = frame t + 1
+    movies = d.movies(n, c + h, seed, split, **world)
     return movies[:, :c], movies[:, c:]
 
 
 def make_pairs(dataset: str, n: int, frames: int, seed: int | None,
                split: str = "train") -> tuple[np.ndarray, np.ndarray]:
-    """(inputs, targets) for training. Squares: the recipe's own noisy/clean pairs.
-    Others: inputs are frames 0..T-2 and targets frames 1..T-1 of `frames` generated frames."""
-    if dataset == "squares":
-        return moving_squares(n, frames=frames, seed=seed)
-    if dataset not in PROTOCOL:
-        raise ValueError(f"dataset must be one of {sorted(PROTOCOL)}, got {dataset!r}")
-    clips = _generate(dataset, n, frames, seed, split)
-    return clips[:, :-1], clips[:, 1:]
+    """(inputs, targets) for training: the dataset's own pairs where it has them (squares:
+    noisy -> clean), else frames 0..T-2 and 1..T-1 of `frames` generated frames."""
+    d = dataset_named(dataset)
+    if d.pairs is not None:
+        return d.pairs(n, frames, seed)
+    movies = d.movies(n, frames, seed, split)
+    return movies[:, :-1], movies[:, 1:]

@@ -16,15 +16,14 @@ import numpy as np
 
 from frameprophet import metrics
 from frameprophet.data import (
-    DIGIT_SPLIT,
+    DATASETS,
     MNIST_SPEED,
-    PROTOCOL,
     TEST_SEED,
     clips,
     load_moving_mnist_file,
 )
 from frameprophet.forecast import BASELINES, baseline, forecast
-from frameprophet.natural import MAX_SPEED, TEST_PICTURES
+from frameprophet.natural import MAX_SPEED
 from frameprophet.rollout import RolloutPredictor
 
 #: The goal on the standard generator's held-out clips, closed loop (issue #52; #12's was 60 and
@@ -32,13 +31,6 @@ from frameprophet.rollout import RolloutPredictor
 #: lowers MSE by blurring, which costs SSIM), so "better" is "closer to the goal".
 GOALS = {"mnist": {"mse": 55.0, "ssim": 0.86}}
 RERUN_CLIPS = 100      # clips for a model that re-runs the whole sequence per frame (O(T^2))
-
-
-#: What each split of a dataset's clips holds, as the report says it.
-SPLITS = {"mnist": {"test": DIGIT_SPLIT["test"], "train": DIGIT_SPLIT["train"]},
-          "squares": {"test": "unseen seed"},
-          "natural": {"test": f"pictures never trained on ({', '.join(TEST_PICTURES)})",
-                      "train": "the training pictures in new movies"}}
 
 
 #: The robustness table's worlds per dataset, values `run` arguments. Moving MNIST (held-out
@@ -123,15 +115,15 @@ def run(models: list[str], dataset: str, n: int = 1000, context: int | None = No
     """
     from frameprophet.predict import load_predictor
 
-    splits = SPLITS.get(dataset, {})
+    splits = DATASETS[dataset].splits if dataset in DATASETS else {}
     if split not in splits:
         raise ValueError(f"split must be one of {sorted(splits)} for {dataset}, got {split!r}")
     if file is not None:
         if dataset != "mnist":
             raise ValueError("--file is the Moving MNIST benchmark file: use it with mnist")
         whole = load_moving_mnist_file(file, n)
-        c = context or PROTOCOL["mnist"]["context"]
-        end = c + (horizon or PROTOCOL["mnist"]["horizon"])
+        c = context or DATASETS["mnist"].context
+        end = c + (horizon or DATASETS["mnist"].horizon)
         if not 0 < c < end <= whole.shape[1]:
             raise ValueError(f"{file} has {whole.shape[1]} frames a sequence: context {c} + "
                              f"horizon {end - c} must fit")
@@ -262,8 +254,8 @@ def plot(report: dict, path: str | Path) -> Path:
     curves = {name: {k: v["per_step"] for k, v in entry.items() if k in metrics.NAMES}
               for name, entry in report["results"].items()}
     keys = tuple(k for k in metrics.NAMES if k in next(iter(curves.values())))
-    which = ("clips of the training digits" if report.get("split") == SPLITS["mnist"]["train"]
-             else "test clips")
+    trained = report.get("split") == DATASETS["mnist"].splits["train"]
+    which = "clips of the training digits" if trained else "test clips"
     return quality_plot(curves, path, metrics=keys,
                         title=f"{report['dataset']}: {report['context']} -> {report['horizon']} "
                               f"frames, {report['mode']}, {report['clips']} {which}")

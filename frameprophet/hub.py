@@ -199,7 +199,11 @@ def load(uri: str, allow_savedmodel: bool | None = None) -> tuple[Any, dict]:
             f"frameprophet.load_predictor({uri!r}, allow_savedmodel=True)", UNTRUSTED_SAVEDMODEL)
     info = KERAS_IO_INFO if repo_id == KERAS_IO_REPO else {
         "name": f"hf://{repo_id} (TF SavedModel)", "recipe": "TF SavedModel"}
-    return load_savedmodel(saved[0].parent, info={**info, "source": uri})
+    folder = saved[0].parent
+    try:
+        return load_savedmodel(folder, info={**info, "source": uri})
+    except ValueError as e:             # said again by the repo's name, not the cache's path
+        raise _error(str(e).replace(str(folder), uri)) from e
 
 
 def _check_in_repo(file: Path, folder: Path, uri: str) -> None:

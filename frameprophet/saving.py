@@ -274,6 +274,11 @@ def _finish_interrupted_save(path: Path, digest: str) -> dict | None:
     return meta
 
 
+def weights_file(name: str) -> Path:
+    """Where the shipped model `name` lives: `weights/NAME.keras`."""
+    return WEIGHTS_DIR / f"{name}.keras"
+
+
 def shipped_names() -> list[str]:
     """The short names of the model files in `weights/`, sorted (half-written `.tmp` files not)."""
     if not WEIGHTS_DIR.is_dir():
@@ -298,7 +303,7 @@ def resolve(name: str | os.PathLike, allow_paths: bool = True) -> str:
     if name.startswith("hf://"):
         return hub_uri(*hub_name(name))
     tried = [f"path {shown(name)}"] if allow_paths else []
-    short = WEIGHTS_DIR / f"{name}.keras"
+    short = weights_file(name)
     if _NAME.fullmatch(name):
         if _exists(short):
             return str(short)

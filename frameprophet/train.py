@@ -58,7 +58,7 @@ from frameprophet.callbacks import (
     read_log,
 )
 from frameprophet.card import write_card
-from frameprophet.data import PROTOCOL, VAL_SEED, clips
+from frameprophet.data import VAL_SEED, clips, dataset_named
 from frameprophet.evaluate import score
 from frameprophet.hardware import check_choices, distribution_scope, hardware, resolve_precision
 from frameprophet.lineage import check_init, continue_training, prior_runs, start_from
@@ -145,8 +145,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def _check(c: TrainConfig) -> None:
     """Refuse a config that cannot train or cannot be saved, before the run folder (the last
     run's weights and backup) is wiped and before any of the budget is spent."""
-    if c.dataset not in PROTOCOL:
-        raise ValueError(f"dataset must be one of {sorted(PROTOCOL)}, got {c.dataset!r}")
+    dataset_named(c.dataset)                          # a registered dataset, or says which
     if not Path(c.out).name.endswith(".keras") or Path(c.out).name == ".keras":
         raise ValueError(f"--out must name a .keras file (e.g. weights/model.keras), got {c.out!r}")
     if not (math.isfinite(c.minutes) and c.minutes > 0):
@@ -201,7 +200,7 @@ class SequenceBatches(keras.utils.PyDataset):
                  seed: int = 0, split: str = "train", fixed: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.dataset, self.batch_size, self.steps = dataset, batch_size, steps
-        self.frames = frames or data.PROTOCOL.get(dataset, {}).get("frames", 20)
+        self.frames = frames or data.dataset_named(dataset).frames
         self.seed, self.split, self.fixed, self.epoch = seed, split, fixed, 0
         data.make_pairs(dataset, 0, self.frames, 0, split)  # validate the arguments now
 
@@ -240,11 +239,11 @@ def training_data(c: TrainConfig, cluster=distributed.SINGLE) -> TrainingData:
     """The data of a run (each process of a `cluster`: its own seeds, or its files of `--data`):
     `--data` read (once, cached) by `videos.load`, else `--dataset`; `train` fills in defaults."""
     if c.data is None:
-        proto = PROTOCOL[c.dataset]
+        d = dataset_named(c.dataset)
         return TrainingData(
-            c.dataset, proto["frame_size"], proto["context"], proto["horizon"], proto["channels"],
+            c.dataset, d.frame_size, d.context, d.horizon, d.channels,
             batches=lambda batch, steps, seed: SequenceBatches(
-                c.dataset, batch, steps, frames=proto["frames"], seed=cluster.seed(seed)),
+                c.dataset, batch, steps, frames=d.frames, seed=cluster.seed(seed)),
             validation=lambda n: clips(c.dataset, n, seed=VAL_SEED, split="train"),
             test=lambda n: clips(c.dataset, n))                  # held-out test split
     found = videos.load(c.data, (c.frame_size, c.frame_size), c.context, c.horizon,
@@ -273,15 +272,6 @@ def _build_options(c: TrainConfig, data_: TrainingData, source: keras.Model | No
         check_init(source, options, data_.channels)
         for key in ("patch", "hidden", "depth", "kernel", "blend"):
             options.setdefault(key, getattr(source, key))
-    return options
-
-
-def _model_options(model, c: TrainConfig) -> dict:
-    options = dict(c.options)
-    if c.recipe == "prophet":
-        options.update(context=model.context, loss=options_loss(model), patch=model.patch,
-                       hidden=model.hidden, depth=model.depth, kernel=model.kernel,
-                       channels=model.channels, blend=model.blend)
     return options
 
 
@@ -334,7 +324,7 @@ def train(config: TrainConfig, verbose: int | str = "auto",
             summary = _fit(c, model, twin, run, prior, verbose, extra_callbacks, policy, data_,
                            cluster)
             with distributed.alone():     # process 0 scores and saves by itself
-                return _save(c, twin, data_, summary) if cluster.leader else summary
+                return _save(c, twin, data_, options, summary) if cluster.leader else summary
         finally:
             keras.config.set_dtype_policy(previous_policy)
             if (c.strategy or cluster.several) and keras.backend.backend() == "jax":
@@ -449,11 +439,12 @@ def _run_record(c: TrainConfig, model, run: Path, state: dict, prior: dict, poli
     }
 
 
-def _save(c: TrainConfig, model, data_: TrainingData, summary: dict) -> dict:
+def _save(c: TrainConfig, model, data_: TrainingData, options: dict, summary: dict) -> dict:
     """Score the weights on held-out test clips in float32, as users load them (the file
-    carries no dtype policy), and write `--out` with its sidecar and card; returns the sidecar."""
+    carries no dtype policy), and write `--out` with its sidecar and card; returns the sidecar.
+    The float32 twin is built from the `options` the model was built from."""
     keras.config.set_dtype_policy("float32")
-    served = models.build(c.recipe, data_.frame_size, **_model_options(model, c))
+    served = models.build(c.recipe, data_.frame_size, **options)
     served.set_weights(model.get_weights())
     context, truth = data_.test(c.test_clips)
     held_out = score(Predictor(served), data_.name, context, truth)

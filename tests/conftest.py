@@ -109,11 +109,10 @@ def tiny_predictor(size: tuple[int, int], channels: int = 1):
 def fake_load_model(resolved: str):
     """`catalog.load` for tests of the page: every model asked for is a tiny untrained one of the
     shipped model's frame size and colour (64x64 grey for any other name)."""
-    from frameprophet import catalog, data
+    from frameprophet import catalog
 
-    shipped = resolved in catalog.DEFAULTS
-    size = catalog.DEFAULTS.get(resolved, (64, 64))
-    channels = data.PROTOCOL[resolved]["channels"] if shipped else 1
+    protocol = catalog.MODELS[resolved].protocol if resolved in catalog.MODELS else None
+    size, channels = (protocol.frame_size, protocol.channels) if protocol else ((64, 64), 1)
     return catalog.LoadedModel(tiny_predictor(size, channels), f"test-{resolved}",
                                untrained=True)
 

@@ -39,7 +39,8 @@ def app_url(serve):
     predictors: dict[tuple, Predictor] = {}
 
     def fake_load_model(resolved: str) -> catalog.LoadedModel:
-        size = catalog.DEFAULTS.get(resolved, (64, 64))
+        entry = catalog.MODELS.get(resolved)
+        size = entry.protocol.frame_size if entry else (64, 64)
         channels = 3 if resolved == "natural" else 1
         if (size, channels) not in predictors:
             dataset = "natural" if channels == 3 else "squares" if size == (40, 40) else "mnist"

@@ -21,13 +21,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import TINY_PROPHET
 
 ROOT = Path(__file__).parent.parent
-TINY = {"hidden": 8, "depth": 1}
 # A run of a step or two of squares (40x40: its protocol's size), written to FOLDER.
 TINY_RUN = ["--dataset", "squares", "--batch", "2", "--steps-per-epoch", "2", "--val-clips", "2",
             "--test-clips", "2", "--ramp", "0.5", "--precision", "float32",
-            "--options", json.dumps(TINY)]
+            "--options", json.dumps(TINY_PROPHET)]
 
 
 def jax_env() -> dict:
@@ -99,13 +99,15 @@ def test_the_launcher_gives_each_worker_the_same_command():
 
     from frameprophet import launch, train
 
-    c = config(dataset="squares", batch=3, resume=True, options=TINY, note="a b", processes=2)
+    c = config(dataset="squares", batch=3, resume=True, options=TINY_PROPHET, note="a b",
+               processes=2)
     flags = launch.command_line(c)
     assert "--processes" not in flags and "--resume" in flags
     parser = argparse.ArgumentParser()
     train.add_arguments(parser)
     again = train.config_from_args(parser.parse_args(flags))
-    assert again == config(dataset="squares", batch=3, resume=True, options=TINY, note="a b")
+    assert again == config(dataset="squares", batch=3, resume=True, options=TINY_PROPHET,
+                           note="a b")
 
 
 # -- each process's share ---------------------------------------------------------------------
@@ -175,7 +177,7 @@ def step_in_step(folder: Path, n: int, i: int, port: int) -> None:
 
     def build():
         keras.utils.set_random_seed(0)
-        model = models.build("prophet", (16, 16), context=4, seed=0, **TINY)
+        model = models.build("prophet", (16, 16), context=4, seed=0, **TINY_PROPHET)
         model.optimizer.build(model.trainable_variables)
         return model
 

@@ -23,7 +23,8 @@ def fake_models(monkeypatch):
 
 
 def test_an_upload_or_pictures_in_motion_pick_natural_unless_the_person_picked():
-    assert catalog.DEFAULTS["natural"] == (64, 64) and "natural" in catalog.offered()
+    assert catalog.MODELS["natural"].protocol.frame_size == (64, 64)
+    assert "natural" in catalog.offered()
     for source in (demo.SOURCE_UPLOAD, demo.SOURCE_NATURAL, "upload", "natural"):
         assert controls.suggest_model(source, False)["value"] == "natural"
     assert controls.suggest_model(demo.SOURCE_SQUARES, False)["value"] == "squares"

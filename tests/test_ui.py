@@ -89,7 +89,7 @@ def test_generated_sources_both_modes(source, mode):
     gif, strip, plot, info = prediction_of(source, 3, None, 4, 3, mode,
                                            demo.DEFAULT_MODEL[source])
     assert gif_frames(gif) == 4 + 3
-    size = catalog.DEFAULTS[demo.DEFAULT_MODEL[source]]
+    size = catalog.MODELS[demo.DEFAULT_MODEL[source]].protocol.frame_size
     with Image.open(gif) as im:                   # panels upscaled to ~240-256 px
         assert im.size[0] > 3 * 200
     assert Image.open(strip).format == "PNG" and Image.open(plot).format == "PNG"

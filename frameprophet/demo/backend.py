@@ -93,7 +93,7 @@ def twins_until_keras() -> None:
 def _twin(choice: str | None) -> LoadedModel | None:
     """A default model (mnist, squares, natural) on its ONNX twin (loaded once), or None."""
     resolved = (choice or "").strip()
-    if _TWINS is None or resolved not in catalog.DEFAULTS:
+    if _TWINS is None or resolved not in catalog.stand_ins():
         return None
     with _TWINS_LOCK:
         if resolved not in _TWINS:

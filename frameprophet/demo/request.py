@@ -80,7 +80,7 @@ def model_choices(shipped: list[str] | None = None) -> list[tuple[str, str]]:
     for name in catalog.offered() if shipped is None else shipped:
         if catalog.baseline_note(name):
             name_label = f"{name} (Keras example recipe, for comparison)"
-        elif name in catalog.DEFAULTS and catalog.model_file(name) is None:
+        elif name in catalog.stand_ins() and catalog.model_file(name) is None:
             name_label = f"{name} (untrained here: its weights are not installed)"
         else:
             name_label = name
@@ -99,9 +99,10 @@ def model_frames(name: str) -> tuple[int, int, int] | None:
         info = saving.read_sidecar(path) if path is not None else {}
     except ValueError:              # not a menu name, or a damaged sidecar: not known
         return None
-    protocol = data.PROTOCOL.get(info.get("dataset", name), {})
-    size = info.get("frame_size") or protocol.get("frame_size")
-    channels = info.get("channels") or protocol.get("channels", 1)
+    protocol = data.DATASETS.get(info.get("dataset") or getattr(catalog.MODELS.get(name),
+                                                                 "dataset", name))
+    size = info.get("frame_size") or (protocol.frame_size if protocol else None)
+    channels = info.get("channels") or (protocol.channels if protocol else 1)
     return (int(size[0]), int(size[1]), int(channels)) if size else None
 
 

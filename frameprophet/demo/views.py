@@ -196,8 +196,9 @@ def clip_length(source: str, upload, model: str | None = None) -> int | None:
     path = upload_path(upload)
     if not path:
         return None
-    name = model if model in catalog.DEFAULTS else DEFAULT_MODEL[SOURCE_UPLOAD]
-    size, channels = catalog.DEFAULTS[name], data.PROTOCOL[name]["channels"]
+    name = model if model in catalog.stand_ins() else DEFAULT_MODEL[SOURCE_UPLOAD]
+    protocol = catalog.MODELS[name].protocol
+    size, channels = protocol.frame_size, protocol.channels
     return int(read_upload(path, size, channels)[0].shape[0])
 
 
