@@ -117,7 +117,7 @@ def serve(server, page) -> None:
     import fastapi
     import gradio as gr
 
-    from frameprophet.demo import backend, warm_up
+    from frameprophet.demo import backend, first, warm_up
     from frameprophet.ui import CSS, THEME
 
     # Until TensorFlow is in (~6.5 s after this), a default model answers from its ONNX twin.
@@ -125,7 +125,12 @@ def serve(server, page) -> None:
     # As `launch` would: errors reach a visitor only as the app words them (show_error off)
     app = gr.mount_gradio_app(fastapi.FastAPI(), page, path="/", server_name=HOST,
                               server_port=PORT, theme=THEME, css=CSS, max_file_size="50mb",
-                              show_error=False)
+                              show_error=False, allowed_paths=[str(first.folder())])
+    # Gradio refuses a file a request names unless it was uploaded to it, but only once the page
+    # "has launched", which `launch` says and mounting does not (Gradio 6.31): without this, an
+    # API call could name any file of this machine as its clip. The shipped first result is a
+    # file of the app's own, wherever it is started from (`allowed_paths`).
+    page.has_launched = True
     server.mount(app)               # build_demo has set up its queue (QUEUE_SETTINGS)
     # TensorFlow's import holds the interpreter for seconds at a time: it waits until the
     # requests of the first seconds (a page's assets, an API client's call) are answered.
