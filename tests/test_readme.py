@@ -59,6 +59,8 @@ def _api(block: str) -> str:
         return found.group(1)
     if "# make_clips.py" in block:
         return "make_clips"
+    if "register_dataset(" in block:
+        return "registry"
     return "export" if "OnnxPredictor" in block else "library"
 
 
@@ -155,7 +157,21 @@ def _check_export(names: dict, out: str) -> None:
     assert (Path("mnist-onnx") / "predictor.json").is_file()
 
 
-CHECKS = {"library": _check_library, "make_clips": _check_make_clips, "export": _check_export,
+def _check_registry(names: dict, out: str) -> None:
+    """'Use it as a library': a dataset and a model name added in one place each; the page's
+    menu offers the model. The registrations are withdrawn after the check."""
+    from frameprophet import catalog, data, zoo
+
+    try:
+        assert out.strip() == "(4, 3, 16, 16, 1) (4, 3, 16, 16, 1) True", out
+        assert "dots" in catalog.offered()
+    finally:
+        data.DATASETS.pop("dots", None)
+        zoo.MODELS.pop("dots", None)
+
+
+CHECKS = {"registry": _check_registry, "library": _check_library,
+          "make_clips": _check_make_clips, "export": _check_export,
           "/predict": _check_forecast, "/scene": _check_forecast,
           "/memory": _check_memory, "/compare": _check_compare}
 
