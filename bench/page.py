@@ -19,10 +19,11 @@ def prediction_request() -> None:
     print("UI request end to end (clip -> GIFs + plot), 10 -> 10, warm", flush=True)
     predictor = catalog.get("mnist").predictor
     clip = demo.make_clip("mnist", 0, None, predictor.frame_size)[0][None, :10]
+    request = demo.PredictRequest.of("Moving MNIST", 0, None, 10, 10, "closed-loop", "mnist")
     requests, rollouts = [], []
     for _ in range(6):                            # the first of each is the warm-up
         start = time.perf_counter()
-        demo.run_prediction("Moving MNIST", 0, None, 10, 10, "closed-loop", "mnist")
+        demo.run_prediction(request)
         requests.append(time.perf_counter() - start)
         start = time.perf_counter()
         predictor.rollout(clip, 10)
@@ -44,21 +45,23 @@ def play_views() -> None:
     from frameprophet import data, demo, saving
 
     print("play views, 10 -> 10, warm", flush=True)
-    seconds = median_time(lambda: demo.run_scene("mnist", 3, 2 * data.MNIST_SPEED, "", 1, 10, 10,
-                                               "closed_loop", "mnist"), repeats=5)
+    scene = demo.SceneRequest.of("mnist", 3, 2 * data.MNIST_SPEED, "", 1, 10, 10, "closed_loop",
+                                 "mnist")
+    seconds = median_time(lambda: demo.run_scene(scene), repeats=5)
     record("ui_scene_ms", seconds * 1000, "ms", "scene request 10->10 end to end, warm")
     sketch = np.full((120, 120), 255, np.uint8)
     sketch[20:100, 55:65] = 0
-    seconds = median_time(lambda: demo.run_scene("drawing", None, data.MNIST_SPEED, "", 0, 10, 10,
-                                               "closed_loop", "mnist", sketch=sketch), repeats=5)
+    drawing = demo.SceneRequest.of("drawing", None, data.MNIST_SPEED, "", 0, 10, 10,
+                                   "closed_loop", "mnist", sketch=sketch)
+    seconds = median_time(lambda: demo.run_scene(drawing), repeats=5)
     record("ui_sketch_ms", seconds * 1000, "ms", "drawing request 10->10 end to end, warm")
     if not (saving.WEIGHTS_DIR / "mnist-keras3.keras").exists():
         return
     times = []
     for _ in range(3):
         start = time.perf_counter()
-        *_, info = demo.run_compare("Moving MNIST", 3, None, 10, 10, "closed_loop",
-                                    ["mnist", "mnist-keras3"])
+        *_, info = demo.run_compare(demo.CompareRequest.of(
+            "Moving MNIST", 3, None, 10, 10, "closed_loop", ["mnist", "mnist-keras3"]))
         baseline_ms = float(re.search(r"^mnist-keras3 .*\((\d+) ms\)$", info, re.M).group(1))
         times.append((time.perf_counter() - start) * 1000 - baseline_ms)
     record("ui_compare_ms", statistics.median(times[1:]), "ms",

@@ -61,17 +61,9 @@ def _average(args) -> None:
           "on held-out clips")
 
 
-def load_input(spec: str, frame_size: tuple[int, int], frames: int, channels: int = 1):
-    """A clip from `squares:SEED`, `mnist:SEED` (test split) or any file `read_clip` accepts,
-    with `channels` (1 grey, 3 colour) and notes on what was changed on the way."""
-    # The one clip-from-a-spec path: the page's.
-    from frameprophet.demo import clip_from_spec
-
-    return clip_from_spec(spec, frame_size, frames, channels)
-
-
 def _predict(args) -> None:
     from frameprophet import io, render
+    from frameprophet.demo import clip_from_spec  # the one clip-from-a-spec path: the page's
     from frameprophet.forecast import forecast
     from frameprophet.predict import load_predictor
 
@@ -81,7 +73,7 @@ def _predict(args) -> None:
                          f"(the longest clip), not {args.context + args.horizon:,}.")
     write = io.writer_for(args.out, (".gif", ".mp4"), "--out")   # the side-by-side animation
     predictor = load_predictor(args.model)
-    clip, notes = load_input(args.input, predictor.frame_size, args.context + args.horizon,
+    clip, notes = clip_from_spec(args.input, predictor.frame_size, args.context + args.horizon,
                              predictor.channels)
     result = forecast(predictor, clip, args.context, args.horizon, mode=args.mode)
     frames = render.side_by_side(result.context, result.truth, result.prediction,

@@ -132,12 +132,6 @@ def model_file(choice: str | None) -> Path | None:
     return path if path.exists() else None
 
 
-def forget_added() -> None:
-    """Withdraw every model added with `add` (tests; a fresh start)."""
-    _ADDED.clear()
-    clear()
-
-
 def _first_sentence(error: Exception) -> str:
     """The first sentence of a loader's message (the accepted forms are said after it)."""
     return str(error).split("\n")[0].split(". ")[0].rstrip(".")

@@ -26,9 +26,9 @@ from frameprophet.forecast import BASELINES, baseline, forecast
 from frameprophet.natural import MAX_SPEED
 from frameprophet.rollout import RolloutPredictor
 
-#: The goal on the standard generator's held-out clips, closed loop (issue #52; #12's was 60 and
-#: 0.85 on the old reflecting generator). It has two metrics that pull apart (BCE or MSE training
-#: lowers MSE by blurring, which costs SSIM), so "better" is "closer to the goal".
+#: The goal on the standard generator's held-out clips, closed loop (an earlier goal was 60
+#: and 0.85, on the old reflecting generator). It has two metrics that pull apart (BCE or MSE
+#: training lowers MSE by blurring, which costs SSIM), so "better" is "closer to the goal".
 GOALS = {"mnist": {"mse": 55.0, "ssim": 0.86}}
 RERUN_CLIPS = 100      # clips for a model that re-runs the whole sequence per frame (O(T^2))
 

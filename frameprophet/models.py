@@ -108,7 +108,7 @@ class ConvLSTMCell(layers.Layer):
     The same maths as the cell inside `keras.layers.ConvLSTM2D` (gates i, f, c, o; tanh and
     sigmoid; forget-gate bias 1), which runs two convolutions, one on the input and one on h.
     One wider convolution is what the CPU's bfloat16 matrix units are fast at: 42 vs 28
-    sequences/s for Prophet's core under `mixed_bfloat16` (issue #12, `make bench`).
+    sequences/s for Prophet's core under `mixed_bfloat16` (`make bench`).
     `call(x, [h, c]) -> (h, [h, c])`, the signature of Keras' RNN cells.
     """
 

@@ -9,6 +9,7 @@ pictures' palette from `frameprophet.render`, so a comparison's lines match its 
 from __future__ import annotations
 
 import os
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +51,7 @@ _PANELS = {"mse": ("MSE per frame (sum over pixels)", "lower is better"),
 
 def quality_plot(curves: dict[str, dict[str, np.ndarray]], path: str | os.PathLike | None = None,
                  title: str | None = None, horizon: int | None = None,
-                 metrics: tuple[str, ...] = ("mse", "ssim")):
+                 metrics: tuple[str, ...] = ("mse", "ssim"), stacked: bool = False):
     """Per-frame quality, a panel per metric (MSE and SSIM by default), one line per name.
 
     The one quality plot: the app draws it per request, `evaluate` for the scoreboard (every
@@ -59,16 +60,26 @@ def quality_plot(curves: dict[str, dict[str, np.ndarray]], path: str | os.PathLi
     `matplotlib.figure.Figure` (no pyplot state). With `path`, saves a PNG there and returns
     the path; otherwise returns the figure. Empty curves (no ground truth) give a figure that
     says so. With `horizon` longer than the curves, the x axis covers every
-    predicted frame and a line marks where the truth ends.
-    """
+    predicted frame and a line marks where the truth ends. `stacked` puts the panels one under
+    the other, at a width whose words stay readable on a phone (the page's results column);
+    otherwise side by side (the scoreboard)."""
     from matplotlib.figure import Figure  # here: the page loads without matplotlib
 
     # Fixed margins instead of layout="constrained": the layout solver was a third of the
     # plot's time, and this figure's labels never change size.
-    fig = Figure(figsize=(4.5 * len(metrics), 3.4), dpi=100)
-    fig.subplots_adjust(left=0.13 / len(metrics), right=0.985, bottom=0.15,
-                        top=0.84 if title else 0.9, wspace=0.2)
-    axes = fig.subplots(1, len(metrics), squeeze=False)[0]
+    n = len(metrics)
+    if stacked:            # 560 px wide: a phone shows it at ~0.6x, the words ~9 px high
+        height = 2.8 * n + (0.55 if title else 0)                   # inches
+        fig = Figure(figsize=(5.6, height), dpi=100)
+        fig.subplots_adjust(left=0.12, right=0.98, bottom=0.5 / height, hspace=0.55,
+                            top=1 - (0.95 if title else 0.35) / height)
+        axes = fig.subplots(n, 1, squeeze=False)[:, 0]
+    else:
+        fig = Figure(figsize=(4.5 * n, 3.4), dpi=100)
+        fig.subplots_adjust(left=0.13 / n, right=0.985, bottom=0.15,
+                            top=0.84 if title else 0.9, wspace=0.2)
+        axes = fig.subplots(1, n, squeeze=False)[0]
+    size = 12 if stacked else 10                  # titles; tick labels and legend a step less
     panels = [(key, *_PANELS[key]) for key in metrics]
     have_data = False
     for ax, (key, label, hint) in zip(axes, panels, strict=True):
@@ -83,8 +94,9 @@ def quality_plot(curves: dict[str, dict[str, np.ndarray]], path: str | os.PathLi
             x = np.arange(1, values.size + 1)
             style = _line_style(name, others.index(name) if name in others else 0)
             ax.plot(x, values, label=name, markersize=4, **style)
-        ax.set_title(f"{label} ({hint})", fontsize=10)
-        ax.set_xlabel("predicted frame")
+        ax.set_title(f"{label} ({hint})", fontsize=size)
+        ax.set_xlabel("predicted frame", fontsize=size - 1)
+        ax.tick_params(labelsize=size - 1)
         ax.grid(alpha=0.3)
         span = max(longest, int(horizon or 0))
         if longest:
@@ -94,7 +106,7 @@ def quality_plot(curves: dict[str, dict[str, np.ndarray]], path: str | os.PathLi
         if longest and span > longest:
             ax.axvline(longest + 0.5, color="#999999", linestyle=":", linewidth=1.2)
             ax.axvspan(longest + 0.5, span + 0.5, color="#999999", alpha=0.12, linewidth=0)
-            ax.text(longest + 0.7, 0.97, f"truth ends\nafter frame {longest}", fontsize=8,
+            ax.text(longest + 0.7, 0.97, f"truth ends\nafter frame {longest}", fontsize=size - 2,
                     va="top", ha="left", transform=ax.get_xaxis_transform(), color="#555555")
         if key in ("ssim", "iou") and longest:
             low, high = ax.get_ylim()
@@ -102,7 +114,7 @@ def quality_plot(curves: dict[str, dict[str, np.ndarray]], path: str | os.PathLi
         elif longest:
             ax.set_ylim(bottom=0.0)
     if have_data:
-        axes[-1].legend(loc="best", fontsize=9)
+        axes[-1].legend(loc="best", fontsize=size - 1)
     else:
         for ax in axes:
             ax.text(0.5, 0.5, "no ground truth for\nthe predicted frames", ha="center",
@@ -110,7 +122,7 @@ def quality_plot(curves: dict[str, dict[str, np.ndarray]], path: str | os.PathLi
             ax.set_xticks([])
             ax.set_yticks([])
     if title:
-        fig.suptitle(title, fontsize=11)
+        fig.suptitle(textwrap.fill(title, 64) if stacked else title, fontsize=11)
     if path is None:
         return fig
     path = Path(path)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from skimage.measure import label, regionprops
 
-from frameprophet import data
+from frameprophet import data, scenes
 
 
 def test_squares_shapes_types_and_determinism():
@@ -175,7 +175,7 @@ def test_a_scene_of_held_out_and_training_classes_shows_both(monkeypatch):
                                                 (len(labels), 28, 28)).astype(np.float32))
     shown = set()
     for seed in range(4):
-        clip, notes = data.scene("mnist", objects=4, digits="83", seed=seed, frames=1)
+        clip, notes = scenes.scene("mnist", objects=4, digits="83", seed=seed, frames=1)
         shown |= {round(float(v) * 10) - 1 for v in np.unique(clip) if v > 0}
     assert shown == {3, 8}
     assert "training-split digits" in " ".join(notes)
@@ -192,23 +192,23 @@ def test_sprites_bounce_and_stay_inside_the_frame():
 def test_a_drawing_becomes_a_bouncing_sprite():
     canvas = np.full((200, 300, 3), 255, np.uint8)               # black ink on white
     canvas[40:160, 140:150] = 0                                 # a tall bar: a "1"
-    sprite = data.sprite_from_drawing(canvas)
+    sprite = scenes.sprite_from_drawing(canvas)
     assert sprite.shape == (28, 28) and sprite.max() == 1.0
     rows = np.flatnonzero(sprite.max(1) > 0.5)
     assert rows[-1] - rows[0] + 1 == 20                          # fitted to 20 px, like MNIST
-    clip = data.sprite_clip(sprite, frames=30, speed=5, seed=1)
+    clip = scenes.sprite_clip(sprite, frames=30, speed=5, seed=1)
     assert clip.shape == (30, 64, 64, 1) and 0 <= clip.min() and clip.max() <= 1
     mass = clip[..., 0].sum(axis=(1, 2))
     np.testing.assert_allclose(mass, mass[0], rtol=1e-5)         # always whole: inside the frame
     with pytest.raises(ValueError, match="blank"):
-        data.sprite_from_drawing(np.full((100, 100), 255, np.uint8))
+        scenes.sprite_from_drawing(np.full((100, 100), 255, np.uint8))
     dot = np.full((100, 100), 255, np.uint8)
     dot[50:52, 50:52] = 0
     with pytest.raises(ValueError, match="a dot"):
-        data.sprite_from_drawing(dot)
+        scenes.sprite_from_drawing(dot)
     transparent = np.zeros((100, 100, 4), np.uint8)             # a Sketchpad layer
     transparent[20:80, 45:55] = (0, 0, 0, 255)
-    assert data.sprite_from_drawing(transparent).max() == 1.0
+    assert scenes.sprite_from_drawing(transparent).max() == 1.0
 
 
 def test_standard_bounce_touches_the_wall_on_the_bounce_frame():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import fake_load_model, prediction_of
 
-from frameprophet import catalog, data, demo, io
+from frameprophet import catalog, data, demo, io, scenes
 from frameprophet.ui import controls, handlers, layout
 
 
@@ -43,7 +43,7 @@ def test_pictures_in_motion_are_colour_clips_on_the_clip_tab_and_in_the_scene(la
     clip = demo.scene_clip(demo.Scene.of("natural", 2, 3.0, "", 5))
     assert clip.frames.shape == (demo.CLIP_FRAMES, 64, 64, 3) and clip.dataset == "natural"
     assert clip.notes == []                                  # 2 cut-outs at 3 px: as trained
-    fast, said = data.scene("natural", 0, 9.0, seed=1)
+    fast, said = scenes.scene("natural", 0, 9.0, seed=1)
     assert fast.shape[-1] == 3 and said == ["speed 9 px per frame: the model learnt up to 6"]
     with pytest.raises(demo.RequestError, match="Objects must be a whole number from 0 to 3"):
         demo.Scene.of("natural", 4, 2.0, "", 0)

@@ -4,6 +4,10 @@ page's model menu and the cards, with nothing else edited."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -60,6 +64,33 @@ def test_a_registered_model_name_is_offered_listed_and_carded(dots, capsys):
     text = card.card_text(meta, "dots-model")
     assert text.splitlines()[2].startswith("Predicts where a dot goes next.")
     assert "A dot crossing the frame." in text
+
+
+def test_a_dataset_registered_before_the_page_is_built_is_one_of_its_clips():
+    # The page's clip choices are made when the page is imported: a fresh interpreter, as a
+    # dataset added beside the others in data.py would be.
+    script = textwrap.dedent("""
+        import numpy as np
+        from frameprophet import data
+
+        def dots(n, frames, seed, split="train"):
+            return np.ones((n, frames, 16, 16, 1), np.float32)
+
+        data.register_dataset(data.Dataset("dots", "Moving dots", "Dots. ", frames=6,
+                                           context=3, horizon=3, frame_size=(16, 16),
+                                           channels=1, movies=dots))
+        from frameprophet import demo
+
+        clip, notes = demo.make_clip("dots", 2, None, (32, 32))
+        print(demo.SOURCES.index("Moving dots"), demo.DEFAULT_MODEL["Moving dots"], clip.shape)
+        """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    # Offered after the other worlds, before a person's own clip; a grey world's clips get the
+    # grey model unless one was registered for it; read at the page's frame size.
+    assert done.stdout.split()[:2] == ["3", "mnist"]
+    assert done.stdout.strip().endswith("(20, 32, 32, 1)")
 
 
 def test_a_name_is_registered_once(dots):

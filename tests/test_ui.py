@@ -23,7 +23,7 @@ from conftest import (  # noqa: F401  (one copy, in conftest)
 )
 from PIL import Image
 
-from frameprophet import catalog, data, demo, io, models, saving, ui
+from frameprophet import catalog, demo, io, models, saving, scenes, ui
 from frameprophet.ui import api, controls, handlers
 
 # --------------------------------------------------------------------------------------------
@@ -643,7 +643,7 @@ def test_the_api_page_examples_are_values_the_api_accepts(client):
 
 
 # --------------------------------------------------------------------------------------------
-# Every bound is the app's: named, explained, the previous result kept (issue 54)
+# Every bound is the app's: named, explained, the previous result kept
 # --------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("seed", [-1, demo.MAX_SEED + 1, 2.5])
@@ -730,19 +730,19 @@ def test_an_upload_is_decoded_once_per_request(clips, monkeypatch, laid_out):
 
 @pytest.mark.parametrize("squares", [None, 3, 5, 7])
 def test_squares_scenes_as_trained_are_in_distribution(squares):
-    clip, notes = data.scene("squares", squares, 1, seed=3)
+    clip, notes = scenes.scene("squares", squares, 1, seed=3)
     assert notes == [] and clip.shape == (20, 40, 40, 1)
     *_, info = scene_of("squares", squares, 1, "", 3, 5, 3, "closed_loop", "squares")
     assert "out of distribution" not in info and "Note:" not in info
 
 
 def test_squares_scenes_take_1_to_7_squares_and_mnist_1_to_4_digits():
-    assert data.scene("squares", 1, 1)[1] == ["1 square: the model learnt 3 to 7"]
-    assert data.scene("mnist", 1, 3.6)[1] == ["1 digit: the model learnt 2"]
+    assert scenes.scene("squares", 1, 1)[1] == ["1 square: the model learnt 3 to 7"]
+    assert scenes.scene("mnist", 1, 3.6)[1] == ["1 digit: the model learnt 2"]
     with pytest.raises(ValueError, match="objects must be 1 to 7 for squares"):
-        data.scene("squares", 8, 1)
+        scenes.scene("squares", 8, 1)
     with pytest.raises(ValueError, match="objects must be 1 to 4 for mnist"):
-        data.scene("mnist", 5, 3.6)
+        scenes.scene("mnist", 5, 3.6)
 
 
 def test_picking_a_world_sets_its_model_speed_and_controls():
@@ -788,7 +788,7 @@ def test_api_takes_the_context_the_clip_allows_and_names_refused_fields(client, 
 
 
 # --------------------------------------------------------------------------------------------
-# When the model and the clip disagree, the info says so (issue 54 item 6)
+# When the model and the clip disagree, the info says so
 # --------------------------------------------------------------------------------------------
 
 def test_a_model_of_the_other_dataset_is_named():
@@ -824,7 +824,7 @@ def test_an_upload_of_another_frame_size_says_how_it_was_fitted(tmp_path):
 
 
 # --------------------------------------------------------------------------------------------
-# The Compare tab is whole: its own clip (uploads too), pictures and colours (issue 54)
+# The Compare tab is whole: its own clip (uploads too), pictures and colours
 # --------------------------------------------------------------------------------------------
 
 def test_the_compare_tab_has_its_own_pictures_and_keeps_the_clips(clips, laid_out):
@@ -904,9 +904,10 @@ def model_files(tmp_path_factory) -> dict[str, Path]:
 def real_loader(monkeypatch):
     """The catalog's own loader (not the module's tiny fakes); models added are withdrawn after."""
     monkeypatch.setattr(catalog, "load", _ORIGINAL_LOAD_MODEL)
-    catalog.forget_added()
+    monkeypatch.setattr(catalog, "_ADDED", {})
+    catalog.clear()
     yield
-    catalog.forget_added()
+    catalog.clear()
 
 
 def load_app():
@@ -1016,10 +1017,8 @@ def test_a_grey_world_given_to_a_colour_model_is_repeated_and_said(model_files, 
 
 
 def test_one_clip_from_a_spec_for_the_page_and_the_cli():
-    from frameprophet.__main__ import load_input
-
     page, _ = demo.make_clip(demo.SOURCE_SQUARES, 5, None, (40, 40), channels=3)
-    cli, notes = load_input("squares:5", (40, 40), demo.CLIP_FRAMES, 3)
+    cli, notes = demo.clip_from_spec("squares:5", (40, 40), demo.CLIP_FRAMES, 3)   # the CLI's
     np.testing.assert_array_equal(page, cli)
     assert page.shape == (demo.CLIP_FRAMES, 40, 40, 3) and notes == [demo.GREY_FOR_COLOUR]
     grey, notes = demo.clip_from_spec("mnist:2", (64, 64), frames=6)

@@ -34,7 +34,6 @@ from frameprophet.demo.request import (  # noqa: F401
     model_choices,
     model_frames,
     plural,
-    predict_from_settings,
     public_message,
     read_upload,
     result_dir,

@@ -35,7 +35,6 @@ def quiet_tensorflow_import() -> None:
     raises, after stderr is back. Another backend: nothing to do."""
     if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     try:

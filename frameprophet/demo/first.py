@@ -22,14 +22,14 @@ from pathlib import Path
 
 from frameprophet import catalog, saving
 from frameprophet.demo import backend
-from frameprophet.demo.request import RESULTS_ROOT, result_dir
-from frameprophet.demo.request import predict_from_settings as run_prediction  # of a tuple
+from frameprophet.demo.request import RESULTS_ROOT, result_dir, run_prediction
 from frameprophet.demo.settings import (
     DEFAULT_CONTEXT,
     DEFAULT_HORIZON,
     DEFAULT_MODEL,
     DEFAULT_SEED,
     SOURCE_MNIST,
+    PredictRequest,
 )
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def write(example=FIRST_EXAMPLE, where: Path | None = None) -> Path:
                                     "result with")
     draft = where.with_name(f"{where.name}.tmp-{uuid.uuid4().hex[:8]}")
     try:
-        *_, info = run_prediction(*example, out_dir=draft)
+        *_, info = run_prediction(PredictRequest.of(*example), out_dir=draft)
         lines = [" · ".join("made when the model was shipped" if part.startswith("prediction ")
                             else part for part in line.split(" · "))
                  for line in info.split("\n")]
@@ -116,7 +116,7 @@ def first_result():
             else:
                 for stale in RESULTS_ROOT.glob("first-*"):      # from an older weights file
                     shutil.rmtree(stale, ignore_errors=True)
-                made = run_prediction(*FIRST_EXAMPLE,
+                made = run_prediction(PredictRequest.of(*FIRST_EXAMPLE),
                                       out_dir=RESULTS_ROOT / f"first-{uuid.uuid4().hex[:8]}")
                 made = (*made[:3], _made_at_start(made[3]))
             _FIRST.clear()
@@ -146,7 +146,7 @@ def warm_up(announce=None, until=None) -> threading.Thread:
             if until:
                 until()
             backend.ensure_backend()
-            run_prediction(*FIRST_EXAMPLE, out_dir=result_dir())
+            run_prediction(PredictRequest.of(*FIRST_EXAMPLE), out_dir=result_dir())
             if announce:
                 announce("Warm-up finished: the model is loaded and traced.")
         except Exception:

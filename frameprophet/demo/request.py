@@ -303,14 +303,6 @@ def run_prediction(request: PredictRequest, progress=None, out_dir: str | Path |
     return answer(run, request.clip.upload)
 
 
-def predict_from_settings(source, seed, upload, context, horizon, mode, model, progress=None,
-                          out_dir: str | Path | None = None):
-    """`run_prediction` of these settings, checked (`PredictRequest.of`): for a script that
-    holds them, such as the first result's example."""
-    return run_prediction(PredictRequest.of(source, seed, upload, context, horizon, mode, model),
-                          progress, out_dir)
-
-
 def clip_and_model(choice: ClipChoice, model: str, progress) -> tuple[Clip, LoadedModel]:
     """The model, then the clip at its frame size."""
     loaded = load_model(model, progress)
@@ -367,7 +359,8 @@ def forecast_files(result, out: str | os.PathLike, fps: float = 5) -> tuple[Path
     title = "one-step, teacher-forced: every prediction reads the true frames before it"
     with ThreadPoolExecutor(1) as pool:     # the plot beside the pictures: ~65 ms less
         plot = pool.submit(plots.quality_plot, result.curves, out / "quality.png",
-                           title=title if teacher else None, horizon=result.prediction.shape[0])
+                           title=title if teacher else None, horizon=result.prediction.shape[0],
+                           stacked=True)
         gif = render.write_animation(render.side_by_side(*frames, teacher_forced=teacher),
                                      out / "rollout.gif", fps=fps)
         strip = render.write_png(render.frame_strip(*frames, teacher_forced=teacher),

@@ -18,7 +18,7 @@ import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from frameprophet import catalog, data
+from frameprophet import catalog, data, scenes, zoo
 from frameprophet.runtime import MODES
 
 
@@ -30,16 +30,15 @@ class RequestError(ValueError):
 # Choices and limits
 # --------------------------------------------------------------------------------------------
 
-SOURCE_SQUARES = "Moving squares"
-SOURCE_MNIST = "Moving MNIST"
-SOURCE_NATURAL = "Pictures in motion"
+#: The page's clips: every generated world of `data.DATASETS` by its label (a world registered
+#: there is offered here), then a person's own clip.
+SOURCE_DATASET = {d.label: name for name, d in data.DATASETS.items()}
+SOURCE_SQUARES, SOURCE_MNIST, SOURCE_NATURAL = (data.DATASETS[name].label
+                                                for name in ("squares", "mnist", "natural"))
 SOURCE_UPLOAD = "Upload a GIF, MP4, WebM or NPY"
-SOURCES = (SOURCE_SQUARES, SOURCE_MNIST, SOURCE_NATURAL, SOURCE_UPLOAD)
-#: The generated sources' datasets (`data.example_clip`'s names).
-SOURCE_DATASET = {SOURCE_SQUARES: "squares", SOURCE_MNIST: "mnist", SOURCE_NATURAL: "natural"}
-_SOURCE_ALIASES = {"squares": SOURCE_SQUARES, "moving squares": SOURCE_SQUARES,
-                   "mnist": SOURCE_MNIST, "moving mnist": SOURCE_MNIST,
-                   "natural": SOURCE_NATURAL, "pictures in motion": SOURCE_NATURAL,
+SOURCES = (*SOURCE_DATASET, SOURCE_UPLOAD)
+_SOURCE_ALIASES = {**{alias: label for label, name in SOURCE_DATASET.items()
+                      for alias in (name, label.lower())},
                    "upload": SOURCE_UPLOAD, "file": SOURCE_UPLOAD}
 
 MODE_CHOICES = [("closed-loop (feeds its own predictions back)", "closed_loop"),
@@ -52,7 +51,10 @@ MODE_LABELS = {"closed_loop": "closed-loop", "teacher_forced": "one-step teacher
 CUSTOM_MODEL = "Custom (Hub repo id)"
 #: The model a clip gets unless the person picked one: a world's own, and for a person's own
 #: clip (most are colour footage) the model of pictures in motion.
-DEFAULT_MODEL = {SOURCE_SQUARES: "squares", SOURCE_MNIST: "mnist", SOURCE_NATURAL: "natural",
+DEFAULT_MODEL = {**{label: next((model for model, entry in zoo.MODELS.items()
+                                  if entry.dataset == name and entry.stand_in),
+                                 "natural" if data.DATASETS[name].channels == 3 else "mnist")
+                    for label, name in SOURCE_DATASET.items()},
                  SOURCE_UPLOAD: "natural"}
 WORLDS = ("mnist", "squares", "natural", "drawing")
 _WORLD_ALIASES = {"moving mnist": "mnist", "moving squares": "squares", "my drawing": "drawing",
@@ -129,10 +131,11 @@ def text(value, field: str, accepted: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 def normalise_source(source: str | None) -> str:
-    """One of SOURCES, from itself or a short name (squares, mnist, upload)."""
+    """One of SOURCES, from itself or a short name (a dataset's name, upload)."""
     if source in SOURCES:
         return source
-    accepted = f"one of: {', '.join(SOURCES)} (or squares, mnist, natural, upload)"
+    short = ", ".join([*SOURCE_DATASET.values(), "upload"])
+    accepted = f"one of: {', '.join(SOURCES)} (or {short})"
     key = text(source, "Source", accepted).lower()
     if key in _SOURCE_ALIASES:
         return _SOURCE_ALIASES[key]
@@ -197,7 +200,7 @@ def scene_settings(world, objects, speed, digits) -> tuple[str, int | None, floa
     """A scene's world, its number of objects and its speed (None: the world's own) and its
     digit classes (None: any). A drawing is one object: `objects` is not read for it."""
     kind = normalise_world(world)
-    defaults = data.SCENE_DEFAULTS["mnist" if kind == "drawing" else kind]
+    defaults = scenes.SCENE_DEFAULTS["mnist" if kind == "drawing" else kind]
     count = pace = None
     if kind != "drawing" and objects is not None and objects != "":
         count = in_range(objects, "Objects", defaults.get("min_objects", 1),

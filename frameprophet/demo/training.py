@@ -302,8 +302,7 @@ class TrainingJob:
         # The child imports this very copy of the package, wherever the server was started.
         package_root = str(Path(__file__).resolve().parents[2])
         path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
-        env = {**os.environ, "PYTHONPATH": path,
-               "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+        env = {**os.environ, "PYTHONPATH": path}
         with open(self.dir / "log.txt", "wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "frameprophet.demo.training_child", str(self.dir),

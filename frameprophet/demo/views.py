@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from frameprophet import catalog, data, io, render
+from frameprophet import catalog, io, render, scenes
 from frameprophet.card import training_budget
 from frameprophet.catalog import LoadedModel
 from frameprophet.demo import backend
@@ -55,9 +55,9 @@ DRAWING_NOTE = ("your drawing: the model learnt MNIST digits, so expect it to tu
 
 
 def scene_clip(scene: Scene) -> Clip:
-    """The clip of a scene (`frameprophet.data.scene`, or a sprite of its drawing)."""
+    """The clip of a scene (`frameprophet.scenes.scene`, or a sprite of its drawing)."""
     if scene.world != "drawing":
-        frames, notes = data.scene(scene.world, scene.objects, scene.speed,
+        frames, notes = scenes.scene(scene.world, scene.objects, scene.speed,
                                    scene.digits if scene.world == "mnist" else None, scene.seed,
                                    frames=CLIP_FRAMES)
         name = f"{scene.world} scene seed {scene.seed}" + (" (out of distribution)" if notes
@@ -66,8 +66,8 @@ def scene_clip(scene: Scene) -> Clip:
     picture = sketch_array(scene.sketch)
     if picture is None:
         raise RequestError("Draw a shape or a digit first (world 'drawing' moves your drawing).")
-    pace = data.SCENE_DEFAULTS["mnist"]["speed"] if scene.speed is None else scene.speed
-    frames = data.sprite_clip(data.sprite_from_drawing(picture), frames=CLIP_FRAMES,
+    pace = scenes.SCENE_DEFAULTS["mnist"]["speed"] if scene.speed is None else scene.speed
+    frames = scenes.sprite_clip(scenes.sprite_from_drawing(picture), frames=CLIP_FRAMES,
                               speed=pace, seed=scene.seed)
     return Clip(frames, [DRAWING_NOTE], f"drawing scene seed {scene.seed}")
 
@@ -118,7 +118,8 @@ def run_compare(request: CompareRequest, progress=None, out_dir: str | Path | No
         gif = render.write_animation(render.side_by_side(
             first.context, first.truth, {n: r.prediction for n, r in results.items()},
             teacher_forced=request.mode == "teacher_forced"), out / "compare.gif", fps=FPS)
-        plot = quality_plot(curves, out / "compare.png", horizon=first.prediction.shape[0])
+        plot = quality_plot(curves, out / "compare.png", horizon=first.prediction.shape[0],
+                            stacked=True)
         info = _compare_info(results, loaded, request.mode, request.clip.name, started)
         return str(gif), str(plot), with_notes(info, [*notes, *first.notes])
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import gradio as gr
 from gradio.data_classes import FileData
 
-from frameprophet import data, demo
+from frameprophet import demo, scenes
 from frameprophet.demo.settings import shown
 from frameprophet.ui.handlers import gradio_error
 from frameprophet.ui.wiring import ONE_AT_A_TIME
@@ -23,7 +23,7 @@ from frameprophet.ui.wiring import ONE_AT_A_TIME
 SOURCE, SEED, MODE, MODEL = (demo.SOURCE_MNIST, demo.DEFAULT_SEED, "closed_loop",
                              demo.DEFAULT_MODEL[demo.SOURCE_MNIST])
 CONTEXT, HORIZON = demo.DEFAULT_CONTEXT, demo.DEFAULT_HORIZON
-SCENE = data.SCENE_DEFAULTS["mnist"]
+SCENE = scenes.SCENE_DEFAULTS["mnist"]
 MODELS = ("mnist", "mnist-keras3")     # a tuple: a default is never changed in place
 
 

@@ -14,7 +14,7 @@ import logging
 
 import gradio as gr
 
-from frameprophet import data, demo
+from frameprophet import demo, scenes
 from frameprophet.ui.layout import TABS, Page
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ def on_world(world: str, picked: bool = False):
     speed (whole pixels for squares), its model unless the person picked one, the digits box
     for MNIST and the sketchpad only for drawings."""
     kind = demo.normalise_world(world)
-    defaults = data.SCENE_DEFAULTS["mnist" if kind == "drawing" else kind]
+    defaults = scenes.SCENE_DEFAULTS["mnist" if kind == "drawing" else kind]
     objects = gr.update(minimum=defaults.get("min_objects", 1), maximum=defaults["max_objects"],
                         value=defaults["objects"] or defaults["learnt_objects"][0],
                         visible=kind != "drawing")          # a drawing is one object

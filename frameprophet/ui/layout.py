@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from frameprophet import data, demo
+from frameprophet import demo, scenes
 
 # One CSS string for the page. The picture buttons sit above the picture, not over its header
 # (its panel titles); an upload box's label stops before its clear button; on a phone the tabs
@@ -26,7 +26,7 @@ CSS = """
 .fp-pic .icon-button-wrapper.top-panel {position: static; justify-content: flex-end;
   margin: 0 0 2px auto; box-shadow: none;}
 #fp-model input {padding-right: 2em; text-overflow: ellipsis;}
-.fp-file .block-label {max-width: calc(100% - 3.5em); white-space: normal;}
+.fp-file .block-label {max-width: calc(100% - 3.5em) !important; white-space: normal;}
 @media (max-width: 640px) {
   .tab-wrapper .tab-container button {padding: 0.3em 0.45em; font-size: 0.9em;}
   .fp-wide .image-container img {width: 100% !important; max-width: 100% !important;
@@ -210,8 +210,8 @@ def _clip_inputs() -> dict:
 
 
 def _scene_inputs(model: gr.Dropdown) -> dict:
-    mnist, squares = data.SCENE_DEFAULTS["mnist"], data.SCENE_DEFAULTS["squares"]
-    natural = data.SCENE_DEFAULTS["natural"]
+    mnist, squares = scenes.SCENE_DEFAULTS["mnist"], scenes.SCENE_DEFAULTS["squares"]
+    natural = scenes.SCENE_DEFAULTS["natural"]
     gr.Markdown(f"Change the world and watch where the model breaks: it learnt "
                 f"{mnist['objects']} digits at {mnist['speed']} px/frame, "
                 f"{squares['learnt_objects'][0]}-{squares['learnt_objects'][1]} squares at "
