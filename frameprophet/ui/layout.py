@@ -26,7 +26,7 @@ CSS = """
 .fp-pic .icon-button-wrapper.top-panel {position: static; justify-content: flex-end;
   margin: 0 0 2px auto; box-shadow: none;}
 #fp-model input {padding-right: 2em; text-overflow: ellipsis;}
-.fp-file .block-label {max-width: calc(100% - 3.5em) !important; white-space: normal;}
+.fp-file [data-testid="block-label"] {max-width: calc(100% - 3em); white-space: normal;}
 @media (max-width: 640px) {
   .tab-wrapper .tab-container button {padding: 0.3em 0.45em; font-size: 0.9em;}
   .fp-wide .image-container img {width: 100% !important; max-width: 100% !important;
