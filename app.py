@@ -46,7 +46,7 @@ def training_allowed(args: argparse.Namespace | None) -> bool:
     are read only inside `--training-root` (without it, uploads only)."""
     allowed = bool(args and args.allow_training) and not os.environ.get("SPACE_ID")
     if allowed and args.training_root:
-        from frameprophet.demo import training  # Keras: only with the training tab
+        from frameprophet.jobs import training  # Keras: only with the training tab
 
         training.FOLDER_ROOT = Path(args.training_root).resolve()
     return allowed

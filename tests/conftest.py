@@ -71,7 +71,7 @@ TINY_PROPHET = {"hidden": 4, "depth": 1}
 #: maths (two ConvLSTM layers, so that what passes between layers is tested too).
 TINY_RECIPES = {"prophet": {"hidden": 8, "depth": 2}, "keras2-squares": {"filters": 4},
                 "keras3-mnist": {"filters": 4}}
-#: A training job from the page (`demo.training.start`): 16x16 frames, windows of 4 + 4, a tiny
+#: A training job from the page (`jobs.training.start`): 16x16 frames, windows of 4 + 4, a tiny
 #: prophet, 2 batches of 2 an epoch.
 TINY_PAGE_JOB = dict(frame_size=16, context=4, horizon=4, batch=2, steps_per_epoch=2,
                      val_clips=2, test_clips=2, precision="float32", options=TINY_PROPHET)

@@ -19,7 +19,9 @@ from conftest import TINY_PAGE_JOB, colour_clip
 
 import app
 from frameprophet import catalog, io, videos
-from frameprophet.demo import RequestError, cleanup, training, training_child
+from frameprophet.demo import RequestError, cleanup
+from frameprophet.jobs import child as training_child
+from frameprophet.jobs import training
 
 
 @pytest.fixture
@@ -188,7 +190,7 @@ def test_an_ended_job_leaves_no_folder_and_no_half_written_model(tmp_path, monke
 SERVER = """
 import sys, time
 from pathlib import Path
-from frameprophet.demo import training
+from frameprophet.jobs import training
 training.LOCK_FILE = Path(sys.argv[1])
 job = training.start(uploads=sys.argv[3:], minutes=10, out_root=sys.argv[2], **{tiny})
 print(job.dir, job.process.pid, flush=True)

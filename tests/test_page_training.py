@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 
 from frameprophet import catalog, data, io, videos
-from frameprophet.demo import RequestError, training, training_clips
+from frameprophet.demo import RequestError
+from frameprophet.jobs import clips as training_clips
+from frameprophet.jobs import training
 
 
 def grey_clip(frames: int, seed: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Training from the page (`frameprophet.demo.training`): a job on a few tiny colour clips starts,
+"""Training from the page (`frameprophet.jobs.training`): a job on a few tiny colour clips starts,
 reports its epochs, can be stopped keeping a model that loads and is offered in the menus; one
 job at a time; a request that cannot train is refused in a sentence before anything runs."""
 
@@ -9,7 +9,8 @@ import pytest
 from conftest import TINY_PAGE_JOB, colour_clip
 
 from frameprophet import catalog, io, saving
-from frameprophet.demo import RequestError, training
+from frameprophet.demo import RequestError
+from frameprophet.jobs import training
 
 
 @pytest.fixture

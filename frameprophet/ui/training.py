@@ -1,6 +1,6 @@
 """The page's "Train on your clips" tab (`python app.py --allow-training`): widgets and wiring.
 
-`frameprophet.demo.training` (Gradio-free) checks a request, trains in a child process and says
+`frameprophet.jobs.training` (Gradio-free) checks a request, trains in a child process and says
 how it goes; this module maps the tab's widgets to `training.start` and polls `status()` every
 POLL_SECONDS with a `gr.Timer`, so no handler waits on the training and the rest of the page keeps
 answering. When a model is done it is added to the model menus of this page (the clip and scene
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from frameprophet import catalog, demo, videos
-from frameprophet.demo import training
+from frameprophet.jobs import training
 from frameprophet.ui.handlers import gradio_error
 from frameprophet.ui.layout import TABS, Page, caption, compare_choices, picture
 from frameprophet.ui.wiring import PRIVATE

@@ -6,7 +6,7 @@
 
 `start` checks the request before anything runs, with the library's own sentences (`videos.load`
 for the clips, `train` for a starting model), then trains in a child process
-(`frameprophet.demo.training_child`), which writes each epoch's numbers, curve and preview into
+(`frameprophet.jobs.child`), which writes each epoch's numbers, curve and preview into
 the job's folder. A process and not a thread of the server, because `train` sets process-wide
 state (the dtype policy; SIGTERM's handler, which only a main thread may set), because the server
 then keeps its interpreter lock and (the child is niced) its share of the cores for the
@@ -44,9 +44,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from frameprophet import catalog, models, saving, videos
-from frameprophet.demo import cleanup, training_clips
+from frameprophet.demo import cleanup
 from frameprophet.demo.request import RESULTS_ROOT, RequestError, plural
-from frameprophet.demo.training_child import EVENTS, JOB, STOP
+from frameprophet.jobs import clips
+from frameprophet.jobs.child import EVENTS, JOB, STOP
 
 try:
     import fcntl
@@ -200,7 +201,7 @@ def _prepare(uploads, folder, minutes, start_from, out_root: Path, config: dict)
             found = videos.load(spec, (size, size), context, horizon, channels=None,
                                 say=skipped.append)
         except ValueError as e:
-            raise RequestError(training_clips.hide(str(e), hidden)) from e
+            raise RequestError(clips.hide(str(e), hidden)) from e
         if init is not None:
             _check_channels(start_from, init, found.channels)
         name = _new_name(out_root)
@@ -213,7 +214,7 @@ def _prepare(uploads, folder, minutes, start_from, out_root: Path, config: dict)
             (out_root / name).rmdir()
         raise
     said = "; ".join([found.summary(), *skipped[:-1]])      # the last line is the summary
-    return TrainingJob(train_config, job_dir, name, training_clips.hide(said, hidden))
+    return TrainingJob(train_config, job_dir, name, clips.hide(said, hidden))
 
 
 def starting_model(choice: str | None) -> tuple[str | None, int | None]:
@@ -253,8 +254,8 @@ def _check_channels(choice: str, init: str, channels: int) -> None:
 
 
 def _clips(uploads, folder, job_dir: Path) -> tuple[str, tuple[str, str]]:
-    """`training_clips.gather` with this server's FOLDER_ROOT."""
-    return training_clips.gather(uploads, folder, job_dir, FOLDER_ROOT)
+    """`clips.gather` with this server's FOLDER_ROOT."""
+    return clips.gather(uploads, folder, job_dir, FOLDER_ROOT)
 
 
 def _new_name(out_root: Path) -> str:
@@ -305,7 +306,7 @@ class TrainingJob:
         env = {**os.environ, "PYTHONPATH": path}
         with open(self.dir / "log.txt", "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "frameprophet.demo.training_child", str(self.dir),
+                [sys.executable, "-m", "frameprophet.jobs.child", str(self.dir),
                  str(os.getpid())], stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, env=env,
                 pass_fds=() if machine_lock is None else (machine_lock,))

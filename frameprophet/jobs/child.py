@@ -1,6 +1,6 @@
-"""The page's training child: `python -m frameprophet.demo.training_child JOB_DIR SERVER_PID`.
+"""The page's training child: `python -m frameprophet.jobs.child JOB_DIR SERVER_PID`.
 
-`frameprophet.demo.training` starts it for a job and reads what it writes into JOB_DIR: it runs
+`frameprophet.jobs.training` starts it for a job and reads what it writes into JOB_DIR: it runs
 `frameprophet.train.train` with `PageReport`, a Keras callback that writes each epoch's validation
 numbers, the validation curve and a preview (truth against prediction on one held-out clip) into
 JOB_DIR, and ends training when JOB_DIR/stop appears.
