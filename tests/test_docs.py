@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from frameprophet import zoo
+
 ROOT = Path(__file__).resolve().parent.parent
 CARDS = sorted(p for p in (ROOT / "weights").glob("*.md") if p.name != "README.md")
 WORKING_NOTES = re.compile(r"\bsessions? \d|\bissue #?\d|nice-19|helpers?'", re.IGNORECASE)
@@ -41,7 +43,9 @@ def test_a_card_opens_with_the_model_then_its_runs_without_working_notes(card):
     order = ["## What it saw", "## How good it is", "## Limits", "## How to use it",
              "## Training runs"]
     assert [h for h in headings if h in order] == order
-    assert text.split("\n\n")[1].startswith("A next-frame video predictor")
+    opening = text.split("\n\n")[1]                   # the model's line in the zoo, then its shape
+    assert opening.startswith(zoo.MODELS[card.stem].description)
+    assert "A next-frame video predictor" in opening
     assert f'load_predictor("{card.stem}")' in text
     assert f"--model {card.stem}" in text
     assert not WORKING_NOTES.search(text), WORKING_NOTES.search(text).group(0)
