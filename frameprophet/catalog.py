@@ -79,7 +79,7 @@ def add(spec: str) -> str:
             what = "is a folder without a Keras model" if path.is_dir() else "no such file"
             raise saving.ModelFileError(f"--model {spec}: {what}; {accepted}.")
         name, target = path.stem, str(path.resolve())
-        same = _weights_file(name)
+        same = saving.weights_file(name)
         if same.exists() and same.resolve() == path.resolve():
             return name                                 # a file in weights/: offered already
         if name in shipped():
@@ -128,7 +128,7 @@ def model_file(choice: str | None) -> Path | None:
     target = _ADDED.get(resolved, "")
     if resolved.startswith("hf://") or target.startswith("hf://"):
         return None
-    path = Path(target) if target else _weights_file(resolved)
+    path = Path(target) if target else saving.weights_file(resolved)
     return path if path.exists() else None
 
 
@@ -139,7 +139,7 @@ def _first_sentence(error: Exception) -> str:
 
 def baseline_note(name: str) -> str | None:
     """For a shipped model of one of the Keras examples' recipes: what it is and what to expect."""
-    path = _weights_file(name)
+    path = saving.weights_file(name)
     recipe = saving.read_sidecar(path).get("recipe") if path.exists() else None
     return f"{name} is {EXAMPLE_RECIPES[recipe]}." if recipe in EXAMPLE_RECIPES else None
 
@@ -181,7 +181,7 @@ def load(resolved: str) -> LoadedModel:
             raise saving.ModelFileError(f"Could not load {repo}: {why}" if why else
                                         f"Could not load {repo} from the Hugging Face Hub.") from e
         return LoadedModel(predictor, resolved.removeprefix("hf://"))
-    if not _weights_file(resolved).exists():
+    if not saving.weights_file(resolved).exists():
         if resolved not in stand_ins():
             raise saving.ModelFileError(f"The model file for {resolved!r} is missing.")
         protocol = MODELS[resolved].protocol
@@ -203,7 +203,7 @@ def exported_twin(name: str) -> LoadedModel | None:
     takes ~6.5 s on two cores, so the app's first result comes in ~2 s. None when there is no
     twin, the twin was exported from another weights file (its sha256 differs), or ONNX Runtime
     cannot load it: then `get` loads the Keras file as always."""
-    keras_file, folder = _weights_file(name), twin_folder(name)
+    keras_file, folder = saving.weights_file(name), twin_folder(name)
     try:
         from frameprophet.runtime import SPEC_FILE, OnnxPredictor
 
@@ -275,11 +275,8 @@ def clear() -> None:
 
 def _key(resolved: str) -> str:
     target = _ADDED.get(resolved, "")
-    path = Path(target) if target and not target.startswith("hf://") else _weights_file(resolved)
+    local = target and not target.startswith("hf://")
+    path = Path(target) if local else saving.weights_file(resolved)
     if not resolved.startswith("hf://") and path.exists():
         return f"{path}@{path.stat().st_mtime_ns}"
     return resolved
-
-
-def _weights_file(name: str) -> Path:
-    return saving.weights_file(name)

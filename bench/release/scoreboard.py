@@ -105,17 +105,23 @@ def openstl_section(mnist: dict) -> list[str]:
     return lines
 
 
+def eval_section(report: dict, title: str, clips: str, frames: str = "") -> list[str]:
+    """One evaluation report's heading ("**title, C -> H frames`frames`, mode**, `clips`")
+    and its table."""
+    return [f"**{title}, {report['context']} -> {report['horizon']} frames{frames}, "
+            f"{report['mode'].replace('_', '-')}**, {clips}", "", *eval_table(report), ""]
+
+
 def natural_section() -> list[str]:
     """Pictures in motion (eval_natural.json, robustness_natural.json) and real footage
     (real_footage.json), where measured."""
     parts = []
     natural = load(RESULTS_DIR / "eval_natural.json")
     if natural:
-        parts += [f"**Pictures in motion, {natural['context']} -> {natural['horizon']} frames, "
-                  f"{natural['mode'].replace('_', '-')}**, on {natural['clips']} generated test "
-                  f"clips ({natural['split']}, seed {natural['seed']}), colour 64x64; MSE/MAE "
-                  "summed over the pixels and channels.", ""]
-        parts += eval_table(natural) + [""]
+        parts += eval_section(natural, "Pictures in motion",
+                              f"on {natural['clips']} generated test clips ({natural['split']}, "
+                              f"seed {natural['seed']}), colour 64x64; MSE/MAE summed over the "
+                              "pixels and channels.")
     robust = load(RESULTS_DIR / "robustness_natural.json")
     if robust:
         parts += [f"**Robustness, pictures in motion**: {robust['clips']} clips per world "
@@ -140,12 +146,11 @@ def build() -> str:
     parts = [START, ""]
     mnist = load(RESULTS_DIR / "eval_mnist.json")
     if mnist:
-        parts += [f"**Moving MNIST, {mnist['context']} -> {mnist['horizon']} frames, "
-                  f"{mnist['mode'].replace('_', '-')}**, on {mnist['clips']} generated test "
-                  f"clips of the {mnist.get('generator', 'reflecting (old)')} generator "
-                  f"({mnist['split']}, seed {mnist['seed']}); means over the horizon; "
-                  "MSE/MAE summed over the 64x64 pixels.", ""]
-        parts += eval_table(mnist) + [""]
+        parts += eval_section(mnist, "Moving MNIST",
+                              f"on {mnist['clips']} generated test clips of the "
+                              f"{mnist.get('generator', 'reflecting (old)')} generator "
+                              f"({mnist['split']}, seed {mnist['seed']}); means over the horizon; "
+                              "MSE/MAE summed over the 64x64 pixels.")
         parts += openstl_section(mnist)
     robust = load(RESULTS_DIR / "robustness.json")
     if robust:
@@ -156,10 +161,9 @@ def build() -> str:
         parts += evaluate.robustness_table(robust) + [""]
     squares = load(RESULTS_DIR / "eval_squares.json")
     if squares:
-        parts += [f"**Moving squares, {squares['context']} -> {squares['horizon']} frames from "
-                  f"noisy input, {squares['mode'].replace('_', '-')}**, {squares['clips']} test "
-                  "clips; IoU of the prediction thresholded at 0.5 against the clean truth.", ""]
-        parts += eval_table(squares) + [""]
+        parts += eval_section(squares, "Moving squares",
+                              f"{squares['clips']} test clips; IoU of the prediction thresholded "
+                              "at 0.5 against the clean truth.", frames=" from noisy input")
     parts += natural_section()
     bench = load(RESULTS_DIR / "timings.json")
     if bench:
