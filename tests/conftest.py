@@ -1,11 +1,12 @@
 """Shared test set-up: quiet TensorFlow, no network, one way to serve the demo; the tiny things
 tests build (one name per meaning: `TINY_PROPHET`, `TINY_RECIPES`, `TINY_PAGE_JOB`), a colour
 clip, tiny stand-ins for the shipped models; a tiny saved model and one lineage of tiny training
-runs (each built once per session).
+runs (each built once per session); `says`, which checks a message by what it names.
 
 Helpers are plain names: `from conftest import TINY_PROPHET, colour_clip`."""
 
 import os
+import re
 import socket
 import time
 
@@ -61,6 +62,41 @@ def serve():
                 time.sleep(2)
 
     return launch
+
+
+# -- what a message says ------------------------------------------------------------------------
+
+def _stands_in(text: str, part: str, number: bool = False, flags: int = 0) -> bool:
+    """Whether `part` stands in `text` on its own: a word not inside a longer word ("model" is
+    not in "models"), a number not inside a longer number (7 is not in 17, 7.5 or 0.7)."""
+    inner = r"[\d.]" if number else r"\w"
+    before = rf"(?<!{inner})" if re.match(r"[\w.]", part) else ""
+    after = r"(?!\d|\.\d)" if number else (r"(?!\w)" if re.search(r"\w$", part) else "")
+    return re.search(before + re.escape(part) + after, text, flags) is not None
+
+
+def says(message: str, *, field: str | None = None, values=(), numbers=(), accepted=()) -> bool:
+    """Whether `message` names what a person needs to put their request right, whatever its
+    wording: the `field` that was wrong, as the page or the API calls it (any case); the
+    `values` involved, as sent (a model's or a file's name, a text); the `numbers` involved
+    (7 as a whole number, not inside 17 or 7.5; give a text such as "4.0" for a number written
+    so); and the `accepted` values (each as written).
+
+    True when it names them all; otherwise an AssertionError lists those it does not name:
+
+        with pytest.raises(demo.RequestError) as error:
+            prediction_of(demo.SOURCE_MNIST, 0, None, 5, 31, "closed_loop", "mnist")
+        assert says(str(error.value), field="Frames to predict", numbers=[1, 30, 31])
+    """
+    missing = []
+    if field is not None and not _stands_in(message, field, flags=re.IGNORECASE):
+        missing.append(f"the field {field!r}")
+    missing += [f"the value {v!r}" for v in values if not _stands_in(message, v)]
+    missing += [f"the number {n}" for n in numbers if not _stands_in(message, str(n), True)]
+    missing += [f"the accepted {a!r}" for a in accepted if not _stands_in(message, a)]
+    if missing:
+        raise AssertionError(f"{message!r} does not name {', '.join(missing)}")
+    return True
 
 
 # -- tiny things --------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import free_port
+from conftest import free_port, says
 from PIL import Image
 
 from frameprophet import catalog, data, saving
@@ -122,8 +122,9 @@ def test_without_a_first_result_the_start_page_says_so_and_a_taken_port_is_an_er
         status, _, body, _ = get(running.port)
         assert status == 200 and b"<img" not in body and b"opens by itself" in body
         assert get(running.port, FIRST_GIF)[0] == 404
-        with pytest.raises(OSError, match="cannot listen"):
+        with pytest.raises(OSError) as error:
             Server("127.0.0.1", running.port, None).start()
+        assert says(str(error.value), field="port", values=[f"127.0.0.1:{running.port}"])
     finally:
         running.close()
 

@@ -97,11 +97,15 @@ def run_compare(request: CompareRequest, progress=None, out_dir: str | Path | No
         started = time.perf_counter()
         loaded = [backend.model(name) for name in request.models]
         if len({m.predictor.frame_size for m in loaded}) > 1:
-            raise RequestError("These models predict frames of different sizes; compare models "
-                               "of one dataset (e.g. mnist with mnist-keras3).")
+            sizes = ", ".join(f"{name}: {m.predictor.frame_size[0]}x{m.predictor.frame_size[1]}"
+                              for name, m in zip(request.models, loaded, strict=True))
+            raise RequestError(f"These models predict frames of different sizes ({sizes}); "
+                               "compare models of one dataset (e.g. mnist with mnist-keras3).")
         if len({m.predictor.channels for m in loaded}) > 1:
-            raise RequestError("These models mix grey and colour; compare grey models with "
-                               "grey ones and colour models with colour ones.")
+            kinds = ", ".join(f"{name}: {'colour' if m.predictor.channels == 3 else 'grey'}"
+                              for name, m in zip(request.models, loaded, strict=True))
+            raise RequestError(f"These models mix grey and colour ({kinds}); compare grey "
+                               "models with grey ones and colour models with colour ones.")
         first_model = loaded[0].predictor
         frames, notes = clip_frames(request.clip, first_model.frame_size, first_model.channels)
         results = {}

@@ -96,7 +96,8 @@ def context_update(source, upload, context, model=None, cut=None, quiet=False) -
     target = 1 if n == 2 else min(wanted, n - 1)
     new_cut = [wanted, target] if target < wanted else None
     if n == 2:
-        say_info("This clip has 2 frames: the model reads the first and predicts the second.")
+        say_info("This clip has 2 frames, so Context frames is 1: the model reads the first "
+                 "and predicts the second.")
         return gr.update(maximum=2, value=1), new_cut
     if context == target:       # leave the value alone: the person may have moved it meanwhile
         return gr.update(maximum=n - 1), new_cut
