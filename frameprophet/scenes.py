@@ -119,8 +119,11 @@ def sprite_from_drawing(image: np.ndarray) -> np.ndarray:
     if rows.size == 0:
         raise ValueError("the canvas is blank: draw a shape or a digit")
     box = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    if max(box.shape) < max(6, max(image.shape) // 40) or (ink > 0.25).sum() < 20:
-        raise ValueError("the drawing is a dot: draw a shape or a digit, bigger")
+    smallest = max(6, max(image.shape) // 40)      # px across, on this canvas
+    if max(box.shape) < smallest or (ink > 0.25).sum() < 20:
+        raise ValueError(f"the drawing is a dot: its strokes span {box.shape[1]}x{box.shape[0]} "
+                         f"px of the {image.shape[1]}x{image.shape[0]} canvas; draw a shape or a "
+                         f"digit at least {smallest} px across")
     h, w = box.shape
     scale = 20 / max(h, w)
     small = Image.fromarray(box).resize((max(1, round(w * scale)), max(1, round(h * scale))),

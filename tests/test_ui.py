@@ -417,7 +417,7 @@ def test_uploads_that_do_not_suit_the_model_get_notes(tmp_path):
     np.save(path, colour)
     *_, info = prediction_of(demo.SOURCE_UPLOAD, 0, str(path), 10, 5, "closed_loop", "mnist")
     assert f"only its first {demo.MAX_UPLOAD_FRAMES} frames are used" in info
-    assert says(note_on(info, "colour"), values=["grey"])          # the model sees grey
+    assert says(note_on(info, "colour"), values=["grey", "natural"])   # and which model keeps it
     assert says(note_on(info, "background is"), field="background", values=["bright"])
 
 
@@ -622,7 +622,8 @@ def test_a_drawing_is_moved_and_forecast(tmp_path):
     pytest.param(None, dict(field="drawing", accepted=["shape", "digit"]), id="none"),
     pytest.param(lambda c: None, dict(field="canvas", values=["blank"]), id="blank"),
     pytest.param(lambda c: c.__setitem__((slice(60, 62), slice(80, 82)), 0),
-                 dict(field="drawing", values=["dot"]), id="dot"),
+                 dict(field="drawing", values=["dot", "2x2", "160x120"], numbers=[6]),
+                 id="dot"),
 ])
 def test_bad_sketches_get_one_line(tmp_path, draw, named):
     sketch = None if draw is None else sketch_file(tmp_path, draw)
