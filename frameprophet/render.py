@@ -86,8 +86,7 @@ def _check_clip(name: str, clip, allow_empty: bool = False) -> np.ndarray:
 
 
 def _check_inputs(context, truth, prediction):
-    context = _check_clip("context", context)
-    prediction = _check_clip("prediction", prediction)
+    context, prediction = _check_clip("context", context), _check_clip("prediction", prediction)
     truth = (np.zeros((0, *context.shape[1:]), np.float32) if truth is None
              else _check_clip("truth", truth, allow_empty=True))
     size = context.shape[1:]
@@ -101,21 +100,27 @@ def _check_inputs(context, truth, prediction):
 def _grey(frame: np.ndarray, scale: int, gain: float = 1.0) -> np.ndarray:
     """(H, W, 1) grey or (H, W, 3) colour float -> (H*s, W*s, 3) uint8, nearest-neighbour
     upscaled."""
-    g = (np.clip(frame, 0.0, 1.0) * (255.0 * gain)).round().astype(np.uint8)
-    g = np.repeat(np.repeat(g, scale, axis=0), scale, axis=1)
-    return g if g.shape[-1] == 3 else np.repeat(g, 3, axis=2)
+    return _enlarged((np.clip(frame, 0.0, 1.0) * (255.0 * gain)).round().astype(np.uint8),
+                     scale)
 
 
 def _heat(error: np.ndarray, scale: int) -> np.ndarray:
     """|error| (H, W, C) in [0, 1] -> magma colours of its mean over channels, upscaled."""
-    idx = (np.clip(error.mean(axis=-1), 0.0, 1.0) * 255).round().astype(np.intp)
-    rgb = _magma()[idx]
-    return np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
+    mean = error[..., 0] if error.shape[-1] == 1 else error.mean(axis=-1)
+    return _enlarged(_magma()[(np.clip(mean, 0.0, 1.0) * 255).round().astype(np.intp)], scale)
+
+
+def _enlarged(tile: np.ndarray, scale: int) -> np.ndarray:
+    """uint8 (h, w, 1 or 3) -> (h*s, w*s, 3), nearest-neighbour (4x faster than np.repeat)."""
+    h, w = tile.shape[:2]
+    row = np.broadcast_to(tile[:, :, None, :], (h, w, scale, 3)).reshape(h, 1, w * scale * 3)
+    return np.broadcast_to(row, (h, scale, w * scale * 3)).reshape(h * scale, w * scale, 3)
 
 
 def _fill(height: int, width: int, colour) -> np.ndarray:
     out = np.empty((height, width, 3), np.uint8)
-    out[:] = colour
+    out[:1] = colour
+    out[1:] = out[:1]           # row by row: a 3-tuple broadcast to each pixel is ~100x slower
     return out
 
 
@@ -131,6 +136,7 @@ def _paste_bordered(canvas: np.ndarray, tile: np.ndarray, top: int, left: int, b
                     colour) -> None:
     h, w = tile.shape[:2]
     bottom, right = top + h + 2 * border, left + w + 2 * border
+    colour = np.asarray(colour, np.uint8)       # not a tuple: see `_fill`
     # The four sides, not the whole box under the tile: filling it first cost as much again.
     canvas[top:top + border, left:right] = colour
     canvas[bottom - border:bottom, left:right] = colour
@@ -295,8 +301,7 @@ def _footer(width: int, height: int, margin: int, t: int, total: int, k: int,
     badge = f"{kind}  +{k + 1}" if predicted else "context (input)"
     colour = PREDICTED_COLOUR if predicted else CONTEXT_COLOUR
     left, _, right, _ = draw.textbbox((0, 0), badge, font=label_font)
-    bw, bh = right - left + 20, 26
-    bx1 = width - margin
+    bw, bh, bx1 = right - left + 20, 26, width - margin
     by0 = (height - bh) // 2
     draw.rounded_rectangle((bx1 - bw, by0, bx1, by0 + bh), radius=6, fill=colour)
     _centre_text(draw, (bx1 - bw, by0, bx1, by0 + bh), badge, label_font,
@@ -374,11 +379,8 @@ class _StripGrid:
         self.has_truth = [b * self.per_row < n_truth or b == 0 for b in range(self.blocks)]
         fh, fw = frame_size
         self.cols = self.n_shown + min(self.per_row, n_pred)
-        if scale:
-            s = int(scale)
-        else:
-            s = default_scale((fh, fw), TARGET_CELL)
-            s = max(1, min(s, (MAX_STRIP_WIDTH - 120) // (self.cols * (fw + 4))))
+        narrow = (MAX_STRIP_WIDTH - 120) // (self.cols * (fw + 4))     # the widest cells that fit
+        s = int(scale) if scale else max(1, min(default_scale((fh, fw), TARGET_CELL), narrow))
         self.scale, cw, ch = s, fw * s, fh * s
         self.cw = cw
         self.label_size, self.number_size = max(18, round(cw / 4.5)), max(16, round(cw / 5.5))
@@ -405,8 +407,7 @@ class _StripGrid:
                 + (self.group_gap if c >= self.n_shown else 0))
 
     def rows_top(self, block: int) -> tuple[int, int]:
-        top = (self.group_h + sum(self.block_hs[:block]) + block * self.block_gap
-               + self.number_h)
+        top = self.group_h + sum(self.block_hs[:block]) + block * self.block_gap + self.number_h
         return top, top + self.cell_h + self.gap
 
 
@@ -463,8 +464,7 @@ def _strip_labels(canvas: np.ndarray, g: _StripGrid, teacher_forced: bool) -> np
     _centre_text(draw, (lw, 0, g.col_left(g.n_shown - 1) + cell_w, g.group_h), "context",
                  label_font, fill=CONTEXT_COLOUR)
     if g.n_pred:
-        title = "one-step predicted (each reads the true frames)" if teacher_forced \
-            else "predicted"
+        title = "one-step predicted (each reads the true frames)" if teacher_forced else "predicted"
         _centre_text(draw, (g.col_left(g.n_shown), 0, g.col_left(g.cols - 1) + cell_w,
                             g.group_h), title, label_font, fill=PREDICTED_COLOUR)
     for block, c, t in g.cells:

@@ -201,6 +201,26 @@ def test_quality_plot_file_and_figure(tmp_path):
     assert plots.quality_plot({}, tmp_path / "empty.png").exists()   # no ground truth
 
 
+def test_a_plot_drawn_again_on_a_kept_figure_is_the_plot_a_new_figure_draws(tmp_path):
+    """The page's plots reuse a figure per layout: whatever was drawn on it before (longer,
+    other lines, a horizon mark), the file is pixel for pixel a fresh figure's."""
+    rng = np.random.default_rng(0)
+
+    def curves(n, names):
+        return {k: {"mse": rng.random(n) * 100, "ssim": rng.random(n)} for k in names}
+
+    cases = [curves(10, ["model", "copy last frame"]), curves(30, ["model", "a", "b"]),
+             curves(4, ["model"])]
+    for stacked in (True, False):
+        for i, case in enumerate([*cases, cases[0]]):
+            kept = plots.quality_plot(case, tmp_path / f"kept{i}.png", horizon=10,
+                                      stacked=stacked)
+            plots.quality_plot(case, horizon=10, stacked=stacked).savefig(
+                tmp_path / f"new{i}.png", format="png")
+            with Image.open(kept) as a, Image.open(tmp_path / f"new{i}.png") as b:
+                np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
 def test_write_animation_keeps_every_frame(tmp_path):
     frames = render.side_by_side(clip(3), clip(2), clip(2), scale=1)
     path = render.write_animation(frames, tmp_path / "a.gif", fps=5)
