@@ -198,8 +198,8 @@ def _collect(
         log.info("%s: read %d frames, the most allowed; later frames (if any) were not read",
                  limits.source, budget)
     if coloured and channels == 1:
-        notes.append("colour dropped: the chosen model reads grey frames (luminance); "
-                     "a colour model, such as natural, keeps the colour")
+        notes.append("colour dropped: the chosen model reads grey frames (luminance), "
+                     "a colour model such as natural keeps the colour")
     return np.stack(out)
 
 
