@@ -11,7 +11,10 @@ are in `pictures/SOURCES.md`):
   translate, grow or shrink, turn a little, occlude each other, enter and leave the frame;
 - often a still camera, some scenes swaying in place (leaves, water), slow lighting drift,
   sensor noise, a soft (compression) blur, colour casts, and black letterbox bars like those
-  of an upload fitted into a square frame.
+  of an upload fitted into a square frame;
+- now and then a cut, as edited footage has: the first frames show another scene, so a model
+  learns to continue the scene after the cut and forget the one before it. The cut falls in
+  the first half of the clip (the frames a model reads), never in the half it must predict.
 
 Train and test are split by source picture (`TEST_PICTURES`): a test clip never shows a
 training picture, and no video file is ever used, so real footage stays an honest test.
@@ -32,6 +35,8 @@ SIZE = 64
 #: The fastest camera pan and cut-out, px per frame at 64x64 (a default clip draws up to it).
 MAX_SPEED = 6.0
 MAX_CUTOUTS = 3
+#: Share of the default mix's clips that open with another scene (see `natural_clips`).
+CUT_SHARE = 0.15
 
 
 def pictures(split: str = "train") -> list[str]:
@@ -201,7 +206,7 @@ def _camera_effects(clip: np.ndarray, rng) -> np.ndarray:
 
 def natural_clips(n: int, frames: int = 20, seed: int | None = None, split: str = "train",
                   speed: float | None = None, cutouts: int | None = None, size: int = SIZE,
-                  effects: bool = True) -> np.ndarray:
+                  effects: bool = True, cuts: float | None = None) -> np.ndarray:
     """`n` clips of pictures in motion, float32 (n, frames, size, size, 3) in [0, 1].
 
     `split` picks the pictures ("train", or "test": held-out pictures only). `speed` fixes
@@ -209,7 +214,8 @@ def natural_clips(n: int, frames: int = 20, seed: int | None = None, split: str 
     often, two fifths of the clips with the camera at rest as most footage is; some slow
     scenes sway in place like leaves or water); `cutouts` fixes the number of moving cut-outs
     (default 0 to 3); `effects=False` leaves out what cameras add (noise, drift, blur, colour
-    cast, bars).
+    cast, bars). `cuts` is the share of clips whose first 1 to frames/2 - 1 frames show
+    another scene (default `CUT_SHARE` for the default mix, none when `speed` is fixed).
     """
     if n < 0 or frames < 1:
         raise ValueError(f"need n >= 0 and frames >= 1, got n={n}, frames={frames}")
@@ -217,22 +223,37 @@ def natural_clips(n: int, frames: int = 20, seed: int | None = None, split: str 
         raise ValueError(f"speed must be 0 to {2 * MAX_SPEED:g} px per frame, got {speed}")
     if cutouts is not None and not 0 <= cutouts <= MAX_CUTOUTS:
         raise ValueError(f"cut-outs must be 0 to {MAX_CUTOUTS}, got {cutouts}")
+    if cuts is not None and not 0 <= cuts <= 1:
+        raise ValueError(f"cuts is a share of the clips, 0 to 1, got {cuts}")
+    cuts = (CUT_SHARE if speed is None else 0.0) if cuts is None else cuts
     names = pictures(split)
     rng = np.random.default_rng(seed)
+    # The cuts draw from their own stream: a seed's clips are the same with or without them,
+    # but for the first frames of a clip with a cut.
+    cut_rng = rng.spawn(1)[0]
     out = np.empty((n, frames, size, size, 3), np.float32)
     for i in range(n):
-        still = speed == 0 if speed is not None else rng.random() < 0.4   # camera at rest
-        pan = speed if speed is not None else MAX_SPEED * rng.random() ** 2
-        swaying = speed is None and pan < 2 and rng.random() < 0.35
-        sway = _sway(rng, frames, size) if swaying else None
-        clip = _view(pyramid(rng.choice(names)), size, rng, _motion(rng, frames, pan, still),
-                     sway=sway)
-        k = cutouts if cutouts is not None else int(rng.choice(4, p=[0.3, 0.35, 0.25, 0.1]))
-        for _ in range(k):
-            _cutout(clip, pyramid(rng.choice(names)), rng,
-                    (speed if speed is not None else MAX_SPEED * rng.random() ** 1.5) or 1.0)
-        out[i] = _camera_effects(clip, rng) if effects else clip
+        out[i] = _scene(rng, names, frames, size, speed, cutouts, effects)
+        if frames >= 4 and cut_rng.random() < cuts:
+            cut = int(cut_rng.integers(1, frames // 2))   # the first frame after the cut
+            out[i, :cut] = _scene(cut_rng, names, cut, size, speed, cutouts, effects)
     return out
+
+
+def _scene(rng, names, frames: int, size: int, speed: float | None, cutouts: int | None,
+           effects: bool) -> np.ndarray:
+    """One shot of `natural_clips`: a picture through a camera, cut-outs, what cameras add."""
+    still = speed == 0 if speed is not None else rng.random() < 0.4   # camera at rest
+    pan = speed if speed is not None else MAX_SPEED * rng.random() ** 2
+    swaying = speed is None and pan < 2 and rng.random() < 0.35
+    sway = _sway(rng, frames, size) if swaying else None
+    clip = _view(pyramid(rng.choice(names)), size, rng, _motion(rng, frames, pan, still),
+                 sway=sway)
+    k = cutouts if cutouts is not None else int(rng.choice(4, p=[0.3, 0.35, 0.25, 0.1]))
+    for _ in range(k):
+        _cutout(clip, pyramid(rng.choice(names)), rng,
+                (speed if speed is not None else MAX_SPEED * rng.random() ** 1.5) or 1.0)
+    return _camera_effects(clip, rng) if effects else clip
 
 
 def pan(picture: str, frames: int, step: tuple[float, float], size: int = SIZE, seed: int = 0

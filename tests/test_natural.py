@@ -39,6 +39,16 @@ def test_cutouts_move_in_front_of_a_still_camera():
     assert np.abs(np.diff(clip, axis=1)).max() > 0.1
 
 
+def test_a_cut_changes_the_scene_once_in_the_first_half_and_never_in_the_second():
+    frames, still = 20, dict(speed=0, cutouts=0, effects=False)     # two still shots
+    cut = natural.natural_clips(8, frames=frames, seed=5, cuts=1.0, **still)
+    changed = np.abs(np.diff(cut, axis=1)).mean((2, 3, 4)) > 0.01    # frame t -> t + 1
+    assert (changed.sum(1) == 1).all()                               # one cut in each clip
+    assert (changed.argmax(1) + 1 < frames // 2).all()               # where the model reads
+    assert len(set(changed.argmax(1))) > 1                           # not always at one frame
+    assert not np.diff(natural.natural_clips(4, frames, seed=5, **still), axis=1).any()
+
+
 def test_held_out_pictures_never_appear_in_training_clips(monkeypatch):
     assert set(natural.TEST_PICTURES) <= set(natural.pictures("all"))
     assert not set(natural.pictures("train")) & set(natural.TEST_PICTURES)
@@ -50,10 +60,10 @@ def test_held_out_pictures_never_appear_in_training_clips(monkeypatch):
         return real(name)
 
     monkeypatch.setattr(natural, "pyramid", recording)
-    natural.natural_clips(40, frames=2, seed=0, split="train")
+    natural.natural_clips(40, frames=4, seed=0, split="train", cuts=0.5)   # both shots too
     assert used and not set(used) & set(natural.TEST_PICTURES)
     used.clear()
-    natural.natural_clips(10, frames=2, seed=0, split="test")
+    natural.natural_clips(10, frames=4, seed=0, split="test", cuts=0.5)
     assert set(used) <= set(natural.TEST_PICTURES)
 
 
