@@ -121,23 +121,20 @@ def step_graph(model):
     norm, dec1, dec2 = model.decoder
     y = g.conv(g.conv(g.layer_norm(z, norm), dec1, "gelu"), dec2)
     # Depth-to-space as Prophet.decode does it, then its float32 sigmoid.
-    d = model._decoded_channels          # C, a blend model's gate, a warp model's flow (dy, dx)
+    d = c + bool(getattr(model, "blend", False))          # a blend model's gate channel
     y = g.op("Reshape", y, g.const("shape", np.array([-1, p, p, d, gh, gw], np.int64)))
     y = g.op("Transpose", y, perm=[0, 4, 1, 5, 2, 3])
     y = g.op("Reshape", y, g.const("shape", np.array([-1, height, width, d], np.int64)))
     if d == c:
         g.op("Sigmoid", y, out="next_frame")
-    else:                        # gate * kept + (1 - gate) * new, as Prophet.decode blends
+    else:                        # gate * frame + (1 - gate) * new, as Prophet.decode blends
+        y = g.op("Sigmoid", y)
         axis = g.const("axis", np.array([3], np.int64))
-
-        def channels(start, end):
-            return g.op("Slice", y, g.const("start", np.array([start], np.int64)),
-                        g.const("end", np.array([end], np.int64)), axis)
-
-        new, gate = g.op("Sigmoid", channels(0, c)), g.op("Sigmoid", channels(c, c + 1))
-        kept = (_warped(g, model, channels(c + 1, c + 2), channels(c + 2, c + 3))
-                if model.warp else "frame")
-        g.op("Add", new, g.op("Mul", gate, g.op("Sub", kept, new)), out="next_frame")
+        new = g.op("Slice", y, g.const("start", np.array([0], np.int64)),
+                   g.const("end", np.array([c], np.int64)), axis)
+        gate = g.op("Slice", y, g.const("start", np.array([c], np.int64)),
+                    g.const("end", np.array([c + 1], np.int64)), axis)
+        g.op("Add", new, g.op("Mul", gate, g.op("Sub", "frame", new)), out="next_frame")
 
     def tensor(name, shape):
         return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
@@ -153,24 +150,6 @@ def step_graph(model):
     onnx_model.ir_version = 8          # readable by ONNX Runtime >= 1.14
     checker.check_model(onnx_model)
     return onnx_model, ["frame", *state_names], ["next_frame", *(f"{n}_out" for n in state_names)]
-
-
-def _warped(g: _Graph, model, dy: str, dx: str) -> str:
-    """`models.warp` of the input frame along the raw flow channels `dy`, `dx` (B, H, W, 1) as
-    ONNX's GridSample: bilinear, corners aligned (pixel k of n sits at -1 + 2k / (n - 1)),
-    coordinates clamped to the border, as the Keras warp clamps them."""
-    height, width = model.frame_size
-    max_flow = g.const("max_flow", np.float32(models.MAX_FLOW))
-    # GridSample reads (x, y) in [-1, 1]; the flow is (dy, dx) in px.
-    flow = g.op("Concat", *(g.op("Mul", g.op("Tanh", v), max_flow) for v in (dx, dy)), axis=3)
-    scale = np.array([2 / (width - 1), 2 / (height - 1)], np.float32)
-    ys, xs = np.meshgrid(np.linspace(-1, 1, height), np.linspace(-1, 1, width), indexing="ij")
-    base = np.stack([xs, ys], axis=-1)[None].astype(np.float32)
-    grid = g.op("Add", g.const("base_grid", base), g.op("Mul", flow, g.const("scale", scale)))
-    image = g.op("Transpose", "frame", perm=[0, 3, 1, 2])
-    moved = g.op("GridSample", image, grid, mode="bilinear", padding_mode="border",
-                 align_corners=1)
-    return g.op("Transpose", moved, perm=[0, 2, 3, 1])
 
 
 def tflite_graph(model) -> tuple[bytes, dict[str, str]]:

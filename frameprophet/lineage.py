@@ -47,14 +47,10 @@ def check_init(source, options: dict, channels: int) -> None:
 
 def start_from(model: keras.Model, source: keras.Model, seed: int | None = None) -> None:
     """Copy the weights of `source` into `model`; a Prophet narrower than `model`
-    (`--options '{"hidden": 96}'`) is widened to the same function first (`models.widened`),
-    and a blend Prophet grows the flow of a warp one (`--options '{"warp": true}'`,
-    `models.with_flow`), so the new model starts where the old one stands."""
-    if isinstance(model, models.Prophet) and isinstance(source, models.Prophet):
-        if model.warp and not source.warp:
-            source = models.with_flow(source)
-        if model.hidden != source.hidden:
-            source = models.widened(source, model.hidden, seed=seed)
+    (`--options '{"hidden": 96}'`) is widened to the same function first (`models.widened`)."""
+    if (isinstance(model, models.Prophet) and isinstance(source, models.Prophet)
+            and model.hidden != source.hidden):
+        source = models.widened(source, model.hidden, seed=seed)
     model.set_weights(source.get_weights())
 
 

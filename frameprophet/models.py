@@ -157,17 +157,13 @@ class Prophet(keras.Model):
     mixes the last frame with new content, g * last + (1 - g) * new. The gate starts near 1
     (copy the last frame), so static parts of a scene stay as they are from the first step.
     Without it (the digit and square models) the decoder predicts the frame itself.
-    `warp=True` (with `blend`) carries motion instead of blurring it: the decoder also predicts
-    a flow field, up to `MAX_FLOW` px per frame, and the gate keeps the last frame moved along
-    it (bilinear, `warp`), not the last frame where it stood. The flow starts at zero, so a
-    warp model starts as the blend model it grows from (`with_flow`).
     The saved config holds no dtype policy: a model trained in `mixed_bfloat16` loads and runs
     in whatever policy is global when it is loaded (float32 by default).
     """
 
     def __init__(self, frame_size=(64, 64), patch: int = 4, hidden: int = 48, depth: int = 3,
                  kernel: int = 3, context: int = 10, cell: str = "fused", seed: int | None = None,
-                 channels: int = 1, blend: bool = False, warp: bool = False, **kwargs):
+                 channels: int = 1, blend: bool = False, **kwargs):
         super().__init__(**kwargs)
         height, width = frame_size
         if channels not in (1, 3):
@@ -176,11 +172,9 @@ class Prophet(keras.Model):
             raise ValueError(f"frame size {frame_size} must be divisible by the patch {patch}")
         if cell not in ("fused", "keras"):
             raise ValueError(f"cell must be 'fused' or 'keras', got {cell!r}")
-        if warp and not blend:
-            raise ValueError("warp moves the frame that blend keeps: it needs blend=True")
         self.frame_size, self.patch, self.hidden = (int(height), int(width)), patch, hidden
         self.depth, self.kernel, self.context, self.cell = depth, kernel, context, cell
-        self.channels, self.blend, self.warp = int(channels), bool(blend), bool(warp)
+        self.channels, self.blend = int(channels), bool(blend)
         self.grid = (height // patch, width // patch)
         self.encoder = [layers.Conv2D(hidden, 3, padding="same", activation="gelu", name="enc1"),
                         layers.Conv2D(hidden, 3, padding="same", name="enc2")]
@@ -217,22 +211,13 @@ class Prophet(keras.Model):
             x = (None, h, w, self.hidden)
         if self.blend:     # the gate's bias: start by copying the last frame
             bias = np.zeros(self.decoder[-1].bias.shape, np.float32)
-            bias[self.channels::self._decoded_channels] = GATE_START
+            bias[self.channels::self.channels + 1] = GATE_START
             self.decoder[-1].bias.assign(bias)
-        if self.warp:      # the flow: zero, from zero weights, until training moves it
-            kernel = ops.convert_to_numpy(self.decoder[-1].kernel).copy()
-            kernel[..., self._flow_channels()] = 0.0
-            self.decoder[-1].kernel.assign(kernel)
         self.built = True
 
     @property
     def _decoded_channels(self) -> int:
-        return self.channels + self.blend + 2 * self.warp
-
-    def _flow_channels(self) -> list[int]:
-        """The output channels of the last decoder convolution that hold the flow (dy, dx)."""
-        d, flow = self._decoded_channels, self.channels + 1
-        return [i for i in range(self.patch * self.patch * d) if i % d in (flow, flow + 1)]
+        return self.channels + self.blend
 
     # -- per-frame parts (frames are (B, H, W, C)) ----------------------------------------
     def encode(self, frame):
@@ -254,15 +239,11 @@ class Prophet(keras.Model):
             z = layer(z)
         z = ops.transpose(ops.reshape(z, (-1, h, w, p, p, ch)), (0, 1, 3, 2, 4, 5))
         # The sigmoid and everything after it in float32, also under mixed precision.
-        z = ops.cast(ops.reshape(z, (-1, h * p, w * p, ch)), "float32")
+        z = ops.sigmoid(ops.cast(ops.reshape(z, (-1, h * p, w * p, ch)), "float32"))
         if not self.blend:
-            return ops.sigmoid(z)
-        c = self.channels
-        new, gate = ops.sigmoid(z[..., :c]), ops.sigmoid(z[..., c:c + 1])
-        kept = ops.cast(last, "float32")
-        if self.warp:
-            kept = warp(kept, MAX_FLOW * ops.tanh(z[..., c + 1:c + 3]))
-        return gate * kept + (1 - gate) * new
+            return z
+        gate = z[..., self.channels:]
+        return gate * ops.cast(last, "float32") + (1 - gate) * z[..., :self.channels]
 
     # -- the recurrent core -------------------------------------------------------------
     def _cells(self):
@@ -338,7 +319,7 @@ class Prophet(keras.Model):
         config.pop("dtype", None)
         config.update(frame_size=list(self.frame_size), patch=self.patch, hidden=self.hidden,
                       depth=self.depth, kernel=self.kernel, context=self.context, cell=self.cell,
-                      channels=self.channels, blend=self.blend, warp=self.warp)
+                      channels=self.channels, blend=self.blend)
         return config
 
 
@@ -350,52 +331,6 @@ def _rebuilt(model: Prophet, **changes) -> Prophet:
     new = Prophet(**{**config, **changes}, name=model.name)
     new.build((None, None, *model.frame_size, model.channels))
     return new
-
-
-def warp(frames, flow):
-    """Move `frames` (B, H, W, C) along `flow` (B, H, W, 2), in px as (dy, dx): output pixel
-    (y, x) is the bilinear sample of the frame at (y + dy, x + dx), clamped to the frame (a
-    backward warp: every output pixel has exactly one source, so nothing tears or piles up)."""
-    shape = ops.shape(frames)
-    height, width, channels = frames.shape[1], frames.shape[2], frames.shape[3]
-    rows = ops.reshape(ops.arange(height, dtype="float32"), (1, height, 1))
-    cols = ops.reshape(ops.arange(width, dtype="float32"), (1, 1, width))
-    y = ops.clip(rows + flow[..., 0], 0.0, height - 1.0)
-    x = ops.clip(cols + flow[..., 1], 0.0, width - 1.0)
-    y0, x0 = ops.floor(y), ops.floor(x)
-    wy, wx = (y - y0)[..., None], (x - x0)[..., None]
-    y0, x0 = ops.cast(y0, "int32"), ops.cast(x0, "int32")
-    y1, x1 = ops.minimum(y0 + 1, height - 1), ops.minimum(x0 + 1, width - 1)
-    flat = ops.reshape(frames, (shape[0], height * width, channels))
-
-    def at(yi, xi):
-        index = ops.reshape(yi * width + xi, (shape[0], height * width, 1))
-        index = ops.broadcast_to(index, (shape[0], height * width, channels))
-        return ops.reshape(ops.take_along_axis(flat, index, axis=1), shape)
-
-    top = at(y0, x0) * (1 - wx) + at(y0, x1) * wx
-    bottom = at(y1, x0) * (1 - wx) + at(y1, x1) * wx
-    return top * (1 - wy) + bottom * wy
-
-
-def with_flow(model: Prophet) -> Prophet:
-    """A warp Prophet that computes the same function as the blend Prophet `model`: every
-    weight copied, the flow's output channels added with zero weights (so zero flow). Used by
-    `train --init` so a warp model starts where a trained blend model stands."""
-    if not model.blend or model.warp:
-        raise ValueError("with_flow grows a blend model without warp into one with it")
-    moving = _rebuilt(model, warp=True)
-    for old, new in zip(model.weights, moving.weights, strict=True):
-        if old is not model.decoder[-1].kernel and old is not model.decoder[-1].bias:
-            new.assign(old)
-    kept = [i for i in range(moving.decoder[-1].bias.shape[0])
-            if i not in set(moving._flow_channels())]
-    for old, new in ((model.decoder[-1].kernel, moving.decoder[-1].kernel),
-                     (model.decoder[-1].bias, moving.decoder[-1].bias)):
-        value = np.zeros(new.shape, np.float32)
-        value[..., kept] = ops.convert_to_numpy(old)
-        new.assign(value)
-    return moving
 
 
 def widened(model: Prophet, hidden: int, seed: int | None = None, spread: float = 0.1) -> Prophet:
@@ -494,7 +429,6 @@ class BCEPlusSSIM(keras.losses.Loss):
 
 
 GATE_START = 2.0          # a blend model's gate starts at sigmoid(2) = 0.88: mostly the last frame
-MAX_FLOW = 8.0            # px per frame at 64x64: the natural world's fastest motion is 6
 LOSSES = {"bce": "binary_crossentropy", "mse": "mean_squared_error", "bce+ssim": BCEPlusSSIM}
 
 
@@ -502,20 +436,19 @@ LOSSES = {"bce": "binary_crossentropy", "mse": "mean_squared_error", "bce+ssim":
 def prophet(frame_size=(64, 64), patch: int = 4, hidden: int = 48, depth: int = 3,
             kernel: int = 3, context: int = 10, cell: str = "fused", loss: str = "bce",
             ssim_weight: float = 1.0, learning_rate: float = 1e-3,
-            seed: int | None = None, channels: int = 1, blend: bool = False,
-            warp: bool = False) -> keras.Model:
+            seed: int | None = None, channels: int = 1, blend: bool = False) -> keras.Model:
     """Our flagship: `Prophet`, trained with Adam (clipped) on every output frame.
 
     `loss` is "bce" (binary cross-entropy), "mse" or "bce+ssim" (BCE plus
     `ssim_weight` x (1 - SSIM), the benchmark's SSIM); the training CLI
     picks the default by measurement (see `train`). `channels` is 1 (grey) or 3 (colour);
-    `blend` predicts the change from the last frame, `warp` moves it first (see `Prophet`).
+    `blend` predicts the change from the last frame (see `Prophet`).
     """
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
     model = Prophet(frame_size, patch=patch, hidden=hidden, depth=depth, kernel=kernel,
                     context=context, cell=cell, seed=seed, channels=channels, blend=blend,
-                    warp=warp, name="prophet")
+                    name="prophet")
     model.build((None, None, *frame_size, channels))
     objective = BCEPlusSSIM(ssim_weight) if loss == "bce+ssim" else LOSSES[loss]
     model.compile(loss=objective, optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0))

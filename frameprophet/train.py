@@ -270,7 +270,7 @@ def _build_options(c: TrainConfig, data_: TrainingData, source: keras.Model | No
         options["loss"] = c.loss
     if isinstance(source, models.Prophet):    # --init keeps its shape unless told
         check_init(source, options, data_.channels)
-        for key in ("patch", "hidden", "depth", "kernel", "blend", "warp"):
+        for key in ("patch", "hidden", "depth", "kernel", "blend"):
             options.setdefault(key, getattr(source, key))
     return options
 

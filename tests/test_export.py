@@ -29,25 +29,16 @@ def _tiny(tmp_path_factory, **options) -> tuple[Path, Predictor]:
     """A tiny untrained prophet (hidden 8, depth 2, and `options`) saved as a .keras file, and
     its Keras predictor."""
     model = models.build("prophet", SIZE, hidden=8, depth=2, **options)
-    if model.warp:             # a flow of a few px, not the zero it starts at
-        kernel = model.decoder[-1].kernel
-        flow = model._flow_channels()
-        value = np.array(kernel)
-        value[..., flow] = np.random.default_rng(0).normal(0, 1.0, value[..., flow].shape)
-        kernel.assign(value)
     path = tmp_path_factory.mktemp("tiny") / "tiny.keras"
     saving.save(model, path)
     return path, Predictor(model)
 
 
 # Each format at the default sizes, grey and colour; a colour model that blends with the last
-# frame, and one that moves it along a flow first (warp); and the ONNX graph at a patch and a
-# kernel other than the defaults (4 and 3), whose space-to-depth, convolutions and state
-# shapes the graph writes by hand.
-WARP = {"channels": 3, "blend": True, "warp": True}
+# frame; and the ONNX graph at a patch and a kernel other than the defaults (4 and 3), whose
+# space-to-depth, convolutions and state shapes the graph writes by hand.
 CASES = {"onnx-grey": ("onnx", {}), "onnx-colour": ("onnx", {"channels": 3}),
          "onnx-colour-blend": ("onnx", {"channels": 3, "blend": True}),
-         "onnx-colour-warp": ("onnx", WARP), "tflite-colour-warp": ("tflite", WARP),
          "onnx-patch2-kernel5": ("onnx", {"patch": 2, "kernel": 5}),
          "tflite-grey": ("tflite", {}), "tflite-colour": ("tflite", {"channels": 3})}
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import TINY_RECIPES
 
-from frameprophet import lineage, models
+from frameprophet import models
 
 
 def _clip(n=2, t=6, size=16, seed=0):
@@ -246,38 +246,3 @@ def test_multiply_adds_are_counted_from_the_kernels():
     per_cell = 9 * 16 * 8 + 9 * 8 * 8 + 2 * 9 * 16 * 32 + 9 * 8 * 8 + 8 * 16
     assert model.multiply_adds() == per_cell * 16
     assert model.multiply_adds(frames=19) == 19 * per_cell * 16
-
-
-def test_warp_moves_a_frame_by_its_flow_and_clamps_at_the_border():
-    frames = np.random.default_rng(0).random((2, 8, 8, 3)).astype(np.float32)
-    flow = np.zeros((2, 8, 8, 2), np.float32)
-    flow[..., 0], flow[..., 1] = -1.0, 2.0              # read 1 px above and 2 px to the right
-    moved = np.asarray(models.warp(frames, flow))
-    np.testing.assert_allclose(moved[:, 1:, :6], frames[:, :7, 2:], atol=1e-6)
-    np.testing.assert_allclose(moved[:, 0, :6], frames[:, 0, 2:], atol=1e-6)   # clamped row
-    half = np.full((2, 8, 8, 2), 0.5, np.float32)       # half a pixel: the mean of 4 pixels
-    quad = (frames[:, :-1, :-1] + frames[:, 1:, :-1] + frames[:, :-1, 1:] + frames[:, 1:, 1:]) / 4
-    np.testing.assert_allclose(np.asarray(models.warp(frames, half))[:, :-1, :-1], quad, atol=1e-6)
-
-
-def test_a_blend_prophet_grows_a_flow_into_the_same_function_that_then_moves_frames():
-    blend = models.build("prophet", (16, 16), hidden=8, depth=1, channels=3, blend=True)
-    rng = np.random.default_rng(1)
-    blend.set_weights([w + rng.normal(0, 0.1, w.shape).astype(w.dtype)
-                       for w in blend.get_weights()])
-    moving = models.with_flow(blend)
-    assert moving.warp and moving.get_config()["warp"]
-    x = rng.random((2, 5, 16, 16, 3)).astype(np.float32)
-    np.testing.assert_allclose(np.asarray(moving(x)), np.asarray(blend(x)), atol=1e-5)
-    continued = models.build("prophet", (16, 16), hidden=8, depth=1, channels=3, blend=True,
-                             warp=True)
-    lineage.start_from(continued, blend)                 # train --init: the same function
-    np.testing.assert_allclose(np.asarray(continued(x)), np.asarray(blend(x)), atol=1e-5)
-    kernel = np.array(moving.decoder[-1].kernel)            # now give the flow some weight
-    kernel[..., moving._flow_channels()] = rng.normal(0, 1.0, (1, 1, 8, 2 * 16))
-    moving.decoder[-1].kernel.assign(kernel)
-    assert np.abs(np.asarray(moving(x)) - np.asarray(blend(x))).max() > 0.01
-    with pytest.raises(ValueError, match="needs blend"):
-        models.build("prophet", (16, 16), hidden=8, depth=1, warp=True)
-    with pytest.raises(ValueError, match="without warp"):
-        models.with_flow(moving)
