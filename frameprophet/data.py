@@ -385,8 +385,9 @@ register_dataset(Dataset(
     "seen through a camera that is often still, or pans, zooms or turns with smooth "
     "acceleration, with 0-3 soft-edged cut-outs of other pictures moving in front, entering "
     "and leaving; scenes swaying in place, lighting drift, sensor noise, blur, colour casts "
-    f"and letterbox bars; {natural.CUT_SHARE:.0%} of clips open with another scene, cut to "
-    "within the frames the model reads, as edited footage does. The pictures ship with scikit-image, scikit-learn and matplotlib; "
+    f"and letterbox bars; {natural.CUT_SHARE:.0%} of training clips open with another "
+    "scene, cut to within the frames the model reads, as edited footage does. The pictures "
+    "ship with scikit-image, scikit-learn and matplotlib; "
     "sources and licences are in `frameprophet/pictures/SOURCES.md`. **No video file was used "
     "in training**: real footage is an honest test. The test pictures "
     f"({', '.join(natural.TEST_PICTURES)}) are never in a training clip. ",

@@ -12,9 +12,10 @@ are in `pictures/SOURCES.md`):
 - often a still camera, some scenes swaying in place (leaves, water), slow lighting drift,
   sensor noise, a soft (compression) blur, colour casts, and black letterbox bars like those
   of an upload fitted into a square frame;
-- now and then a cut, as edited footage has: the first frames show another scene, so a model
-  learns to continue the scene after the cut and forget the one before it. The cut falls in
-  the first half of the clip (the frames a model reads), never in the half it must predict.
+- in training clips, now and then a cut, as edited footage has: the first frames show another
+  scene, so a model learns to continue the scene after the cut and forget the one before it.
+  The cut falls in the first half of the clip (the frames a model reads), never in the half it
+  must predict. Test clips have none unless asked (`cuts=`), so held-out scores stay comparable.
 
 Train and test are split by source picture (`TEST_PICTURES`): a test clip never shows a
 training picture, and no video file is ever used, so real footage stays an honest test.
@@ -35,7 +36,7 @@ SIZE = 64
 #: The fastest camera pan and cut-out, px per frame at 64x64 (a default clip draws up to it).
 MAX_SPEED = 6.0
 MAX_CUTOUTS = 3
-#: Share of the default mix's clips that open with another scene (see `natural_clips`).
+#: Share of the default mix's training clips that open with another scene (`natural_clips`).
 CUT_SHARE = 0.15
 
 
@@ -215,7 +216,8 @@ def natural_clips(n: int, frames: int = 20, seed: int | None = None, split: str 
     scenes sway in place like leaves or water); `cutouts` fixes the number of moving cut-outs
     (default 0 to 3); `effects=False` leaves out what cameras add (noise, drift, blur, colour
     cast, bars). `cuts` is the share of clips whose first 1 to frames/2 - 1 frames show
-    another scene (default `CUT_SHARE` for the default mix, none when `speed` is fixed).
+    another scene (default `CUT_SHARE` of the training clips of the default mix, none in test
+    clips or when `speed` is fixed).
     """
     if n < 0 or frames < 1:
         raise ValueError(f"need n >= 0 and frames >= 1, got n={n}, frames={frames}")
@@ -225,7 +227,8 @@ def natural_clips(n: int, frames: int = 20, seed: int | None = None, split: str 
         raise ValueError(f"cut-outs must be 0 to {MAX_CUTOUTS}, got {cutouts}")
     if cuts is not None and not 0 <= cuts <= 1:
         raise ValueError(f"cuts is a share of the clips, 0 to 1, got {cuts}")
-    cuts = (CUT_SHARE if speed is None else 0.0) if cuts is None else cuts
+    if cuts is None:           # training clips only: the held-out world stays as it was scored
+        cuts = CUT_SHARE if speed is None and split == "train" else 0.0
     names = pictures(split)
     rng = np.random.default_rng(seed)
     # The cuts draw from their own stream: a seed's clips are the same with or without them,

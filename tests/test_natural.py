@@ -47,6 +47,12 @@ def test_a_cut_changes_the_scene_once_in_the_first_half_and_never_in_the_second(
     assert (changed.argmax(1) + 1 < frames // 2).all()               # where the model reads
     assert len(set(changed.argmax(1))) > 1                           # not always at one frame
     assert not np.diff(natural.natural_clips(4, frames, seed=5, **still), axis=1).any()
+    # By default only training clips have cuts: held-out clips stay as they were scored.
+    test = natural.natural_clips(20, frames, seed=5, split="test")
+    np.testing.assert_array_equal(test, natural.natural_clips(20, frames, seed=5, split="test",
+                                                              cuts=0.0))
+    train = natural.natural_clips(20, frames, seed=5)
+    assert (train != natural.natural_clips(20, frames, seed=5, cuts=0.0)).any()
 
 
 def test_held_out_pictures_never_appear_in_training_clips(monkeypatch):
