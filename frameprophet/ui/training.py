@@ -17,8 +17,8 @@ import gradio as gr
 from frameprophet import catalog, demo, videos
 from frameprophet.jobs import training
 from frameprophet.ui.handlers import gradio_error
-from frameprophet.ui.layout import Page, caption, compare_choices, picture
-from frameprophet.ui.wiring import PRIVATE, on_tab_selected
+from frameprophet.ui.layout import TABS, Page, caption, compare_choices, picture
+from frameprophet.ui.wiring import PRIVATE
 
 POLL_SECONDS = 2.0
 DEFAULT_MINUTES = 10
@@ -156,9 +156,8 @@ def poll(seen: int, listed: str, said: str, token: str, models: list[str] | None
 
 def wire(page: Page, tab: TrainingTab) -> None:
     """Start, Stop, the poll, and which widgets each tab shows: this tab hides the prediction
-    settings and shows its own results; the other tabs undo it. The prediction tabs' results
-    and examples are `frameprophet.ui.controls.show_tab`'s (hidden here, as for any tab not
-    theirs): one listener each (`frameprophet.ui.wiring.on_tab_selected`)."""
+    settings, examples and results and shows its own; the other tabs undo it
+    (`frameprophet.ui.controls.show_tab` shows the model menu and results that serve them)."""
     results, settings = tab.results, page.settings
     tab.start.click(start, [tab.uploads, tab.folder, tab.minutes, tab.start_from],
                     [results.info, results.progress, results.seen, results.token],
@@ -169,6 +168,12 @@ def wire(page: Page, tab: TrainingTab) -> None:
         [results.info, results.said, results.progress, results.curve, results.preview,
          results.seen, results.listed, settings.model, page.compare.models, tab.start_from],
         queue=False, show_progress="hidden", **PRIVATE)
-    on_tab_selected(page, lambda shown: (gr.update(visible=shown != "train"),
-                                         gr.update(visible=shown == "train")),
-                    [], [settings.column, results.column])
+    prediction = [settings.column, page.clip.examples_box,
+                  *(page.tab(name).results.column for name in TABS)]
+    tab.tab.select(lambda: [gr.update(visible=False)] * len(prediction)
+                   + [gr.update(visible=True)], None, [*prediction, results.column],
+                   queue=False, **PRIVATE)
+    for name in TABS:
+        page.tab(name).tab.select(lambda: (gr.update(visible=True), gr.update(visible=False)),
+                                  None, [settings.column, results.column], queue=False,
+                                  **PRIVATE)

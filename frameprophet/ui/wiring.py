@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from functools import partial
 
-import gradio as gr
-
 from frameprophet.ui import controls, handlers
 from frameprophet.ui.layout import TABS, Page
 
@@ -126,38 +124,16 @@ def wire_controls(page: Page) -> None:
 
 
 def wire_tabs(page: Page) -> None:
-    """The tab a person selects: what serves it (`controls.show_tab`), and the context slider
-    fitted to its clip (`controls.slider_for_tab`; the training tab has no clip)."""
+    """Each tab, shown: what serves it (`controls.show_tab`), and the context slider fitted to
+    its clip."""
     clip, compare, settings = page.clip, page.compare, page.settings
-    on_tab_selected(page, partial(controls.show_tab, page), [settings.model],
-                    controls.tab_outputs(page))
-
-    def slider(tab, clip_source, clip_upload, compare_source, compare_upload, *rest):
-        if tab not in TABS:
-            return gr.skip(), gr.skip()
-        source, upload = ((compare_source, compare_upload) if tab == "compare"
-                          else (clip_source, clip_upload))
-        return controls.slider_for_tab(tab, source, upload, *rest)
-
-    on_tab_selected(page, slider, [clip.source, clip.upload, compare.source, compare.upload,
-                                   settings.context, settings.model, compare.models,
-                                   settings.context_cut],
-                    [settings.context, settings.context_cut])
-
-
-def on_tab_selected(page: Page, handler, inputs: list, outputs: list) -> None:
-    """When a person selects a tab, `handler(tab, *inputs)` with the id of the tab selected
-    ("clip", "scene", "compare", "train").
-
-    The answers come in the order of the clicks, so the last one is about the tab shown: each
-    listener's clicks wait in the queue for the one before (a concurrency group of its own, so
-    never behind a prediction), and every click is answered ("multiple"; the default, "once",
-    drops a click made while the last is answered). Unqueued, on a loaded server, an earlier
-    click's late answer came after a later one's and showed its widgets under the other tab.
-    Each output has one such listener: two that set one widget would race the same way."""
-    def answer(evt: gr.SelectData, *values):
-        tabs = [child for child in page.tabs.children if isinstance(child, gr.Tab)]
-        return handler(tabs[evt.index].id, *values)
-
-    page.tabs.select(answer, inputs, outputs, trigger_mode="multiple", concurrency_limit=1,
-                     show_progress="hidden", **PRIVATE)
+    for name in TABS:
+        tab = page.tab(name).tab
+        tab.select(partial(controls.show_tab, page, name), [settings.model],
+                   controls.tab_outputs(page), queue=False, **PRIVATE)
+        source, upload = (compare.source, compare.upload) if name == "compare" else (
+            clip.source, clip.upload)
+        tab.select(partial(controls.slider_for_tab, name),
+                   [source, upload, settings.context, settings.model, compare.models,
+                    settings.context_cut], [settings.context, settings.context_cut],
+                   queue=False, **PRIVATE)
